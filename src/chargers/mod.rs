@@ -1,0 +1,3 @@
+//! Chargers sunplug can drive. Today: Smappee.
+
+pub mod smappee;

@@ -1,0 +1,25 @@
+//! Smappee charging stations: OAuth client, mode and limit commands, discovery.
+
+use crate::config::SmappeeSection;
+
+/// Check `[smappee]` beyond its types.
+pub fn check_config(s: &SmappeeSection, push: &mut dyn FnMut(&str, String)) {
+    if s.client_id.as_deref().is_none_or(str::is_empty) {
+        push("client_id", "missing: the API client id Smappee gave you".into());
+    }
+    if s.username.as_deref().is_none_or(str::is_empty) {
+        push("username", "missing: your Smappee account user name".into());
+    }
+    if s.serial.as_deref().is_none_or(str::is_empty) {
+        push(
+            "serial",
+            "missing: the charging station's serial (not the Connect hub's); `sunplug smappee locations` lists it".into(),
+        );
+    }
+    if !(1..=2).contains(&s.connector) {
+        push("connector", format!("{} is not a connector position: use 1 (right) or 2 (left)", s.connector));
+    }
+    if !(s.base_url.starts_with("https://") || s.base_url.starts_with("http://")) {
+        push("base_url", format!("\"{}\" is not a URL: use e.g. \"https://app1pub.smappee.net\"", s.base_url));
+    }
+}

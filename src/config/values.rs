@@ -1,0 +1,233 @@
+//! Small value types the config is made of: human durations, secrets and their sources.
+//!
+//! Owns: [`HumanDuration`] ("10s", "5m", "1h30m"), [`LocalTime`] ("07:30"), [`SecretSource`] and
+//! [`resolve_secret`] (file key → `$CREDENTIALS_DIRECTORY` → environment variable).
+//! Secrets are [`SecretString`]s: their `Debug` is redacted and they are exposed only where a request
+//! is built.
+
+use chrono::NaiveTime;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A duration written for people: "10s", "5m", "1h 30m", "250ms".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    pub const fn secs(s: u64) -> HumanDuration {
+        HumanDuration(Duration::from_secs(s))
+    }
+    pub fn get(self) -> Duration {
+        self.0
+    }
+    pub fn as_secs_f64(self) -> f64 {
+        self.0.as_secs_f64()
+    }
+}
+
+impl std::str::FromStr for HumanDuration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<HumanDuration, String> {
+        humantime::parse_duration(s.trim()).map(HumanDuration).map_err(|_| {
+            format!("invalid duration \"{s}\": write a number with a unit, e.g. \"10s\", \"5m\" or \"1h30m\"")
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<HumanDuration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(f64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(s) => s.parse().map_err(serde::de::Error::custom),
+            Raw::Number(n) => Err(serde::de::Error::custom(format!(
+                "invalid duration {n}: durations need a unit, e.g. \"{n}s\""
+            ))),
+        }
+    }
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+/// A wall-clock time of day in the site's timezone, written "HH:MM".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LocalTime(pub NaiveTime);
+
+impl std::str::FromStr for LocalTime {
+    type Err = String;
+    fn from_str(s: &str) -> Result<LocalTime, String> {
+        NaiveTime::parse_from_str(s.trim(), "%H:%M")
+            .map(LocalTime)
+            .map_err(|_| format!("invalid time \"{s}\": write it as HH:MM in the site's timezone, e.g. \"07:30\""))
+    }
+}
+
+impl<'de> Deserialize<'de> for LocalTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<LocalTime, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for LocalTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl fmt::Display for LocalTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%H:%M"))
+    }
+}
+
+/// Where a secret comes from, in order of precedence. Never an inline value: config files get
+/// copied, pasted into forums and committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSource {
+    /// The config key that names the file, e.g. `smappee.password_file`.
+    pub key: &'static str,
+    /// The file named by that key, relative paths already resolved against the config's directory.
+    pub file: Option<PathBuf>,
+    /// The systemd credential name looked up in `$CREDENTIALS_DIRECTORY` (`LoadCredential=`).
+    pub credential: &'static str,
+    /// The environment variable, e.g. `SUNPLUG_SMAPPEE_PASSWORD`.
+    pub env: &'static str,
+}
+
+/// Read a secret: the file named in the config, else `$CREDENTIALS_DIRECTORY/<credential>`, else the
+/// environment variable. Errors name the key and the three ways to provide it, never the value.
+/// Trailing newlines (as `echo` writes them) are removed.
+pub fn resolve_secret(src: &SecretSource) -> Result<SecretString, String> {
+    let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    resolve_secret_in(src, credentials_dir.as_deref(), |k| std::env::var(k).ok())
+}
+
+fn resolve_secret_in(
+    src: &SecretSource,
+    credentials_dir: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<SecretString, String> {
+    if let Some(path) = &src.file {
+        return read_secret_file(path).map_err(|e| {
+            format!(
+                "cannot read the secret file {}: {e}; create it (chmod 600) or remove the key and set {} instead",
+                path.display(),
+                src.env
+            )
+        });
+    }
+    if let Some(dir) = credentials_dir {
+        let path = dir.join(src.credential);
+        if path.exists() {
+            return read_secret_file(&path)
+                .map_err(|e| format!("cannot read the systemd credential {}: {e}", path.display()));
+        }
+    }
+    if let Some(v) = env(src.env) {
+        let v = v.trim_end_matches(['\r', '\n']).to_string();
+        if !v.is_empty() {
+            return Ok(SecretString::from(v));
+        }
+    }
+    Err(format!(
+        "no secret given: set {} to a file holding it, or set the environment variable {}, or pass it as the \
+         systemd credential \"{}\" (LoadCredential=)",
+        src.key, src.env, src.credential
+    ))
+}
+
+fn read_secret_file(path: &Path) -> Result<SecretString, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => {
+            "permission denied (the service runs as its own user: check the file's owner and mode)".to_string()
+        }
+        _ => e.to_string(),
+    })?;
+    let text = text.trim_end_matches(['\r', '\n']);
+    if text.is_empty() {
+        return Err("the file is empty".into());
+    }
+    Ok(SecretString::from(text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn src(file: Option<PathBuf>) -> SecretSource {
+        SecretSource {
+            key: "smappee.password_file",
+            file,
+            credential: "smappee-password",
+            env: "SUNPLUG_TEST_SECRET",
+        }
+    }
+
+    #[test]
+    fn durations_parse_and_explain() {
+        assert_eq!("10s".parse::<HumanDuration>().unwrap(), HumanDuration::secs(10));
+        assert_eq!("1h 30m".parse::<HumanDuration>().unwrap(), HumanDuration::secs(5400));
+        let e = "ten".parse::<HumanDuration>().unwrap_err();
+        assert!(e.contains("\"ten\"") && e.contains("\"10s\""), "{e}");
+        let e = toml::from_str::<std::collections::BTreeMap<String, HumanDuration>>("a = 10").unwrap_err();
+        assert!(e.to_string().contains("need a unit"), "{e}");
+    }
+
+    #[test]
+    fn local_time_parses() {
+        assert_eq!("07:30".parse::<LocalTime>().unwrap().to_string(), "07:30");
+        assert!("7.30".parse::<LocalTime>().is_err());
+        assert!("25:00".parse::<LocalTime>().is_err());
+    }
+
+    #[test]
+    fn secret_precedence_file_then_credentials_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "from-file\n").unwrap();
+        let creds = dir.path().join("creds");
+        std::fs::create_dir(&creds).unwrap();
+        std::fs::write(creds.join("smappee-password"), "from-cred").unwrap();
+        let env = |_: &str| Some("from-env".to_string());
+
+        let s = resolve_secret_in(&src(Some(f)), Some(&creds), env).unwrap();
+        assert_eq!(s.expose_secret(), "from-file");
+        let s = resolve_secret_in(&src(None), Some(&creds), env).unwrap();
+        assert_eq!(s.expose_secret(), "from-cred");
+        let s = resolve_secret_in(&src(None), None, env).unwrap();
+        assert_eq!(s.expose_secret(), "from-env");
+    }
+
+    #[test]
+    fn missing_secret_says_how_to_provide_it() {
+        let e = resolve_secret_in(&src(Some("/nonexistent/pw".into())), None, |_| None).unwrap_err();
+        assert!(e.contains("/nonexistent/pw") && e.contains("SUNPLUG_TEST_SECRET"), "{e}");
+        let e = resolve_secret_in(&src(None), None, |_| None).unwrap_err();
+        assert!(e.contains("smappee.password_file") && e.contains("LoadCredential"), "{e}");
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let s = resolve_secret_in(&src(None), None, |_| Some("hunter2".into())).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,401 @@
+//! The controller: one pure step from an observation to a decision.
+//!
+//! Owns: [`Controller`] (per-step state: PI loop, start/stop switch, guard, SoC estimate, fail-safe
+//! timer) and [`ControllerParams`]. `step(now, &obs)` does, in order:
+//! 1. derive the car's power, the meter view (fresh or not) and the SoC estimate;
+//! 2. the common rules every policy obeys: no car → pause; "charge now" → max; target SoC (or the car's
+//!    own limit) reached → pause, resuming 2 % below; below the minimum SoC → max from the grid;
+//! 3. otherwise the policy's wish;
+//! 4. the wish becomes a current: solar wishes go through feed-forward + PI and the start/stop switch,
+//!    or the stale-meter fail-safe (floor, then pause) when the meter is silent;
+//! 5. the guard makes it safe.
+//!
+//! No I/O, no clock: `now` comes in. The daemon and the simulator both call this.
+
+use super::decision::{Command, Decision, Factors};
+use super::guard::{Guard, GuardParams};
+use super::hysteresis::Switch;
+use super::observation::Observation;
+use super::pi::{PiLoop, Saturation};
+use super::policies::{HomeBattery, LoadedPolicy};
+use super::policy::{MeterView, PolicyContext, Wish};
+use super::soc::SocEstimator;
+use crate::config::surplus::OnStale;
+use crate::units::{Amps, Soc, Supply, Watts};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Grid power as the car should see it, given the home battery (charge positive) and the policy's rule.
+pub fn effective_grid(grid: Watts, battery: Option<Watts>, rule: HomeBattery) -> Watts {
+    let Some(b) = battery else { return grid };
+    match rule {
+        // Charging counts as surplus, discharging as import: grid − b either way.
+        HomeBattery::CarFirst => grid - b,
+        // Charging is the battery's; discharging still counts as import.
+        HomeBattery::BatteryFirst => grid + (-b).max(Watts::ZERO),
+        // Charging counts as surplus; discharging may feed the car.
+        HomeBattery::AllowDischarge => grid - b.max(Watts::ZERO),
+    }
+}
+
+/// SoC below the target at which charging resumes after the target was reached.
+const RESUME_BELOW_TARGET_PCT: f64 = 2.0;
+/// Longest step the PI loop integrates over (a long gap is not a long error).
+const MAX_DT_S: f64 = 60.0;
+
+/// Everything fixed about the site, charger and loop, from the config (or a simulation scenario).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ControllerParams {
+    pub tz: Tz,
+    pub guard: GuardParams,
+    /// Grid power the loop steers toward (import positive), unless the policy overrides it.
+    pub grid_setpoint: Watts,
+    pub meter_max_age: Duration,
+    pub on_stale: OnStale,
+    pub stale_pause_after: Duration,
+    pub vehicle_max_age: Duration,
+    pub capacity_kwh: Option<f64>,
+    pub efficiency: f64,
+}
+
+impl ControllerParams {
+    pub fn supply(&self) -> Supply {
+        self.guard.supply
+    }
+}
+
+/// What survives a restart: the daemon persists it and hands it back to [`Controller::restore`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub switch: Switch,
+    pub target_reached: bool,
+}
+
+#[derive(Debug)]
+pub struct Controller {
+    params: ControllerParams,
+    policy: LoadedPolicy,
+    pi: PiLoop,
+    switch: Switch,
+    guard: Guard,
+    soc: SocEstimator,
+    last_now: Option<DateTime<Utc>>,
+    plugged: bool,
+    target_reached: bool,
+    stale_since: Option<DateTime<Utc>>,
+    saturation: Saturation,
+}
+
+impl Controller {
+    pub fn new(params: ControllerParams, policy: LoadedPolicy) -> Controller {
+        Controller {
+            pi: PiLoop::new(policy.common.pi),
+            guard: Guard::new(params.guard),
+            params,
+            policy,
+            switch: Switch::default(),
+            soc: SocEstimator::default(),
+            last_now: None,
+            plugged: false,
+            target_reached: false,
+            stale_since: None,
+            saturation: Saturation::None,
+        }
+    }
+
+    pub fn params(&self) -> &ControllerParams {
+        &self.params
+    }
+
+    pub fn policy_name(&self) -> &str {
+        &self.policy.name
+    }
+
+    /// Swap the policy (a Home Assistant select), keeping the guard's memory so nothing jumps.
+    pub fn set_policy(&mut self, policy: LoadedPolicy) {
+        self.pi = PiLoop::new(policy.common.pi);
+        self.policy = policy;
+    }
+
+    /// The state worth persisting.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            switch: self.switch,
+            target_reached: self.target_reached,
+        }
+    }
+
+    /// Resume after a restart: the persisted state and what the charger reports it is doing now.
+    /// The guard ramps from that command, so a restart never jumps to a higher current.
+    pub fn restore(&mut self, snapshot: Snapshot, charger_now: Command, now: DateTime<Utc>) {
+        self.switch = snapshot.switch;
+        self.target_reached = snapshot.target_reached;
+        self.guard.resume(charger_now, now);
+    }
+
+    /// One control step.
+    pub fn step(&mut self, now: DateTime<Utc>, obs: &Observation) -> Decision {
+        let p = self.params;
+        let supply = p.supply();
+        let dt = self
+            .last_now
+            .map(|t| (now - t).to_std().unwrap_or_default().as_secs_f64().min(MAX_DT_S))
+            .unwrap_or(0.0);
+        self.last_now = Some(now);
+        let last_command = self.guard.last().map(|(c, _)| c).unwrap_or(Command::Pause);
+
+        // 1. What the car draws: measured if fresh, else what the last command would draw.
+        let car_power = match obs.charger.power.and_then(|r| r.fresh(now, p.meter_max_age).copied()) {
+            Some(w) => w,
+            None if obs.charger.charging == Some(false) => Watts::ZERO,
+            None => supply.power(last_command.current()),
+        };
+        let meter_reading = obs.meter.filter(|m| m.is_fresh(now, p.meter_max_age));
+        let battery_rule = self.policy.common.home_battery;
+        let meter = meter_reading.map(|m| {
+            let grid = effective_grid(m.value.balance.grid(car_power), m.value.battery, battery_rule);
+            MeterView {
+                grid,
+                available: car_power - grid,
+            }
+        });
+        let house_load = meter_reading.and_then(|m| m.value.house_load);
+
+        let plugged = obs
+            .charger
+            .plugged
+            .or_else(|| obs.vehicle.plugged.and_then(|r| r.fresh(now, p.vehicle_max_age).copied()))
+            .unwrap_or(true);
+        if self.plugged && !plugged {
+            self.soc.reset();
+            self.policy.policy.reset();
+            self.target_reached = false;
+        }
+        self.plugged = plugged;
+        self.soc.update(obs.vehicle.soc, car_power, dt, p.efficiency);
+        let soc = self.soc.estimate(now, p.vehicle_max_age, p.capacity_kwh);
+        let target = self.target(now, obs);
+
+        let mut factors = Factors {
+            grid_w: meter.map(|m| m.grid.0),
+            available_w: meter.map(|m| m.available.0),
+            car_w: Some(car_power.0),
+            meter_age_s: obs.meter.map(|m| m.age(now).as_secs_f64()),
+            soc_pct: soc.map(Soc::pct),
+            target_soc_pct: Some(target.pct()),
+            ..Factors::default()
+        };
+
+        // 2. Rules every policy obeys, then 3. the policy.
+        if let Some(s) = soc {
+            if s >= target {
+                self.target_reached = true;
+            } else if s.pct() < target.pct() - RESUME_BELOW_TARGET_PCT {
+                self.target_reached = false;
+            }
+        }
+        let wish = if !plugged {
+            Wish::Pause {
+                reason: "no car connected".into(),
+            }
+        } else if obs.overrides.charge_now {
+            Wish::Fixed {
+                current: p.guard.max,
+                reason: "charge now (override)".into(),
+            }
+        } else if self.target_reached {
+            Wish::Pause {
+                reason: format!("target {target} reached"),
+            }
+        } else if let Some(min) = self.min_soc(obs).filter(|m| soc.is_some_and(|s| s < *m)) {
+            Wish::Fixed {
+                current: p.guard.max,
+                reason: format!("below the minimum SoC {min}: full power"),
+            }
+        } else {
+            let ctx = PolicyContext {
+                now,
+                tz: p.tz,
+                supply,
+                floor: p.guard.floor,
+                max: p.guard.max,
+                step: p.guard.step,
+                obs,
+                meter,
+                car_power,
+                soc,
+                target,
+                capacity_kwh: p.capacity_kwh,
+                efficiency: p.efficiency,
+                departure: obs.overrides.departure,
+                command: last_command,
+            };
+            self.policy.policy.wish(&ctx)
+        };
+
+        // 4. The wish as a current.
+        let (wanted, reason) = self.resolve(now, dt, &wish, meter, car_power, &mut factors);
+        let wanted = self.hold(wanted, last_command);
+        factors.wanted_a = wanted.map(|a| a.0);
+
+        // 5. The guard.
+        let guarded = self.guard.apply(now, wanted, house_load);
+        let (cap, _) = p.guard.cap(house_load);
+        self.saturation = match (wanted, guarded.command) {
+            (Some(w), Command::Charge { current, .. }) if w > current && current >= cap - p.guard.step => {
+                Saturation::High
+            }
+            (Some(w), Command::Charge { current, .. }) if w < current => Saturation::Low,
+            _ => Saturation::None,
+        };
+        Decision {
+            command: guarded.command,
+            reason,
+            clamp: guarded.clamp,
+            factors,
+        }
+    }
+
+    /// The SoC to stop at: the policy's, the user's override, the car's own limit; the lowest wins.
+    fn target(&self, now: DateTime<Utc>, obs: &Observation) -> Soc {
+        let mut t = Soc::saturating(self.policy.common.target_soc);
+        if let Some(o) = obs.overrides.target_soc {
+            t = o;
+        }
+        if let Some(limit) = obs
+            .vehicle
+            .charge_limit
+            .and_then(|r| r.fresh(now, self.params.vehicle_max_age).copied())
+        {
+            if limit < t {
+                t = limit;
+            }
+        }
+        t
+    }
+
+    fn min_soc(&self, obs: &Observation) -> Option<Soc> {
+        obs.overrides
+            .min_soc
+            .or_else(|| self.policy.common.min_soc.map(Soc::saturating))
+    }
+
+    /// Turn a wish into a wanted current (`None` = pause) and the reason to report.
+    fn resolve(
+        &mut self,
+        now: DateTime<Utc>,
+        dt: f64,
+        wish: &Wish,
+        meter: Option<MeterView>,
+        car_power: Watts,
+        factors: &mut Factors,
+    ) -> (Option<Amps>, String) {
+        let p = self.params;
+        let floor = p.guard.floor;
+        if wish.needs_meter() && meter.is_none() {
+            return self.fail_safe(now, wish);
+        }
+        self.stale_since = None;
+        match wish {
+            Wish::Pause { reason } => {
+                self.switch.set(false, now);
+                self.pi.reset();
+                (None, reason.clone())
+            }
+            Wish::Fixed { current, reason } => {
+                self.switch.set(true, now);
+                self.pi.reset();
+                (Some(*current), reason.clone())
+            }
+            Wish::Direct { current, reason } => {
+                self.switch.set(current.is_some(), now);
+                self.pi.reset();
+                (*current, reason.clone())
+            }
+            Wish::Solar { minimum, reason } => {
+                let m = meter.expect("checked above");
+                let setpoint = Watts(self.policy.common.grid_setpoint_w.unwrap_or(p.grid_setpoint.0));
+                // Positive setpoint = allowed import, so the car may take available + setpoint.
+                let was_on = self.switch.on;
+                let on = match minimum {
+                    Some(_) => {
+                        self.switch.set(true, now);
+                        true
+                    }
+                    None => {
+                        let excess = m.available.0 + setpoint.0 - p.supply().power(floor).0;
+                        let on = self.switch.update(&self.policy.common.switch, now, dt, excess);
+                        factors.window_wh = Some(self.switch.window_wh);
+                        on
+                    }
+                };
+                if on != was_on {
+                    self.pi.reset();
+                }
+                if !on {
+                    return (
+                        None,
+                        format!("{reason}: waiting for surplus ({:.0} W available)", m.available.0),
+                    );
+                }
+                let out = self.pi.step(
+                    p.supply(),
+                    m.available,
+                    setpoint,
+                    car_power,
+                    p.guard.step,
+                    self.saturation,
+                    dt,
+                );
+                factors.feed_forward_a = Some(out.feed_forward.0);
+                factors.pi_p_a = Some(out.p.0);
+                factors.pi_i_a = Some(out.i.0);
+                let lowest = minimum.unwrap_or(floor).max(floor);
+                let wanted = out.current.max(lowest);
+                let why = if out.current < lowest {
+                    format!("{reason}: holding {lowest} ({:.0} W available)", m.available.0)
+                } else {
+                    format!("{reason}: {:.0} W available", m.available.0)
+                };
+                (Some(wanted), why)
+            }
+        }
+    }
+
+    /// The meter is silent: the floor at once, then pause after `stale_pause_after` (or pause at once).
+    /// A wish with a grid-backed minimum keeps that minimum: it never needed the meter.
+    fn fail_safe(&mut self, now: DateTime<Utc>, wish: &Wish) -> (Option<Amps>, String) {
+        let p = self.params;
+        let since = *self.stale_since.get_or_insert(now);
+        self.pi.reset();
+        if let Wish::Solar {
+            minimum: Some(m), ..
+        } = wish
+        {
+            return (Some(*m), format!("meter stale: holding the minimum {m}"));
+        }
+        let stale_for = (now - since).to_std().unwrap_or_default();
+        if p.on_stale == OnStale::Pause || stale_for >= p.stale_pause_after {
+            self.switch.set(false, now);
+            (None, format!("meter stale for {}s: paused", stale_for.as_secs()))
+        } else {
+            (
+                Some(p.guard.floor),
+                format!("meter stale for {}s: holding the floor", stale_for.as_secs()),
+            )
+        }
+    }
+
+    /// Keep the present current while the wanted one is only a little lower (the policy's hold band).
+    fn hold(&self, wanted: Option<Amps>, last: Command) -> Option<Amps> {
+        let band = self.policy.common.hold_band_a;
+        match (wanted, last) {
+            (Some(w), Command::Charge { current, .. }) if w < current && w > current - Amps(band) => {
+                Some(current)
+            }
+            _ => wanted,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The pure control core: observations in, a safe charger command out.
+//!
+//! Owns: [`Observation`] and [`Reading`] (what is known, with its age), the [`Policy`] trait and the
+//! built-in [`policies`], the [`Controller`] (PI loop, start/stop switch, SoC estimate, fail-safe) and
+//! the [`guard`] (floor, caps, ramp, change interval). No I/O, no async, no clock: `now` comes in.
+//! `clippy.toml` forbids `Utc::now()` and friends outside `crate::clock`.
+
+pub mod controller;
+pub mod decision;
+pub mod guard;
+pub mod hysteresis;
+pub mod observation;
+pub mod pi;
+pub mod policies;
+pub mod policy;
+pub mod soc;
+
+pub use controller::{Controller, ControllerParams, Snapshot};
+pub use decision::{Command, Decision, Factors};
+pub use observation::{ChargerObs, MeterSample, Observation, Overrides, PowerBalance, Reading, VehicleObs};
+pub use policy::{Policy, PolicyContext, Wish};

@@ -1,0 +1,316 @@
+//! Built-in policies and the policy file format.
+//!
+//! A policy file (`policies/*.toml`) names a built-in `module`, sets the knobs every policy has (target
+//! SoC, minimum SoC, grid set point, home battery rule, PI and start/stop tuning) and the module's own
+//! knobs under `[params]`. Example:
+//!
+//! ```toml
+//! module = "target-by-departure"
+//! description = "80 % by 07:30, solar first"
+//! target_soc = 80
+//! [params]
+//! departure = "07:30"
+//! ```
+//!
+//! **Adding a policy**: write `policies/<name>.rs` with a `Params` struct (serde, deny unknown keys), a
+//! type implementing [`Policy`], and `pub const MODULE: Module`; then add one line to [`MODULES`].
+
+mod evcc_like;
+mod fast;
+mod min_plus_pv;
+mod pv_only;
+mod target_by_departure;
+
+use super::hysteresis::SwitchParams;
+use super::pi::PiParams;
+use super::policy::Policy;
+use crate::config::diag::{KeyIndex, Problem, Problems, parse_all};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Every built-in module. One line per module.
+pub const MODULES: &[Module] = &[
+    pv_only::MODULE,
+    min_plus_pv::MODULE,
+    target_by_departure::MODULE,
+    fast::MODULE,
+    evcc_like::MODULE,
+];
+
+/// A built-in policy module.
+pub struct Module {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Whether the module needs the car's SoC (and `[vehicle] capacity_kwh`) to work.
+    pub needs_soc: bool,
+    pub load: fn(&Path, &str) -> (Option<LoadedPolicy>, Problems),
+}
+
+/// What the car may take from a home battery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HomeBattery {
+    /// Power going into the home battery counts as surplus (the car comes first); a discharging
+    /// battery counts as a deficit, so the car never drains it.
+    #[default]
+    CarFirst,
+    /// Only what is exported is surplus: the battery fills first. Discharge still counts as a deficit.
+    BatteryFirst,
+    /// The car may also take what the battery discharges.
+    AllowDischarge,
+}
+
+/// The knobs every policy file has.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Common {
+    pub description: String,
+    /// Stop charging at this SoC (the car's own limit applies too, whichever is lower).
+    pub target_soc: f64,
+    /// Charge from the grid at full power up to this SoC first.
+    pub min_soc: Option<f64>,
+    /// Overrides `[control] grid_setpoint_w` for this policy.
+    pub grid_setpoint_w: Option<f64>,
+    pub home_battery: HomeBattery,
+    pub pi: PiParams,
+    pub switch: SwitchParams,
+    /// Hold the present current while the wanted one is less than this much lower: fewer writes for
+    /// a little import during noise.
+    pub hold_band_a: f64,
+}
+
+impl Default for Common {
+    fn default() -> Common {
+        Common {
+            description: String::new(),
+            target_soc: 100.0,
+            min_soc: None,
+            grid_setpoint_w: None,
+            home_battery: HomeBattery::CarFirst,
+            pi: PiParams::default(),
+            switch: SwitchParams::default(),
+            hold_band_a: 0.0,
+        }
+    }
+}
+
+/// A policy file as written: the module name, the common knobs and the module's `[params]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile<P> {
+    module: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "hundred")]
+    target_soc: f64,
+    #[serde(default)]
+    min_soc: Option<f64>,
+    #[serde(default)]
+    grid_setpoint_w: Option<f64>,
+    #[serde(default)]
+    home_battery: HomeBattery,
+    #[serde(default)]
+    pi: PiParams,
+    #[serde(default)]
+    switch: SwitchParams,
+    #[serde(default)]
+    hold_band_a: f64,
+    #[serde(default)]
+    params: P,
+}
+
+fn hundred() -> f64 {
+    100.0
+}
+
+/// A policy ready to run, with its common knobs.
+#[derive(Debug)]
+pub struct LoadedPolicy {
+    /// The file's name without `.toml`, e.g. "pv-only".
+    pub name: String,
+    pub module: &'static str,
+    pub needs_soc: bool,
+    pub common: Common,
+    pub policy: Box<dyn Policy>,
+}
+
+/// Module-specific checks beyond types, as (key under `params`, message).
+pub trait CheckParams {
+    fn check(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+}
+
+/// Load a policy file: find its module, parse the file for it, check every value.
+pub fn load(path: &Path) -> Result<LoadedPolicy, Problems> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Problems(vec![Problem {
+            file: path.to_path_buf(),
+            key: String::new(),
+            line: None,
+            message: format!("cannot read the policy file: {e}"),
+        }])
+    })?;
+    load_str(path, &text)
+}
+
+/// Load a policy from its text (`path` names it in messages and gives its name).
+pub fn load_str(path: &Path, text: &str) -> Result<LoadedPolicy, Problems> {
+    #[derive(Deserialize)]
+    struct Header {
+        module: Option<String>,
+    }
+    let problem = |key: &str, message: String| {
+        Problems(vec![Problem {
+            file: path.to_path_buf(),
+            key: key.into(),
+            line: KeyIndex::build(text).line(key),
+            message,
+        }])
+    };
+    let header: Header = toml::from_str(text).map_err(|e| problem("", format!("not valid TOML: {}", e.message())))?;
+    let names: Vec<&str> = MODULES.iter().map(|m| m.name).collect();
+    let Some(name) = header.module else {
+        return Err(problem(
+            "module",
+            format!("missing: name the built-in policy module, one of {}", names.join(", ")),
+        ));
+    };
+    let Some(module) = MODULES.iter().find(|m| m.name == name) else {
+        let hint = crate::config::diag::nearest(&name, &names)
+            .map(|n| format!("did you mean \"{n}\"? "))
+            .unwrap_or_default();
+        return Err(problem(
+            "module",
+            format!("unknown module \"{name}\": {hint}the built-in modules are {}", names.join(", ")),
+        ));
+    };
+    match (module.load)(path, text) {
+        (Some(p), problems) if problems.is_empty() => Ok(p),
+        (_, problems) => Err(problems),
+    }
+}
+
+/// The shared loader the modules call: parse `PolicyFile<P>`, check common and module knobs, build.
+fn load_module<P>(
+    path: &Path,
+    text: &str,
+    module: &'static Module,
+    build: impl FnOnce(P, &Common) -> Box<dyn Policy>,
+) -> (Option<LoadedPolicy>, Problems)
+where
+    P: DeserializeOwned + Default + CheckParams,
+{
+    let (file, mut problems) = parse_all::<PolicyFile<P>>(path, text);
+    let Some(file) = file else {
+        return (None, problems);
+    };
+    let idx = KeyIndex::build(text);
+    let mut push = |key: String, message: String| {
+        problems.push(Problem {
+            file: path.to_path_buf(),
+            line: idx.line(&key),
+            key,
+            message,
+        })
+    };
+    let pct = |v: f64| (0.0..=100.0).contains(&v);
+    if !pct(file.target_soc) {
+        push("target_soc".into(), format!("{} is not a SoC: use 0..=100", file.target_soc));
+    }
+    if let Some(m) = file.min_soc {
+        if !pct(m) || m > file.target_soc {
+            push("min_soc".into(), format!("{m} must be within 0..=target_soc ({})", file.target_soc));
+        }
+    }
+    if file.pi.ki < 0.0 || file.pi.kp < 0.0 || file.pi.max_correction_a < 0.0 {
+        push("pi".into(), "gains and max_correction_a must not be negative".into());
+    }
+    let s = &file.switch;
+    if s.start_energy_wh < 0.0 || s.stop_energy_wh < 0.0 || s.drain <= 0.0 {
+        push(
+            "switch".into(),
+            "start_energy_wh and stop_energy_wh must be ≥ 0, drain > 0".into(),
+        );
+    }
+    if file.hold_band_a < 0.0 {
+        push("hold_band_a".into(), "must not be negative".into());
+    }
+    for (key, message) in file.params.check() {
+        push(format!("params.{key}"), message);
+    }
+    if !problems.is_empty() {
+        return (None, problems);
+    }
+    let common = Common {
+        description: file.description,
+        target_soc: file.target_soc,
+        min_soc: file.min_soc,
+        grid_setpoint_w: file.grid_setpoint_w,
+        home_battery: file.home_battery,
+        pi: file.pi,
+        switch: file.switch,
+        hold_band_a: file.hold_band_a,
+    };
+    let _ = file.module;
+    let policy = build(file.params, &common);
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| module.name.to_string());
+    (
+        Some(LoadedPolicy {
+            name,
+            module: module.name,
+            needs_soc: module.needs_soc,
+            common,
+            policy,
+        }),
+        problems,
+    )
+}
+
+/// Parameters for modules that have none.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+impl CheckParams for NoParams {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_module_is_named_with_a_suggestion() {
+        let e = load_str(Path::new("p.toml"), "module = \"pv-onyl\"\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("did you mean \"pv-only\""), "{msg}");
+        assert_eq!(e.0[0].line, Some(1));
+    }
+
+    #[test]
+    fn bad_knobs_are_all_reported() {
+        let text = "module = \"pv-only\"\ntarget_soc = 120\n[switch]\nstart_energy_wh = -1\nstrat = 3\n";
+        let e = load_str(Path::new("p.toml"), text).unwrap_err();
+        let keys: Vec<&str> = e.iter().map(|p| p.key.as_str()).collect();
+        for key in ["switch.strat", "target_soc", "switch"] {
+            assert!(keys.contains(&key), "{key} missing from {e}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_policy_files_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                load(&path).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 5);
+    }
+}

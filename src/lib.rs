@@ -1,0 +1,22 @@
+//! sunplug: a solar-aware EV charging controller for Smappee chargers, with a replay simulator.
+//!
+//! # Layout
+//! - [`units`]: `Watts`, `Amps`, `Soc`, phases, A ↔ W and the Smappee percentage scale.
+//! - [`config`]: `sunplug.toml` (serde, every problem reported at once with its line), secrets.
+//! - [`control`]: the pure core. `Controller::step(now, &Observation) -> Decision`: policies, PI loop,
+//!   start/stop hysteresis, stale fail-safe, and the guard. No I/O, no clock.
+//! - [`sources`]: the surplus from MQTT meters; the vehicle from Enode, Cariad or MQTT.
+//! - [`chargers`]: the Smappee client (OAuth, mode/limit commands, discovery).
+//! - [`vendor`]: the shared error vocabulary and HTTP plumbing of every vendor adapter.
+//! - [`clock`]: the only place that reads a clock.
+//! - [`cli`] / [`commands`]: the command line and the one-shot commands.
+
+pub mod chargers;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod control;
+pub mod sources;
+pub mod units;
+pub mod vendor;
