@@ -8,6 +8,8 @@
 //! - [`sources`]: the surplus from MQTT meters; the vehicle from Enode, Cariad or MQTT.
 //! - [`chargers`]: the Smappee client (OAuth, mode/limit commands, discovery).
 //! - [`vendor`]: the shared error vocabulary and HTTP plumbing of every vendor adapter.
+//! - [`sim`]: the replay simulator: real PV/load days, car and charger models, metrics, oracle, plots.
+//! - [`daemon`]: the service: event loop, charger writer, persistence, systemd, Home Assistant.
 //! - [`clock`]: the only place that reads a clock.
 //! - [`cli`] / [`commands`]: the command line and the one-shot commands.
 
@@ -17,6 +19,8 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod control;
+pub mod daemon;
 pub mod sources;
+pub mod sim;
 pub mod units;
 pub mod vendor;

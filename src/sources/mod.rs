@@ -4,5 +4,6 @@
 //! `VehicleSource` the daemon polls). Each turns vendor data into the control core's types
 //! ([`crate::control::MeterSample`], [`crate::control::VehicleObs`]).
 
+pub mod payload;
 pub mod surplus;
 pub mod vehicle;

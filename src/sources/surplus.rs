@@ -21,3 +21,12 @@ pub fn check_config(s: &SurplusSection, push: &mut dyn FnMut(&str, String)) {
         push("plausible_min_w", "must be below plausible_max_w".into());
     }
 }
+
+/// `sunplug probe surplus` (to be built: issue 6).
+pub async fn probe(
+    _config: &std::path::Path,
+    _json: bool,
+    _timeout: std::time::Duration,
+) -> anyhow::Result<std::process::ExitCode> {
+    anyhow::bail!("`probe surplus` is not built yet")
+}

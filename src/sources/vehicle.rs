@@ -27,3 +27,13 @@ pub fn check_cariad(c: &CariadSection, push: &mut dyn FnMut(&str, String)) {
         push("daily_budget", "must be at least 1".into());
     }
 }
+
+/// `sunplug probe vehicle` (to be built: issue 7).
+pub async fn probe(_config: &std::path::Path, _json: bool) -> anyhow::Result<std::process::ExitCode> {
+    anyhow::bail!("`probe vehicle` is not built yet")
+}
+
+/// `sunplug enode ...` (to be built: issue 7).
+pub async fn enode_cli(_command: crate::cli::EnodeCommand) -> anyhow::Result<std::process::ExitCode> {
+    anyhow::bail!("`enode` commands are not built yet")
+}

@@ -23,3 +23,13 @@ pub fn check_config(s: &SmappeeSection, push: &mut dyn FnMut(&str, String)) {
         push("base_url", format!("\"{}\" is not a URL: use e.g. \"https://app1pub.smappee.net\"", s.base_url));
     }
 }
+
+/// `sunplug charger ...` (to be built: issue 5).
+pub async fn charger_cli(_command: crate::cli::ChargerCommand) -> anyhow::Result<std::process::ExitCode> {
+    anyhow::bail!("`charger` commands are not built yet")
+}
+
+/// `sunplug smappee ...` (to be built: issue 5).
+pub async fn smappee_cli(_command: crate::cli::SmappeeCommand) -> anyhow::Result<std::process::ExitCode> {
+    anyhow::bail!("`smappee` commands are not built yet")
+}
