@@ -20,7 +20,7 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
-pub mod sources;
 pub mod sim;
+pub mod sources;
 pub mod units;
 pub mod vendor;
