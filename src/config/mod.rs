@@ -120,6 +120,7 @@ pub struct Config {
     pub charger: Option<ChargerLimits>,
     pub smappee: Option<SmappeeSection>,
     pub logging: LoggingSection,
+    pub recording: RecordingSection,
     pub secrets: Secrets,
     pub state_dir: PathBuf,
 }
@@ -332,6 +333,7 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         charger,
         smappee: raw.smappee,
         logging: raw.logging,
+        recording: raw.recording,
         secrets,
     })
 }

@@ -42,6 +42,8 @@ pub fn effective_grid(grid: Watts, battery: Option<Watts>, rule: HomeBattery) ->
 
 /// SoC below the target at which charging resumes after the target was reached.
 const RESUME_BELOW_TARGET_PCT: f64 = 2.0;
+/// The car's measured power is used only when measured within this many seconds of the meter reading.
+const CAR_METER_SYNC_S: i64 = 3;
 /// Longest step the PI loop integrates over (a long gap is not a long error).
 const MAX_DT_S: f64 = 60.0;
 
@@ -152,15 +154,21 @@ impl Controller {
         self.last_now = Some(now);
         let last_command = self.guard.last().map(|(c, _)| c).unwrap_or(Command::Pause);
 
-        // 1. What the car draws: measured if fresh, else what the last command would draw.
-        let car_power = match obs
+        // 1. What the car draws: measured if fresh and taken together with the meter reading (the
+        //    feed-forward subtracts one from the other), else what the last command would draw.
+        let measured = obs
             .charger
             .power
-            .and_then(|r| r.fresh(now, p.meter_max_age).copied())
-        {
-            Some(w) => w,
-            None if obs.charger.charging == Some(false) => Watts::ZERO,
-            None => supply.power(last_command.current()),
+            .filter(|r| r.is_fresh(now, p.meter_max_age))
+            .filter(|r| {
+                obs.meter.is_none_or(|m| {
+                    (m.at - r.at).abs() <= chrono::Duration::seconds(CAR_METER_SYNC_S)
+                })
+            });
+        let (car_power, car_measured) = match measured {
+            Some(r) => (r.value, true),
+            None if obs.charger.charging == Some(false) => (Watts::ZERO, true),
+            None => (supply.power(last_command.current()), false),
         };
         let meter_reading = obs.meter.filter(|m| m.is_fresh(now, p.meter_max_age));
         let battery_rule = self.policy.common.home_battery;
@@ -255,7 +263,8 @@ impl Controller {
         };
 
         // 4. The wish as a current.
-        let (wanted, reason) = self.resolve(now, dt, &wish, meter, car_power, &mut factors);
+        let car_for_pi = car_measured.then_some(car_power);
+        let (wanted, reason) = self.resolve(now, dt, &wish, meter, car_for_pi, &mut factors);
         let wanted = self.hold(wanted, last_command);
         factors.wanted_a = wanted.map(|a| a.0);
 
@@ -314,7 +323,7 @@ impl Controller {
         dt: f64,
         wish: &Wish,
         meter: Option<MeterView>,
-        car_power: Watts,
+        car_power: Option<Watts>,
         factors: &mut Factors,
     ) -> (Option<Amps>, String) {
         let p = self.params;

@@ -105,7 +105,8 @@ impl PiLoop {
     }
 
     /// One step. `available` is the power the car may take (export positive, without the car), `car`
-    /// what it draws now, `dead_band` one command step, `saturation` whether the previous output was
+    /// what it draws now (`None` when not measured with the meter: then nothing is integrated, the
+    /// feed-forward alone acts), `dead_band` one command step, `saturation` whether the previous output was
     /// clamped, `dt_s` the time since the last step.
     #[allow(clippy::too_many_arguments)]
     pub fn step(
@@ -113,16 +114,16 @@ impl PiLoop {
         supply: Supply,
         available: Watts,
         setpoint: Watts,
-        car: Watts,
+        car: Option<Watts>,
         dead_band: Amps,
         saturation: Saturation,
         dt_s: f64,
     ) -> PiOutput {
         let feed_forward = supply.current(available + setpoint);
-        let error = self
-            .last_wanted
-            .map(|wanted| wanted.0 - supply.current(car).0)
-            .unwrap_or(0.0);
+        let error = match (self.last_wanted, car) {
+            (Some(wanted), Some(car)) => wanted.0 - supply.current(car).0,
+            _ => 0.0,
+        };
         let winds_into_limit = match saturation {
             Saturation::None => false,
             Saturation::High => error > 0.0,
@@ -168,7 +169,7 @@ mod tests {
                 THREE,
                 available,
                 Watts(0.0),
-                Watts(car_w),
+                Some(Watts(car_w)),
                 Amps(0.05),
                 Saturation::None,
                 5.0,
@@ -220,7 +221,7 @@ mod tests {
                 THREE,
                 Watts(50_000.0),
                 Watts(0.0),
-                Watts(11_040.0),
+                Some(Watts(11_040.0)),
                 Amps(0.0),
                 Saturation::High,
                 5.0,
@@ -234,7 +235,7 @@ mod tests {
                 THREE,
                 Watts(0.0),
                 Watts(0.0),
-                Watts(11_040.0),
+                Some(Watts(11_040.0)),
                 Amps(0.0),
                 Saturation::High,
                 5.0,
@@ -252,7 +253,7 @@ mod tests {
                 THREE,
                 Watts(5000.0),
                 Watts(0.0),
-                Watts(0.0),
+                Some(Watts(0.0)),
                 Amps(0.0),
                 Saturation::None,
                 5.0,
@@ -272,7 +273,7 @@ mod tests {
                 THREE,
                 Watts(5037.0),
                 Watts(0.0),
-                Watts(4830.0),
+                Some(Watts(4830.0)),
                 Amps(1.0),
                 Saturation::None,
                 5.0,

@@ -4,9 +4,12 @@
 //! discovery and commands ([`ha`]), recording for replay ([`recorder`]) and systemd ([`systemd`]).
 
 pub mod ha;
+pub mod ports;
 pub mod recorder;
+pub mod run;
 pub mod state;
 pub mod systemd;
+pub mod writer;
 
 use crate::cli::{DemoArgs, RunArgs};
 use std::process::ExitCode;
