@@ -20,6 +20,7 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod logging;
 pub mod sim;
 pub mod sources;
 pub mod units;

@@ -199,6 +199,7 @@ impl Harness {
             mqtt: Some((mqtt.clone() as Arc<dyn MqttPort>, rx)),
             notifier: Notifier::disabled(),
             dry_run: false,
+            speed: 1.0,
         };
         let task = tokio::spawn(run(cfg, wiring, async {
             let _ = stop_rx.await;

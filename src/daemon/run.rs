@@ -48,6 +48,9 @@ pub struct Wiring<C: ChargerPort, V: VehiclePort> {
     pub mqtt: Option<(Arc<dyn MqttPort>, mpsc::Receiver<MqttIn>)>,
     pub notifier: Notifier,
     pub dry_run: bool,
+    /// Simulated seconds per real second: 1 for the service; `demo` runs faster. Only the loop's own
+    /// timers are scaled; the controller's durations are in the clock's time.
+    pub speed: f64,
 }
 
 /// Run until `shutdown` completes.
@@ -66,7 +69,9 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         mqtt,
         notifier,
         dry_run,
+        speed,
     } = wiring;
+    let scaled = move |d: Duration| d.div_f64(speed.max(1e-3));
     let params = cfg
         .controller_params()
         .ok_or_else(|| anyhow::anyhow!("the config has no [charger] section"))?;
@@ -115,7 +120,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         wish_rx,
         report_tx,
         WriterSettings {
-            poll_interval: smappee.poll_interval.get().max(Duration::from_secs(1)),
+            poll_interval: scaled(smappee.poll_interval.get().max(Duration::from_secs(1))),
             safe_state: cfg.control.on_shutdown,
             floor: params.guard.floor,
             phases: params.guard.supply.phases,
@@ -124,7 +129,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         stop.clone(),
     );
     let (vehicle_tx, vehicle_rx) = watch::channel::<Option<VehicleUpdate>>(None);
-    let vehicle_task = spawn_vehicle(vehicle, clock.clone(), vehicle_tx, stop.clone());
+    let vehicle_task = spawn_vehicle(vehicle, clock.clone(), vehicle_tx, stop.clone(), speed);
 
     // MQTT: subscriptions, Home Assistant discovery, availability.
     let topics = cfg
@@ -178,7 +183,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         info!("resumed: charger at {now_cmd}, ramping from there");
     }
 
-    let mut ticker = tokio::time::interval(cfg.control.interval.get());
+    let mut ticker = tokio::time::interval(scaled(cfg.control.interval.get()));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut watchdog =
         tokio::time::interval(notifier.watchdog_interval().unwrap_or(WATCHDOG_FALLBACK));
@@ -348,6 +353,7 @@ fn spawn_vehicle<V: VehiclePort>(
     clock: Arc<dyn Clock>,
     tx: watch::Sender<Option<VehicleUpdate>>,
     stop: CancellationToken,
+    speed: f64,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last = None;
@@ -357,7 +363,7 @@ fn spawn_vehicle<V: VehiclePort>(
             };
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(wait.div_f64(speed.max(1e-3))) => {}
             }
             let result = tokio::select! {
                 _ = stop.cancelled() => return,
