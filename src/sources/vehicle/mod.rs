@@ -1,5 +1,10 @@
 //! The car's state from Enode, Cariad or MQTT.
 
+pub mod cariad;
+pub mod enode;
+pub mod state;
+pub mod timestamps;
+
 use crate::config::vehicle::{CariadSection, EnodeSection};
 
 /// Check `[enode]` beyond its types.

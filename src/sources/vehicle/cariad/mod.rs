@@ -1,0 +1,3 @@
+//! Cariad.
+pub mod map;
+pub mod wire;

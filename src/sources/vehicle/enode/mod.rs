@@ -1,0 +1,3 @@
+//! Enode.
+pub mod map;
+pub mod wire;
