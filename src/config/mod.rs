@@ -487,12 +487,12 @@ fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) {
     let need = needs.vehicle;
     match v.kind {
         VehicleKind::Enode => match &raw.enode {
-            Some(e) => crate::sources::vehicle::check_enode(e, &mut |k, m| ck.push(&format!("enode.{k}"), m)),
+            Some(e) => crate::sources::vehicle::check_enode(e, need, &mut |k, m| ck.push(&format!("enode.{k}"), m)),
             None if need => ck.push("enode", "missing section [enode] for [vehicle] kind = \"enode\"".into()),
             None => {}
         },
         VehicleKind::Cariad => match &raw.cariad {
-            Some(c) => crate::sources::vehicle::check_cariad(c, &mut |k, m| ck.push(&format!("cariad.{k}"), m)),
+            Some(c) => crate::sources::vehicle::check_cariad(c, need, &mut |k, m| ck.push(&format!("cariad.{k}"), m)),
             None if need => ck.push("cariad", "missing section [cariad] for [vehicle] kind = \"cariad\"".into()),
             None => {}
         },
@@ -502,6 +502,9 @@ fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) {
                     "vehicle.mqtt",
                     "kind = \"mqtt\" needs [vehicle.mqtt] with at least soc or plugged topics".into(),
                 );
+            }
+            if let Some(m) = &v.mqtt {
+                crate::sources::vehicle::check_mqtt(m, &mut |k, m| ck.push(k, m));
             }
             if need && raw.mqtt.is_none() {
                 ck.push("mqtt", "missing section [mqtt]: [vehicle] kind = \"mqtt\" reads from the broker".into());

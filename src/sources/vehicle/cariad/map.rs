@@ -127,6 +127,43 @@ pub fn vehicle_state(s: &wire::SelectiveStatus, vin: &str, fetched_at: DateTime<
     out
 }
 
+/// The jobs of `s` that did not come back whole (missing, unreadable, or with an error in them).
+pub fn failed_jobs(s: &wire::SelectiveStatus) -> Vec<&'static str> {
+    fn failed<T>(p: &Option<Part<T>>, errors: impl Fn(&T) -> bool) -> bool {
+        match p {
+            Some(Part::Ok(j)) => errors(j),
+            _ => true,
+        }
+    }
+    fn bad<T>(s: &Option<Status<T>>) -> bool {
+        s.as_ref().is_some_and(|s| s.error.is_some())
+    }
+    let mut out = Vec::new();
+    let charging = |j: &wire::ChargingJob| {
+        j.error.is_some()
+            || bad(&j.battery_status)
+            || bad(&j.charging_status)
+            || bad(&j.charging_settings)
+            || bad(&j.plug_status)
+    };
+    if failed(&s.charging, charging) {
+        out.push("charging");
+    }
+    let measurements = |j: &wire::MeasurementsJob| {
+        j.error.is_some() || bad(&j.odometer_status) || bad(&j.range_status) || bad(&j.fuel_level_status)
+    };
+    if failed(&s.measurements, measurements) {
+        out.push("measurements");
+    }
+    if failed(&s.fuel_status, |j| j.error.is_some() || bad(&j.range_status)) {
+        out.push("fuelStatus");
+    }
+    if failed(&s.readiness, |j| j.error.is_some() || bad(&j.readiness_status)) {
+        out.push("readiness");
+    }
+    out
+}
+
 /// A job's content, or a note saying why there is none.
 fn job<'a, T>(
     part: &'a Option<Part<T>>,
@@ -260,14 +297,17 @@ mod tests {
         }"#;
         let s = parse(body);
         assert_eq!(s.soc.unwrap().value, Soc::new(71.0).unwrap());
-        assert_eq!(s.plugged.unwrap().value, true);
-        assert_eq!(s.charging.unwrap().value, true);
+        assert!(s.plugged.unwrap().value);
+        assert!(s.charging.unwrap().value);
         assert_eq!(s.charge_power.unwrap().value, Watts(7200.0));
         assert_eq!(s.power_delivery.unwrap().value, PowerDelivery::Charging);
         assert_eq!(s.odometer_km, None);
         assert!(s.notes.iter().any(|n| n.contains("odometerStatus failed: Bad Gateway")), "{:?}", s.notes);
         assert!(s.notes.iter().any(|n| n.contains("job fuelStatus failed")), "{:?}", s.notes);
         assert!(s.notes.iter().any(|n| n.contains("job readiness missing")), "{:?}", s.notes);
+        let parsed: wire::SelectiveStatus = serde_json::from_str(body).unwrap();
+        assert_eq!(failed_jobs(&parsed), ["measurements", "fuelStatus", "readiness"]);
+        assert!(failed_jobs(&serde_json::from_str(SEED_002).unwrap()).is_empty());
     }
 
     #[test]

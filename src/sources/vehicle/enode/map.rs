@@ -139,8 +139,8 @@ mod tests {
         )
         .unwrap();
         let s = vehicle_state(&v, now());
-        assert_eq!(s.plugged.unwrap().value, true);
-        assert_eq!(s.charging.unwrap().value, false);
+        assert!(s.plugged.unwrap().value);
+        assert!(!s.charging.unwrap().value);
         assert_eq!(s.soc, None, "140 % is not a SoC");
         assert_eq!(s.power_delivery.unwrap().value, PowerDelivery::Unknown);
         assert!(s.notes.iter().any(|n| n.contains("WARP_DRIVE")), "{:?}", s.notes);
@@ -152,7 +152,7 @@ mod tests {
         let v: wire::Vehicle =
             serde_json::from_str(r#"{"id":"v","chargeState":{"powerDeliveryState":"PLUGGED_IN:NEWTHING"}}"#).unwrap();
         let s = vehicle_state(&v, now());
-        assert_eq!(s.plugged.unwrap().value, true);
+        assert!(s.plugged.unwrap().value);
         assert!(s.charging.is_none());
     }
 
