@@ -48,6 +48,7 @@ struct Shared {
     token_ttl: Duration,
     tokens: HashMap<String, Instant>,
     issued: u64,
+    issued_log: Vec<String>,
     failed_jobs: Vec<String>,
     daily_calls: u32,
     send_remaining: bool,
@@ -82,6 +83,7 @@ impl CariadEmulator {
             token_ttl: Duration::from_secs(3600),
             tokens: HashMap::new(),
             issued: 0,
+            issued_log: Vec::new(),
             failed_jobs: Vec::new(),
             daily_calls: 480,
             send_remaining: true,
@@ -159,9 +161,9 @@ impl CariadEmulator {
     pub fn requests_to(&self, part: &str) -> Vec<Recorded> {
         self.requests().into_iter().filter(|r| r.path.contains(part)).collect()
     }
-    /// Access tokens issued so far.
+    /// Every access token issued so far, revoked or not.
     pub fn issued_tokens(&self) -> Vec<String> {
-        lock(&self.shared).tokens.keys().cloned().collect()
+        lock(&self.shared).issued_log.clone()
     }
 }
 
@@ -259,6 +261,7 @@ fn token(s: &mut Shared, inc: &Incoming) -> Response {
     s.issued += 1;
     let access = format!("cariad-at-{:04}-{:016x}", s.issued, s.issued.wrapping_mul(0xD6E8_FEB8_6659_FD93));
     s.tokens.insert(access.clone(), Instant::now() + s.token_ttl);
+    s.issued_log.push(access.clone());
     let mut body = json!({ "access_token": access, "expires_in": s.token_ttl.as_secs(), "token_type": "Bearer",
                            "id_token": "emulated.id.token" });
     match s.rotation {

@@ -56,6 +56,7 @@ pub(crate) struct Shared {
     pub token_ttl: Duration,
     pub tokens: HashMap<String, Instant>,
     pub issued: u64,
+    pub issued_log: Vec<String>,
     pub vehicles: Vec<VehicleSim>,
     pub actions: Vec<ActionSim>,
     pub reads_until_final: u32,
@@ -88,6 +89,7 @@ impl EnodeEmulator {
             token_ttl: Duration::from_secs(3599),
             tokens: HashMap::new(),
             issued: 0,
+            issued_log: Vec::new(),
             vehicles: vec![VehicleSim::seed()],
             actions: Vec::new(),
             reads_until_final: 2,
@@ -169,9 +171,9 @@ impl EnodeEmulator {
     pub fn requests_to(&self, prefix: &str) -> Vec<Recorded> {
         self.requests().into_iter().filter(|r| r.path.starts_with(prefix)).collect()
     }
-    /// Every access token issued so far (to check none of them reaches a log).
+    /// Every access token issued so far, revoked or not (to check none of them reaches a log).
     pub fn issued_tokens(&self) -> Vec<String> {
-        lock(&self.shared).tokens.keys().cloned().collect()
+        lock(&self.shared).issued_log.clone()
     }
 }
 

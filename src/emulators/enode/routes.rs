@@ -72,6 +72,7 @@ fn token(s: &mut Shared, inc: &Incoming) -> Response {
     s.issued += 1;
     let token = format!("enode-at-{:04}-{:016x}", s.issued, s.issued.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     s.tokens.insert(token.clone(), Instant::now() + s.token_ttl);
+    s.issued_log.push(token.clone());
     json(
         StatusCode::OK,
         &json!({ "access_token": token, "expires_in": s.token_ttl.as_secs(), "scope": "", "token_type": "bearer" }),
