@@ -57,8 +57,11 @@ impl VehicleSource {
                 Ok(VehicleSource::Enode(EnodeSource::from_config(e, secret, http)?))
             }
             VehicleKind::Cariad => {
-                let c = cfg.cariad.as_ref().ok_or("[vehicle] kind = \"cariad\" needs a [cariad] section")?;
-                let s = CariadSource::from_config(c, &cfg.state_dir, cfg.tz, clock.now(), http)?;
+                let mut c = cfg.cariad.clone().ok_or("[vehicle] kind = \"cariad\" needs a [cariad] section")?;
+                // Like every file key, a relative path is relative to the config file.
+                let dir = cfg.path.parent().unwrap_or(std::path::Path::new("."));
+                c.refresh_token_file = c.refresh_token_file.map(|f| dir.join(f));
+                let s = CariadSource::from_config(&c, &cfg.state_dir, cfg.tz, clock.now(), http)?;
                 Ok(VehicleSource::Cariad(Box::new(s)))
             }
             VehicleKind::Mqtt => {

@@ -72,6 +72,10 @@ impl CariadSource {
         let file = c.refresh_token_file.as_deref().ok_or("cariad.refresh_token_file is missing")?;
         let store = TokenStore::open(file, state_dir)?;
         let client = CariadClient::new(http, &c.base_url, &c.token_url, client_id, store)?;
+        if let Err(e) = std::fs::create_dir_all(state_dir) {
+            tracing::warn!(dir = %state_dir.display(), error = %e, "cannot create the state directory: the call count \
+                will not survive a restart");
+        }
         let mut budget = DailyBudget::new(c.daily_budget, c.reserve_calls, tz);
         let budget_file = state_dir.join(BUDGET_FILE);
         if let Some((day, used)) = load_budget(&budget_file) {
