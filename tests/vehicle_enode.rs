@@ -4,22 +4,18 @@ mod common;
 
 use common::{clock, t0};
 use secrecy::SecretString;
-use std::sync::Arc;
 use std::time::Duration;
-use sunplug::clock::Clock;
 use sunplug::emulators::common::Fault;
-use sunplug::emulators::enode::{CLIENT_ID, CLIENT_SECRET, EnodeEmulator, PlannedOutcome, Timing, TOKEN_PATH, VehicleSim};
-use sunplug::sources::vehicle::VehicleSource;
+use sunplug::emulators::enode::{
+    CLIENT_ID, CLIENT_SECRET, EnodeEmulator, TOKEN_PATH, Timing, VehicleSim,
+};
 use sunplug::sources::vehicle::enode::EnodeSource;
-use sunplug::sources::vehicle::enode::actions::EnodeCharging;
-use sunplug::sources::vehicle::enode::client::{ChargeKind, EnodeClient};
-use sunplug::sources::vehicle::enode::wire::{ActionState, LinkRequest};
-use sunplug::sources::vehicle::poller::{self, VehicleUpdate};
+use sunplug::sources::vehicle::enode::client::EnodeClient;
+use sunplug::sources::vehicle::enode::wire::LinkRequest;
 use sunplug::sources::vehicle::schedule::EnodePace;
 use sunplug::sources::vehicle::state::{Freshness, PowerDelivery};
 use sunplug::units::Soc;
 use sunplug::vendor::{Timeouts, http_client};
-use tokio_util::sync::CancellationToken;
 
 async fn emulator() -> EnodeEmulator {
     EnodeEmulator::start_with(clock()).await.unwrap()
@@ -27,7 +23,14 @@ async fn emulator() -> EnodeEmulator {
 
 fn client(emu: &EnodeEmulator, secret: &str) -> EnodeClient {
     let http = http_client(Timeouts::default());
-    EnodeClient::new(http, &emu.api_url(), &emu.oauth_url(), CLIENT_ID, SecretString::from(secret.to_string())).unwrap()
+    EnodeClient::new(
+        http,
+        &emu.api_url(),
+        &emu.oauth_url(),
+        CLIENT_ID,
+        SecretString::from(secret.to_string()),
+    )
+    .unwrap()
 }
 
 fn pace() -> EnodePace {
@@ -49,7 +52,12 @@ async fn token_is_cached_and_refreshed_shortly_before_expiry() {
     let tokens = emu.requests_to(TOKEN_PATH);
     assert_eq!(tokens.len(), 1, "one token for ten calls");
     // The request seed 000 shows: Basic auth, form grant_type=client_credentials.
-    assert!(tokens[0].header("authorization").unwrap().starts_with("Basic "));
+    assert!(
+        tokens[0]
+            .header("authorization")
+            .unwrap()
+            .starts_with("Basic ")
+    );
     assert_eq!(tokens[0].body, "grant_type=client_credentials");
     // 3599 s tokens are renewed a minute early.
     tokio::time::advance(Duration::from_secs(3530)).await;
@@ -58,7 +66,10 @@ async fn token_is_cached_and_refreshed_shortly_before_expiry() {
     tokio::time::advance(Duration::from_secs(10)).await;
     c.vehicle(&emu.vehicle_id()).await.unwrap();
     assert_eq!(emu.requests_to(TOKEN_PATH).len(), 2);
-    assert!(emu.requests().iter().all(|r| r.status < 400), "no request ever failed");
+    assert!(
+        emu.requests().iter().all(|r| r.status < 400),
+        "no request ever failed"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -75,16 +86,26 @@ async fn a_401_refreshes_the_token_once_and_retries() {
     let before = emu.requests().len();
     let e = c.vehicle(&emu.vehicle_id()).await.unwrap_err();
     assert_eq!(e.kind(), "auth");
-    assert_eq!(emu.requests().len() - before, 3, "API, token, API: then stop");
+    assert_eq!(
+        emu.requests().len() - before,
+        3,
+        "API, token, API: then stop"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_wrong_secret_is_an_auth_error_that_says_what_to_check() {
     let emu = emulator().await;
-    let e = client(&emu, "not-the-secret").vehicle(&emu.vehicle_id()).await.unwrap_err();
+    let e = client(&emu, "not-the-secret")
+        .vehicle(&emu.vehicle_id())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), "auth");
     let msg = e.to_string();
-    assert!(msg.contains("client id or secret refused") && msg.contains("sandbox"), "{msg}");
+    assert!(
+        msg.contains("client id or secret refused") && msg.contains("sandbox"),
+        "{msg}"
+    );
     assert!(!msg.contains("not-the-secret"));
 }
 
@@ -96,11 +117,20 @@ async fn seed_vehicle_parses_through_the_client() {
     assert_eq!(s.soc.as_ref().unwrap().value, Soc::new(66.0).unwrap());
     assert_eq!(s.range_km.as_ref().unwrap().value, 228.0);
     assert!(s.is_plugged() && s.is_charging());
-    assert_eq!(s.plugged_in_charger_id.as_deref(), Some("07f8368d-be7e-4dbd-8cf0-94d00dd67ad3"));
-    assert_eq!(s.charge_limit.as_ref().unwrap().value, Soc::new(80.0).unwrap());
+    assert_eq!(
+        s.plugged_in_charger_id.as_deref(),
+        Some("07f8368d-be7e-4dbd-8cf0-94d00dd67ad3")
+    );
+    assert_eq!(
+        s.charge_limit.as_ref().unwrap().value,
+        Soc::new(80.0).unwrap()
+    );
     assert_eq!(s.location.as_ref().unwrap().value.latitude, 50.8467);
     assert_eq!(s.info.vin.as_deref(), Some("2HGFB2F5XEH542858"));
-    assert_eq!(s.freshness(t0(), Duration::from_secs(600)), Freshness::Fresh);
+    assert_eq!(
+        s.freshness(t0(), Duration::from_secs(600)),
+        Freshness::Fresh
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -110,9 +140,16 @@ async fn stale_last_updated_is_marked_stale_never_fresh() {
     emu.update_vehicle(|v| v.last_updated = Timing::At(old));
     let mut src = EnodeSource::new(client(&emu, CLIENT_SECRET), emu.vehicle_id(), pace(), false);
     let s = src.poll(&*clock()).await.unwrap();
-    assert_eq!(s.freshness(t0(), Duration::from_secs(6 * 3600)), Freshness::Stale);
+    assert_eq!(
+        s.freshness(t0(), Duration::from_secs(6 * 3600)),
+        Freshness::Stale
+    );
     assert_eq!(s.data_age(t0()), Some(Duration::from_secs(9 * 3600)));
-    assert_eq!(s.observation().soc.unwrap().at, old, "the controller gets the car's time");
+    assert_eq!(
+        s.observation().soc.unwrap().at,
+        old,
+        "the controller gets the car's time"
+    );
     emu.update_vehicle(|v| v.last_updated = Timing::Null);
     let s = src.poll(&*clock()).await.unwrap();
     assert_eq!(s.freshness(t0(), Duration::MAX), Freshness::UnknownAge);
@@ -157,68 +194,20 @@ async fn failures_map_onto_the_shared_vocabulary() {
     let e = c.vehicle(&id).await.unwrap_err();
     assert_eq!(e.kind(), "transient");
     assert!(e.to_string().contains("timed out"), "{e}");
-    emu.inject(Fault::RateLimited { retry_after: Some(42) });
-    assert_eq!(c.vehicle(&id).await.unwrap_err().retry_after(), Some(Duration::from_secs(42)));
+    emu.inject(Fault::RateLimited {
+        retry_after: Some(42),
+    });
+    assert_eq!(
+        c.vehicle(&id).await.unwrap_err().retry_after(),
+        Some(Duration::from_secs(42))
+    );
     let e = c.vehicle("no-such-car").await.unwrap_err();
     assert_eq!(e.kind(), "rejected");
-    assert!(e.to_string().contains("Vehicle not found") && e.to_string().contains("enode vehicles"), "{e}");
+    assert!(
+        e.to_string().contains("Vehicle not found") && e.to_string().contains("enode vehicles"),
+        "{e}"
+    );
     c.vehicle(&id).await.unwrap();
-}
-
-/// Run the real poller until `until` (paused time), then stop it.
-async fn run_poller(src: VehicleSource, clk: Arc<dyn Clock>, until: Duration) -> (VehicleSource, VehicleUpdate) {
-    let (tx, rx) = tokio::sync::watch::channel(VehicleUpdate::default());
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(poller::run(src, clk, tx, stop.clone()));
-    tokio::time::sleep(until).await;
-    stop.cancel();
-    let src = task.await.unwrap();
-    let last = rx.borrow().clone();
-    (src, last)
-}
-
-#[tokio::test(start_paused = true)]
-async fn poller_honours_retry_after_on_429() {
-    let emu = emulator().await;
-    emu.inject(Fault::RateLimited { retry_after: Some(900) });
-    let src = VehicleSource::Enode(EnodeSource::new(client(&emu, CLIENT_SECRET), emu.vehicle_id(), pace(), false));
-    let (_, last) = run_poller(src, clock(), Duration::from_secs(1200)).await;
-    let reads = emu.requests_to("/vehicles/");
-    assert_eq!(reads[0].status, 429);
-    assert_eq!(reads[1].status, 200);
-    assert!(reads[1].at - reads[0].at >= Duration::from_secs(900), "{:?}", reads[1].at - reads[0].at);
-    assert!(last.error.is_none() && last.state.is_some());
-}
-
-#[tokio::test(start_paused = true)]
-async fn poller_keeps_the_hourly_budget_and_slows_down_when_away_over_a_day() {
-    let emu = emulator().await;
-    emu.set_rate_limit(20, Duration::from_secs(3600));
-    let fast = EnodePace {
-        charging: Duration::from_secs(60),
-        max_per_hour: 20,
-        ..pace()
-    };
-    let src = VehicleSource::Enode(EnodeSource::new(client(&emu, CLIENT_SECRET), emu.vehicle_id(), fast, false));
-    // Charging for 12 hours...
-    let clk = clock();
-    let (src, _) = run_poller(src, clk.clone(), Duration::from_secs(12 * 3600)).await;
-    let charging = emu.requests_to("/vehicles/");
-    assert!(charging.iter().all(|r| r.status == 200), "never rate limited");
-    for (i, r) in charging.iter().enumerate() {
-        let in_hour = charging[i..].iter().take_while(|x| x.at - r.at < Duration::from_secs(3600)).count();
-        assert!(in_hour <= 20, "{in_hour} reads within an hour");
-    }
-    assert!(charging.len() >= 20 * 11, "the budget is used while charging: {}", charging.len());
-    // ...then the car drives away: one read per 30 minutes.
-    emu.update_vehicle(|v| {
-        v.plugged = false;
-        v.charging = false;
-    });
-    let (_, last) = run_poller(src, clk, Duration::from_secs(12 * 3600)).await;
-    let away = emu.requests_to("/vehicles/").len() - charging.len();
-    assert!((24..=26).contains(&away), "{away} reads in 12 h away");
-    assert!(!last.state.unwrap().is_plugged());
 }
 
 #[tokio::test(start_paused = true)]
@@ -228,7 +217,11 @@ async fn vehicle_list_follows_the_pagination() {
     for i in 0..120 {
         let mut v = VehicleSim::seed();
         v.id = format!("vehicle-{i:03}");
-        v.user_id = if i % 2 == 0 { "home".into() } else { "work".into() };
+        v.user_id = if i % 2 == 0 {
+            "home".into()
+        } else {
+            "work".into()
+        };
         all.push(v);
     }
     emu.set_vehicles(all);
@@ -245,66 +238,32 @@ async fn link_session_sends_the_fields_the_spec_requires() {
     let emu = emulator().await;
     let req = LinkRequest {
         vendor_type: "vehicle".into(),
-        scopes: sunplug::sources::vehicle::enode::cli::LINK_SCOPES.iter().map(|s| s.to_string()).collect(),
+        scopes: sunplug::sources::vehicle::enode::cli::LINK_SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         language: "en-US".into(),
         redirect_uri: "https://localhost:3000".into(),
         vendor: Some("XPENG".into()),
     };
-    let answer = client(&emu, CLIENT_SECRET).link("my user/1", &req).await.unwrap();
-    assert!(answer.link_url.starts_with(&emu.api_url()), "{}", answer.link_url);
+    let answer = client(&emu, CLIENT_SECRET)
+        .link("my user/1", &req)
+        .await
+        .unwrap();
+    assert!(
+        answer.link_url.starts_with(&emu.api_url()),
+        "{}",
+        answer.link_url
+    );
     let (user, body) = emu.links().pop().unwrap();
-    assert_eq!(user, "my user/1", "the user id travels escaped and arrives whole");
+    assert_eq!(
+        user, "my user/1",
+        "the user id travels escaped and arrives whole"
+    );
     // The same request seed 000 sends with curl, plus the vendor.
     assert_eq!(
         body,
         serde_json::json!({ "vendorType": "vehicle", "scopes": ["vehicle:read:data", "vehicle:read:location",
           "vehicle:control:charging"], "language": "en-US", "redirectUri": "https://localhost:3000", "vendor": "XPENG" })
     );
-}
-
-fn charging(emu: &EnodeEmulator) -> EnodeCharging {
-    EnodeCharging::new(client(emu, CLIENT_SECRET), emu.vehicle_id())
-}
-
-#[tokio::test(start_paused = true)]
-async fn charge_actions_are_followed_until_confirmed_or_failed() {
-    let emu = emulator().await;
-    emu.set_action_plan(3, PlannedOutcome::Confirmed);
-    let out = charging(&emu).set(ChargeKind::Stop, None).await.unwrap();
-    assert!(out.confirmed(), "{out:?}");
-    assert!(!emu.vehicle().unwrap().charging, "the emulated car stopped");
-    let posts = emu.requests_to("/vehicles/").into_iter().filter(|r| r.path.ends_with("/charging")).collect::<Vec<_>>();
-    assert_eq!(posts[0].body, r#"{"action":"STOP"}"#);
-    assert_eq!(emu.requests_to("/vehicles/actions/").len(), 3);
-
-    emu.set_action_plan(2, PlannedOutcome::Failed("NO_RESPONSE".into()));
-    let out = charging(&emu).set(ChargeKind::Start, None).await.unwrap();
-    assert_eq!(out.state, ActionState::Failed);
-    assert_eq!(out.failure.as_deref(), Some("NO_RESPONSE: The vehicle did not respond"));
-
-    emu.set_action_plan(1, PlannedOutcome::Never);
-    let t = tokio::time::Instant::now();
-    let out = charging(&emu).with_timeout(Duration::from_secs(120)).set(ChargeKind::Start, None).await.unwrap();
-    assert_eq!(out.state, ActionState::Pending);
-    assert_eq!(t.elapsed(), Duration::from_secs(120), "followed for exactly the timeout");
-}
-
-#[tokio::test(start_paused = true)]
-async fn charge_actions_respect_capabilities_and_smart_charging() {
-    let emu = emulator().await;
-    emu.update_vehicle(|v| v.can_start = false);
-    emu.update_vehicle(|v| v.charging = false);
-    let e = charging(&emu).set(ChargeKind::Start, None).await.unwrap_err();
-    assert_eq!(e.kind(), "unsupported");
-    assert!(e.to_string().contains("startCharging"), "{e}");
-    assert!(!emu.requests().iter().any(|r| r.path.ends_with("/charging")), "nothing sent to an incapable car");
-    emu.update_vehicle(|v| {
-        v.can_start = true;
-        v.smart_charging = true;
-    });
-    let e = charging(&emu).set(ChargeKind::Start, None).await.unwrap_err();
-    assert!(e.to_string().contains("smart charging"), "{e}");
-    emu.update_vehicle(|v| v.smart_charging = false);
-    let e = charging(&emu).set(ChargeKind::Stop, None).await.unwrap_err();
-    assert_eq!(e.kind(), "unsupported", "already stopped: the 400 says so");
 }

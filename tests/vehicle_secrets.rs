@@ -30,7 +30,14 @@ async fn enode_paths() -> (Vec<String>, Vec<String>) {
     let emu = EnodeEmulator::start_with(clock()).await.unwrap();
     let secret = SecretString::from(enode::CLIENT_SECRET.to_string());
     let http = http_client(Timeouts::default());
-    let c = EnodeClient::new(http.clone(), &emu.api_url(), &emu.oauth_url(), enode::CLIENT_ID, secret).unwrap();
+    let c = EnodeClient::new(
+        http.clone(),
+        &emu.api_url(),
+        &emu.oauth_url(),
+        enode::CLIENT_ID,
+        secret,
+    )
+    .unwrap();
     let pace = EnodePace {
         charging: Duration::from_secs(120),
         plugged: Duration::from_secs(300),
@@ -44,13 +51,34 @@ async fn enode_paths() -> (Vec<String>, Vec<String>) {
     emu.inject(Fault::Status(500));
     let e1 = src.poll(&*clock()).await.unwrap_err();
     let wrong = SecretString::from("wrong-enode-secret-value".to_string());
-    let bad = EnodeClient::new(http, &emu.api_url(), &emu.oauth_url(), enode::CLIENT_ID, wrong).unwrap();
+    let bad = EnodeClient::new(
+        http,
+        &emu.api_url(),
+        &emu.oauth_url(),
+        enode::CLIENT_ID,
+        wrong,
+    )
+    .unwrap();
     let e2 = bad.vehicle(&emu.vehicle_id()).await.unwrap_err();
-    src.charging_control().unwrap().set(ChargeKind::Stop, None).await.unwrap();
+    src.charging_control()
+        .unwrap()
+        .set(ChargeKind::Stop, None)
+        .await
+        .unwrap();
     let mut secrets = emu.issued_tokens();
     assert!(!secrets.is_empty());
-    secrets.extend([enode::CLIENT_SECRET.to_string(), "wrong-enode-secret-value".to_string()]);
-    let texts = vec![e1.to_string(), format!("{e1:?}"), e2.to_string(), format!("{e2:?}"), format!("{c:?}"), format!("{src:?}")];
+    secrets.extend([
+        enode::CLIENT_SECRET.to_string(),
+        "wrong-enode-secret-value".to_string(),
+    ]);
+    let texts = vec![
+        e1.to_string(),
+        format!("{e1:?}"),
+        e2.to_string(),
+        format!("{e2:?}"),
+        format!("{c:?}"),
+        format!("{src:?}"),
+    ];
     (secrets, texts)
 }
 
@@ -61,7 +89,14 @@ async fn cariad_paths() -> (Vec<String>, Vec<String>) {
     std::fs::write(&file, cariad::FIRST_REFRESH_TOKEN).unwrap();
     let store = TokenStore::open(&file, dir.path()).unwrap();
     let http = http_client(Timeouts::default());
-    let c = CariadClient::new(http, &emu.base_url(), &emu.token_url(), cariad::CLIENT_ID, store).unwrap();
+    let c = CariadClient::new(
+        http,
+        &emu.base_url(),
+        &emu.token_url(),
+        cariad::CLIENT_ID,
+        store,
+    )
+    .unwrap();
     let pace = CariadPace {
         charging: Duration::from_secs(300),
         idle: Duration::from_secs(1200),
@@ -83,14 +118,25 @@ async fn cariad_paths() -> (Vec<String>, Vec<String>) {
     assert!(secrets.len() >= 2);
     secrets.extend(refresh_tokens);
     secrets.push("a-token-from-a-new-login".into());
-    let texts = vec![e1.to_string(), format!("{e1:?}"), e2.to_string(), format!("{e2:?}"), format!("{c:?}"), format!("{src:?}")];
+    let texts = vec![
+        e1.to_string(),
+        format!("{e1:?}"),
+        e2.to_string(),
+        format!("{e2:?}"),
+        format!("{c:?}"),
+        format!("{src:?}"),
+    ];
     (secrets, texts)
 }
 
 #[test]
 fn no_secret_in_any_log_line_error_or_debug_output() {
     let logs = Logs::capture_global();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
     let (mut secrets, mut texts) = rt.block_on(enode_paths());
     let (s2, t2) = rt.block_on(cariad_paths());
     secrets.extend(s2);
@@ -98,7 +144,13 @@ fn no_secret_in_any_log_line_error_or_debug_output() {
     logs.assert_free_of(&secrets);
     assert_not_in(&texts, &secrets);
     let text = logs.text();
-    assert!(text.contains("access token refused"), "the 401 path was logged: {text}");
-    assert!(text.contains("refresh token rotated and saved"), "the rotation path was logged");
+    assert!(
+        text.contains("access token refused"),
+        "the 401 path was logged: {text}"
+    );
+    assert!(
+        text.contains("refresh token rotated and saved"),
+        "the rotation path was logged"
+    );
     assert!(text.contains("charge action created"));
 }

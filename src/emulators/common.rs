@@ -29,7 +29,10 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -60,7 +63,10 @@ pub struct Incoming {
 impl Incoming {
     pub async fn read(req: axum::extract::Request) -> Incoming {
         let (parts, body) = req.into_parts();
-        let body = axum::body::to_bytes(body, 1 << 20).await.map(|b| b.to_vec()).unwrap_or_default();
+        let body = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
         Incoming {
             method: parts.method,
             path: parts.uri.path().to_string(),
@@ -72,12 +78,19 @@ impl Incoming {
 
     /// Path segments, percent-decoded.
     pub fn segments(&self) -> Vec<String> {
-        self.path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect()
+        self.path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(percent_decode)
+            .collect()
     }
 
     /// A query parameter, percent-decoded.
     pub fn param(&self, name: &str) -> Option<String> {
-        form_pairs(self.query.as_deref()?.as_bytes()).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        form_pairs(self.query.as_deref()?.as_bytes())
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 
     /// The form body's fields.
@@ -123,7 +136,10 @@ fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")))
+            (
+                percent_decode(&k.replace('+', " ")),
+                percent_decode(&v.replace('+', " ")),
+            )
         })
         .collect()
 }
@@ -134,7 +150,11 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c))) {
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
             (b'%', Some(h), Some(l)) => {
                 out.push((h * 16 + l) as u8);
                 i += 3;
@@ -169,7 +189,12 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = status;
-    r.headers_mut().insert("content-type", "application/json".parse().unwrap_or_else(|_| unreachable!()));
+    r.headers_mut().insert(
+        "content-type",
+        "application/json"
+            .parse()
+            .unwrap_or_else(|_| unreachable!()),
+    );
     r
 }
 
@@ -183,7 +208,9 @@ pub fn empty(status: StatusCode) -> Response<Body> {
 /// The answer a fault calls for (`Delay` is handled by the caller: it sleeps, then answers normally).
 pub fn fault_response(f: &Fault) -> Option<Response<Body>> {
     let mut r = match f {
-        Fault::Status(s) => Response::new(Body::from(format!("<html><body>{s} emulated failure</body></html>"))),
+        Fault::Status(s) => Response::new(Body::from(format!(
+            "<html><body>{s} emulated failure</body></html>"
+        ))),
         Fault::RateLimited { .. } => Response::new(Body::from("{\"error\":\"too many requests\"}")),
         Fault::Garbage => Response::new(Body::from("\u{1}\u{2}<<garbage>> not json")),
         Fault::Unauthorized => Response::new(Body::from("{\"error\":\"unauthorized\"}")),
@@ -195,7 +222,10 @@ pub fn fault_response(f: &Fault) -> Option<Response<Body>> {
         Fault::Unauthorized => StatusCode::UNAUTHORIZED,
         _ => StatusCode::OK,
     };
-    if let Fault::RateLimited { retry_after: Some(s) } = f {
+    if let Fault::RateLimited {
+        retry_after: Some(s),
+    } = f
+    {
         r.headers_mut().insert("retry-after", (*s).into());
     }
     Some(r)
@@ -221,7 +251,11 @@ impl RateWindow {
     /// Count a request now; `Err(retry_after_secs)` when it is over the limit.
     pub fn admit(&mut self) -> Result<(), u64> {
         let now = Instant::now();
-        while self.seen.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while self
+            .seen
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             self.seen.pop_front();
         }
         if self.seen.len() >= self.max {
@@ -254,7 +288,10 @@ impl Server {
         let app = axum::Router::new().fallback(handler);
         let signal = stop.clone().cancelled_owned();
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(signal).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(signal)
+                .await
+            {
                 tracing::warn!(error = %e, "emulator server stopped");
             }
         });
@@ -282,10 +319,13 @@ mod tests {
         assert_eq!(base64_decode("YQ==").unwrap(), b"a");
         assert!(base64_decode("!!").is_none());
         assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
-        assert_eq!(form_pairs(b"grant_type=refresh_token&x=a+b%3D"), [
-            ("grant_type".to_string(), "refresh_token".to_string()),
-            ("x".to_string(), "a b=".to_string())
-        ]);
+        assert_eq!(
+            form_pairs(b"grant_type=refresh_token&x=a+b%3D"),
+            [
+                ("grant_type".to_string(), "refresh_token".to_string()),
+                ("x".to_string(), "a b=".to_string())
+            ]
+        );
     }
 
     #[tokio::test(start_paused = true)]

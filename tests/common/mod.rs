@@ -47,7 +47,10 @@ impl Logs {
         for s in secrets {
             assert!(!s.is_empty());
             for line in text.lines() {
-                assert!(!line.contains(s.as_str()), "secret {s:?} in a log line: {line}");
+                assert!(
+                    !line.contains(s.as_str()),
+                    "secret {s:?} in a log line: {line}"
+                );
             }
         }
     }

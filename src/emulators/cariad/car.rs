@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// The seed-002 answer.
-pub const SEED_STATUS: &str = include_str!("../../../tests/fixtures/cariad_selectivestatus_seed002.json");
+pub const SEED_STATUS: &str =
+    include_str!("../../../tests/fixtures/cariad_selectivestatus_seed002.json");
 /// The error object a failed status carries (the BFF's shape).
 pub fn status_error(now: DateTime<Utc>) -> Value {
     json!({ "message": "Bad Gateway", "errorTimeStamp": now.to_rfc3339(), "code": 4111, "group": 2, "retry": true,
@@ -69,27 +70,42 @@ impl CarSim {
     /// Plug in and charge at `kw`, or stop (plugged, ready).
     pub fn set_charging(&mut self, kw: Option<f64>) {
         self.plugged = true;
-        self.charging_state = if kw.is_some() { "charging" } else { "readyForCharging" }.into();
+        self.charging_state = if kw.is_some() {
+            "charging"
+        } else {
+            "readyForCharging"
+        }
+        .into();
         self.charge_power_kw = kw.unwrap_or(0.0);
     }
 
     fn captured_at(&self, now: DateTime<Utc>) -> Option<String> {
         match self.captured {
             Captured::Seed => None,
-            Captured::Ago(d) => Some((now - chrono::TimeDelta::from_std(d).unwrap_or_default()).to_rfc3339()),
+            Captured::Ago(d) => {
+                Some((now - chrono::TimeDelta::from_std(d).unwrap_or_default()).to_rfc3339())
+            }
             Captured::At(t) => Some(t.to_rfc3339()),
         }
     }
 
     /// The `selectivestatus` body for `jobs`; `failed` jobs carry errors. Returns the body and whether
     /// it is a partial answer (207).
-    pub fn status_body(&self, jobs: &[String], failed: &[String], now: DateTime<Utc>) -> (Value, bool) {
+    pub fn status_body(
+        &self,
+        jobs: &[String],
+        failed: &[String],
+        now: DateTime<Utc>,
+    ) -> (Value, bool) {
         let seed: Value = serde_json::from_str(SEED_STATUS).unwrap_or_else(|_| json!({}));
         let mut out = serde_json::Map::new();
         let mut partial = false;
         for job in jobs {
             let Some(mut v) = seed.get(job.as_str()).cloned() else {
-                out.insert(job.clone(), json!({ "status": { "error": status_error(now) } }));
+                out.insert(
+                    job.clone(),
+                    json!({ "status": { "error": status_error(now) } }),
+                );
                 partial = true;
                 continue;
             };
@@ -116,36 +132,96 @@ impl CarSim {
         if let Some(t) = self.captured_at(now) {
             stamp(v, &t);
         }
-        let range = if self.sentinels { Some(16383.0) } else { self.range_km };
+        let range = if self.sentinels {
+            Some(16383.0)
+        } else {
+            self.range_km
+        };
         match job {
             "charging" => {
                 set(v, "/batteryStatus/value/currentSOC_pct", num(self.soc));
-                set(v, "/batteryStatus/value/cruisingRangeElectric_km", num(range));
-                set(v, "/chargingStatus/value/chargingState", json!(self.charging_state));
-                set(v, "/chargingStatus/value/chargePower_kW", num(Some(self.charge_power_kw)));
-                set(v, "/chargingStatus/value/chargeType", json!(if self.charge_power_kw > 0.0 { "ac" } else { "invalid" }));
-                set(v, "/chargingSettings/value/targetSOC_pct", num(self.target_soc));
-                let plug = if self.plugged { "connected" } else { "disconnected" };
+                set(
+                    v,
+                    "/batteryStatus/value/cruisingRangeElectric_km",
+                    num(range),
+                );
+                set(
+                    v,
+                    "/chargingStatus/value/chargingState",
+                    json!(self.charging_state),
+                );
+                set(
+                    v,
+                    "/chargingStatus/value/chargePower_kW",
+                    num(Some(self.charge_power_kw)),
+                );
+                set(
+                    v,
+                    "/chargingStatus/value/chargeType",
+                    json!(if self.charge_power_kw > 0.0 {
+                        "ac"
+                    } else {
+                        "invalid"
+                    }),
+                );
+                set(
+                    v,
+                    "/chargingSettings/value/targetSOC_pct",
+                    num(self.target_soc),
+                );
+                let plug = if self.plugged {
+                    "connected"
+                } else {
+                    "disconnected"
+                };
                 set(v, "/plugStatus/value/plugConnectionState", json!(plug));
-                set(v, "/plugStatus/value/plugLockState", json!(if self.plugged { "locked" } else { "unlocked" }));
-                set(v, "/plugStatus/value/externalPower", json!(if self.plugged { "ready" } else { "unavailable" }));
+                set(
+                    v,
+                    "/plugStatus/value/plugLockState",
+                    json!(if self.plugged { "locked" } else { "unlocked" }),
+                );
+                set(
+                    v,
+                    "/plugStatus/value/externalPower",
+                    json!(if self.plugged { "ready" } else { "unavailable" }),
+                );
                 if self.sentinels {
-                    set(v, "/batteryStatus/value/carCapturedTimestamp", json!("2000-01-01T00:00:00Z"));
+                    set(
+                        v,
+                        "/batteryStatus/value/carCapturedTimestamp",
+                        json!("2000-01-01T00:00:00Z"),
+                    );
                 }
             }
             "measurements" => {
-                let odo = if self.sentinels { Some(2_147_483_647.0) } else { self.odometer_km };
+                let odo = if self.sentinels {
+                    Some(2_147_483_647.0)
+                } else {
+                    self.odometer_km
+                };
                 set(v, "/odometerStatus/value/odometer", num(odo));
                 set(v, "/rangeStatus/value/electricRange", num(self.range_km));
                 set(v, "/rangeStatus/value/totalRange_km", num(self.range_km));
                 set(v, "/fuelLevelStatus/value/currentSOC_pct", num(self.soc));
             }
             "fuelStatus" => {
-                set(v, "/rangeStatus/value/primaryEngine/currentSOC_pct", num(self.soc));
-                set(v, "/rangeStatus/value/primaryEngine/remainingRange_km", num(range));
+                set(
+                    v,
+                    "/rangeStatus/value/primaryEngine/currentSOC_pct",
+                    num(self.soc),
+                );
+                set(
+                    v,
+                    "/rangeStatus/value/primaryEngine/remainingRange_km",
+                    num(range),
+                );
                 set(v, "/rangeStatus/value/totalRange_km", num(range));
             }
-            "readiness" => set(v, "/readinessStatus/value/connectionState/isOnline", json!(self.online)),
+            "readiness" => set(
+                v,
+                "/readinessStatus/value/connectionState/isOnline",
+                json!(self.online),
+            ),
             _ => {}
         }
     }
@@ -153,7 +229,9 @@ impl CarSim {
     /// `parkingposition`'s body, or `None` while driving.
     pub fn parking_body(&self, now: DateTime<Utc>) -> Option<Value> {
         let (lat, lon) = self.parked_at?;
-        let at = self.captured_at(now).unwrap_or_else(|| "2023-11-02T11:33:10Z".into());
+        let at = self
+            .captured_at(now)
+            .unwrap_or_else(|| "2023-11-02T11:33:10Z".into());
         Some(json!({ "data": { "lat": lat, "lon": lon, "carCapturedTimestamp": at } }))
     }
 }
@@ -203,6 +281,9 @@ mod tests {
         assert!(body.get("access").is_none(), "only the jobs asked for");
         let (body, partial) = car.status_body(&jobs, &["measurements".into()], now);
         assert!(partial);
-        assert_eq!(body["measurements"]["odometerStatus"]["error"]["code"], 4111);
+        assert_eq!(
+            body["measurements"]["odometerStatus"]["error"]["code"],
+            4111
+        );
     }
 }

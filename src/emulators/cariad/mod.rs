@@ -13,8 +13,8 @@ use super::common::{Fault, Incoming, Recorded, Server, empty, fault_response, js
 use crate::clock::{Clock, SystemClock};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use car::CarSim;
 pub use car::Captured;
+use car::CarSim;
 use chrono::NaiveDate;
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
@@ -159,7 +159,10 @@ impl CariadEmulator {
         lock(&self.shared).requests.clone()
     }
     pub fn requests_to(&self, part: &str) -> Vec<Recorded> {
-        self.requests().into_iter().filter(|r| r.path.contains(part)).collect()
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.contains(part))
+            .collect()
     }
     /// Every access token issued so far, revoked or not.
     pub fn issued_tokens(&self) -> Vec<String> {
@@ -171,7 +174,11 @@ async fn handle(shared: Arc<Mutex<Shared>>, req: axum::extract::Request) -> Resp
     let inc = Incoming::read(req).await;
     let fault = {
         let mut s = lock(&shared);
-        if inc.path == TOKEN_PATH { s.token_faults.pop_front() } else { s.faults.pop_front() }
+        if inc.path == TOKEN_PATH {
+            s.token_faults.pop_front()
+        } else {
+            s.faults.pop_front()
+        }
     };
     let resp = match fault {
         Some(Fault::Delay(d)) => {
@@ -181,7 +188,9 @@ async fn handle(shared: Arc<Mutex<Shared>>, req: axum::extract::Request) -> Resp
         Some(f) => fault_response(&f).unwrap_or_else(|| route(&mut lock(&shared), &inc)),
         None => route(&mut lock(&shared), &inc),
     };
-    lock(&shared).requests.push(inc.record(resp.status().as_u16()));
+    lock(&shared)
+        .requests
+        .push(inc.record(resp.status().as_u16()));
     resp
 }
 
@@ -189,9 +198,15 @@ fn route(s: &mut Shared, inc: &Incoming) -> Response {
     if inc.path == TOKEN_PATH {
         return token(s, inc);
     }
-    let valid = inc.bearer().and_then(|t| s.tokens.get(&t).copied()).is_some_and(|exp| Instant::now() < exp);
+    let valid = inc
+        .bearer()
+        .and_then(|t| s.tokens.get(&t).copied())
+        .is_some_and(|exp| Instant::now() < exp);
     if !valid {
-        return json(StatusCode::UNAUTHORIZED, &json!({ "error": { "message": "Unauthorized", "code": 401 } }));
+        return json(
+            StatusCode::UNAUTHORIZED,
+            &json!({ "error": { "message": "Unauthorized", "code": 401 } }),
+        );
     }
     // The daily budget of the account.
     let today = s.clock.now().date_naive();
@@ -200,13 +215,17 @@ fn route(s: &mut Shared, inc: &Incoming) -> Response {
         _ => 0,
     };
     if used >= s.daily_calls {
-        return json(StatusCode::TOO_MANY_REQUESTS, &json!({ "error": { "message": "Too many requests", "code": 429 } }));
+        return json(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({ "error": { "message": "Too many requests", "code": 429 } }),
+        );
     }
     s.day = Some((today, used + 1));
     let remaining = s.daily_calls - used - 1;
     let mut resp = api(s, inc);
     if s.send_remaining {
-        resp.headers_mut().insert("vcf-remaining-calls", remaining.into());
+        resp.headers_mut()
+            .insert("vcf-remaining-calls", remaining.into());
     }
     resp
 }
@@ -214,60 +233,108 @@ fn route(s: &mut Shared, inc: &Incoming) -> Response {
 fn api(s: &mut Shared, inc: &Incoming) -> Response {
     let seg = inc.segments();
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
-    let not_found = || json(StatusCode::NOT_FOUND, &json!({ "error": { "message": "Not found", "code": 404 } }));
+    let not_found = || {
+        json(
+            StatusCode::NOT_FOUND,
+            &json!({ "error": { "message": "Not found", "code": 404 } }),
+        )
+    };
     let now = s.clock.now();
     match (&inc.method, seg.as_slice()) {
-        (&Method::GET, ["vehicle", "v1", "vehicles", vin, "selectivestatus"]) if vin.eq_ignore_ascii_case(&s.car.vin) => {
+        (&Method::GET, ["vehicle", "v1", "vehicles", vin, "selectivestatus"])
+            if vin.eq_ignore_ascii_case(&s.car.vin) =>
+        {
             let jobs: Vec<String> = inc
                 .param("jobs")
-                .map(|j| j.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+                .map(|j| {
+                    j.split(',')
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default();
             if jobs.is_empty() || jobs.iter().any(|j| j == "all") {
                 let msg = "jobs must list the jobs explicitly";
-                return json(StatusCode::BAD_REQUEST, &json!({ "error": { "message": msg, "code": 400 } }));
+                return json(
+                    StatusCode::BAD_REQUEST,
+                    &json!({ "error": { "message": msg, "code": 400 } }),
+                );
             }
             let (body, partial) = s.car.status_body(&jobs, &s.failed_jobs, now);
-            json(if partial { StatusCode::MULTI_STATUS } else { StatusCode::OK }, &body)
+            json(
+                if partial {
+                    StatusCode::MULTI_STATUS
+                } else {
+                    StatusCode::OK
+                },
+                &body,
+            )
         }
-        (&Method::GET, ["vehicle", "v1", "vehicles", vin, "parkingposition"]) if vin.eq_ignore_ascii_case(&s.car.vin) => {
+        (&Method::GET, ["vehicle", "v1", "vehicles", vin, "parkingposition"])
+            if vin.eq_ignore_ascii_case(&s.car.vin) =>
+        {
             match s.car.parking_body(now) {
                 Some(b) => json(StatusCode::OK, &b),
                 None => empty(StatusCode::NO_CONTENT),
             }
         }
-        (&Method::POST, ["vehicle", "v1", "vehicles", vin, "vehiclewakeup"]) if vin.eq_ignore_ascii_case(&s.car.vin) => {
-            json(StatusCode::ACCEPTED, &json!({ "data": { "requestID": "wakeup-1" } }))
+        (&Method::POST, ["vehicle", "v1", "vehicles", vin, "vehiclewakeup"])
+            if vin.eq_ignore_ascii_case(&s.car.vin) =>
+        {
+            json(
+                StatusCode::ACCEPTED,
+                &json!({ "data": { "requestID": "wakeup-1" } }),
+            )
         }
-        (&Method::GET, ["vehicle", "v1", "vehicles"]) => {
-            json(StatusCode::OK, &json!({ "data": [{ "vin": s.car.vin, "model": "Q4 e-tron", "nickname": "Audi" }] }))
-        }
+        (&Method::GET, ["vehicle", "v1", "vehicles"]) => json(
+            StatusCode::OK,
+            &json!({ "data": [{ "vin": s.car.vin, "model": "Q4 e-tron", "nickname": "Audi" }] }),
+        ),
         _ => not_found(),
     }
 }
 
 fn token(s: &mut Shared, inc: &Incoming) -> Response {
-    let err = |status, e: &str, d: &str| json(status, &json!({ "error": e, "error_description": d }));
+    let err =
+        |status, e: &str, d: &str| json(status, &json!({ "error": e, "error_description": d }));
     let form = inc.form();
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if inc.method != Method::POST || field("grant_type") != Some("refresh_token") {
-        return err(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only refresh_token is emulated");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only refresh_token is emulated",
+        );
     }
     if field("client_id") != Some(CLIENT_ID) {
         return err(StatusCode::BAD_REQUEST, "invalid_client", "unknown client");
     }
     if field("refresh_token") != Some(s.refresh_token.as_str()) {
-        return err(StatusCode::BAD_REQUEST, "invalid_grant", "refresh token invalid or retired");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "refresh token invalid or retired",
+        );
     }
     s.issued += 1;
-    let access = format!("cariad-at-{:04}-{:016x}", s.issued, s.issued.wrapping_mul(0xD6E8_FEB8_6659_FD93));
-    s.tokens.insert(access.clone(), Instant::now() + s.token_ttl);
+    let access = format!(
+        "cariad-at-{:04}-{:016x}",
+        s.issued,
+        s.issued.wrapping_mul(0xD6E8_FEB8_6659_FD93)
+    );
+    s.tokens
+        .insert(access.clone(), Instant::now() + s.token_ttl);
     s.issued_log.push(access.clone());
     let mut body = json!({ "access_token": access, "expires_in": s.token_ttl.as_secs(), "token_type": "Bearer",
                            "id_token": "emulated.id.token" });
     match s.rotation {
         Rotation::Rotate => {
             s.rotations += 1;
-            s.refresh_token = format!("cariad-rt-{:04}-{:012x}", s.rotations, s.rotations.wrapping_mul(0xA24B_AED4_963E));
+            s.refresh_token = format!(
+                "cariad-rt-{:04}-{:012x}",
+                s.rotations,
+                s.rotations.wrapping_mul(0xA24B_AED4_963E)
+            );
             body["refresh_token"] = json!(s.refresh_token);
         }
         Rotation::Same => body["refresh_token"] = json!(s.refresh_token),

@@ -116,7 +116,11 @@ impl EnodeEmulator {
     }
     /// The first vehicle's id.
     pub fn vehicle_id(&self) -> String {
-        lock(&self.shared).vehicles.first().map(|v| v.id.clone()).unwrap_or_default()
+        lock(&self.shared)
+            .vehicles
+            .first()
+            .map(|v| v.id.clone())
+            .unwrap_or_default()
     }
     /// Change the first vehicle.
     pub fn update_vehicle(&self, f: impl FnOnce(&mut VehicleSim)) {
@@ -169,7 +173,10 @@ impl EnodeEmulator {
     }
     /// Requests whose path starts with `prefix`.
     pub fn requests_to(&self, prefix: &str) -> Vec<Recorded> {
-        self.requests().into_iter().filter(|r| r.path.starts_with(prefix)).collect()
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with(prefix))
+            .collect()
     }
     /// Every access token issued so far, revoked or not (to check none of them reaches a log).
     pub fn issued_tokens(&self) -> Vec<String> {
@@ -181,11 +188,18 @@ pub(crate) fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-async fn handle(shared: Arc<Mutex<Shared>>, req: axum::extract::Request) -> axum::response::Response {
+async fn handle(
+    shared: Arc<Mutex<Shared>>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
     let inc = Incoming::read(req).await;
     let fault = {
         let mut s = lock(&shared);
-        if inc.path == TOKEN_PATH { s.token_faults.pop_front() } else { s.faults.pop_front() }
+        if inc.path == TOKEN_PATH {
+            s.token_faults.pop_front()
+        } else {
+            s.faults.pop_front()
+        }
     };
     let resp = match fault {
         Some(Fault::Delay(d)) => {
@@ -195,6 +209,8 @@ async fn handle(shared: Arc<Mutex<Shared>>, req: axum::extract::Request) -> axum
         Some(f) => fault_response(&f).unwrap_or_else(|| routes::route(&mut lock(&shared), &inc)),
         None => routes::route(&mut lock(&shared), &inc),
     };
-    lock(&shared).requests.push(inc.record(resp.status().as_u16()));
+    lock(&shared)
+        .requests
+        .push(inc.record(resp.status().as_u16()));
     resp
 }

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 const LANGUAGES: &[&str] = &[
-    "browser", "da-DK", "de-DE", "en-US", "en-GB", "es-ES", "fi-FI", "fr-FR", "it-IT", "ja-JP", "lv-LV", "lt-LT", "nb-NO",
-    "nl-NL", "nl-BE", "pl-PL", "pt-PT", "ro-RO", "sv-SE",
+    "browser", "da-DK", "de-DE", "en-US", "en-GB", "es-ES", "fi-FI", "fr-FR", "it-IT", "ja-JP",
+    "lv-LV", "lt-LT", "nb-NO", "nl-NL", "nl-BE", "pl-PL", "pt-PT", "ro-RO", "sv-SE",
 ];
 
 fn problem(status: StatusCode, kind: &str, title: &str, detail: &str) -> Response {
@@ -17,7 +17,12 @@ fn problem(status: StatusCode, kind: &str, title: &str, detail: &str) -> Respons
         status,
         &json!({ "type": format!("https://developers.enode.com/api/problems/{kind}"), "title": title, "detail": detail }),
     );
-    r.headers_mut().insert("content-type", "application/problem+json".parse().unwrap_or_else(|_| unreachable!()));
+    r.headers_mut().insert(
+        "content-type",
+        "application/problem+json"
+            .parse()
+            .unwrap_or_else(|_| unreachable!()),
+    );
     r
 }
 
@@ -27,15 +32,28 @@ pub(crate) fn route(s: &mut Shared, inc: &Incoming) -> Response {
     }
     if let Some(rate) = s.rate.as_mut() {
         if let Err(secs) = rate.admit() {
-            let mut r = problem(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too Many Requests", "Slow down");
+            let mut r = problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too Many Requests",
+                "Slow down",
+            );
             r.headers_mut().insert("retry-after", secs.into());
             return r;
         }
     }
     let now = Instant::now();
-    let valid = inc.bearer().and_then(|t| s.tokens.get(&t).copied()).is_some_and(|exp| now < exp);
+    let valid = inc
+        .bearer()
+        .and_then(|t| s.tokens.get(&t).copied())
+        .is_some_and(|exp| now < exp);
     if !valid {
-        return problem(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", "Missing, invalid or expired token");
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            "Missing, invalid or expired token",
+        );
     }
     let seg = inc.segments();
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
@@ -46,19 +64,32 @@ pub(crate) fn route(s: &mut Shared, inc: &Incoming) -> Response {
         (&Method::POST, ["vehicles", "actions", id, "cancel"]) => cancel_action(s, id),
         (&Method::GET, ["vehicles", id]) => match s.vehicles.iter().find(|v| v.id == *id) {
             Some(v) => json(StatusCode::OK, &v.render(s.clock.now(), s.start)),
-            None => problem(StatusCode::NOT_FOUND, "not-found", "Not Found", "Vehicle not found"),
+            None => problem(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not Found",
+                "Vehicle not found",
+            ),
         },
         (&Method::POST, ["vehicles", id, "charging"]) => charging(s, inc, id),
-        (&Method::POST, ["vehicles", id, "refresh-hint"]) if s.vehicles.iter().any(|v| v.id == *id) => {
+        (&Method::POST, ["vehicles", id, "refresh-hint"])
+            if s.vehicles.iter().any(|v| v.id == *id) =>
+        {
             crate::emulators::common::empty(StatusCode::NO_CONTENT)
         }
         (&Method::POST, ["users", user, "link"]) => link(s, inc, user),
-        _ => problem(StatusCode::NOT_FOUND, "not-found", "Not Found", "No such endpoint"),
+        _ => problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            "No such endpoint",
+        ),
     }
 }
 
 fn token(s: &mut Shared, inc: &Incoming) -> Response {
-    let oauth_error = |status, e: &str| json(status, &json!({ "error": e, "error_description": e }));
+    let oauth_error =
+        |status, e: &str| json(status, &json!({ "error": e, "error_description": e }));
     if inc.method != Method::POST {
         return oauth_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
     }
@@ -66,11 +97,19 @@ fn token(s: &mut Shared, inc: &Incoming) -> Response {
         Some((id, secret)) if id == CLIENT_ID && secret == CLIENT_SECRET => {}
         _ => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client"),
     }
-    if !inc.form().iter().any(|(k, v)| k == "grant_type" && v == "client_credentials") {
+    if !inc
+        .form()
+        .iter()
+        .any(|(k, v)| k == "grant_type" && v == "client_credentials")
+    {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
     }
     s.issued += 1;
-    let token = format!("enode-at-{:04}-{:016x}", s.issued, s.issued.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let token = format!(
+        "enode-at-{:04}-{:016x}",
+        s.issued,
+        s.issued.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    );
     s.tokens.insert(token.clone(), Instant::now() + s.token_ttl);
     s.issued_log.push(token.clone());
     json(
@@ -83,36 +122,78 @@ fn list(s: &Shared, inc: &Incoming, user: Option<&str>) -> Response {
     let size = match inc.param("pageSize").map(|p| p.parse::<usize>()) {
         None => 50,
         Some(Ok(n)) if n > 0 => n,
-        _ => return problem(StatusCode::BAD_REQUEST, "bad-request", "Bad Request", "pageSize must be a positive integer"),
+        _ => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Bad Request",
+                "pageSize must be a positive integer",
+            );
+        }
     };
     if inc.param("after").is_some() && inc.param("before").is_some() {
-        return problem(StatusCode::BAD_REQUEST, "bad-request", "Bad Request", "after and before are exclusive");
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad Request",
+            "after and before are exclusive",
+        );
     }
     let from = match inc.param("after") {
         None => 0,
-        Some(c) => match c.strip_prefix("cursor-").and_then(|n| n.parse::<usize>().ok()) {
+        Some(c) => match c
+            .strip_prefix("cursor-")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
             Some(n) => n,
-            None => return problem(StatusCode::BAD_REQUEST, "bad-request", "Bad Request", "invalid cursor"),
+            None => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "bad-request",
+                    "Bad Request",
+                    "invalid cursor",
+                );
+            }
         },
     };
-    let all: Vec<_> = s.vehicles.iter().filter(|v| user.is_none_or(|u| v.user_id == u)).collect();
-    let page: Vec<Value> = all.iter().skip(from).take(size).map(|v| v.render(s.clock.now(), s.start)).collect();
+    let all: Vec<_> = s
+        .vehicles
+        .iter()
+        .filter(|v| user.is_none_or(|u| v.user_id == u))
+        .collect();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(from)
+        .take(size)
+        .map(|v| v.render(s.clock.now(), s.start))
+        .collect();
     let after = (from + size < all.len()).then(|| format!("cursor-{}", from + size));
     let before = (from > 0).then(|| format!("cursor-{from}"));
-    json(StatusCode::OK, &json!({ "data": page, "pagination": { "after": after, "before": before } }))
+    json(
+        StatusCode::OK,
+        &json!({ "data": page, "pagination": { "after": after, "before": before } }),
+    )
 }
 
 fn link(s: &mut Shared, inc: &Incoming, user: &str) -> Response {
     let bad = |d: &str| problem(StatusCode::BAD_REQUEST, "bad-request", "Bad Request", d);
-    let Ok(body) = serde_json::from_slice::<Value>(&inc.body) else { return bad("body is not JSON") };
-    let scopes: Vec<&str> = body["scopes"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let Ok(body) = serde_json::from_slice::<Value>(&inc.body) else {
+        return bad("body is not JSON");
+    };
+    let scopes: Vec<&str> = body["scopes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     if scopes.is_empty() {
         return bad("scopes is required and must not be empty");
     }
     if body["vendorType"] == "vehicle" && !scopes.contains(&"vehicle:read:data") {
         return bad("vehicle:read:data is required for vehicles");
     }
-    if !body["language"].as_str().is_some_and(|l| LANGUAGES.contains(&l)) {
+    if !body["language"]
+        .as_str()
+        .is_some_and(|l| LANGUAGES.contains(&l))
+    {
         return bad("language is required and must be one of the supported languages");
     }
     let redirect = body["redirectUri"].as_str().unwrap_or_default();
@@ -139,7 +220,12 @@ fn action_json(a: &ActionSim) -> Value {
 fn charging(s: &mut Shared, inc: &Incoming, id: &str) -> Response {
     let bad = |d: &str| problem(StatusCode::BAD_REQUEST, "bad-request", "Bad Request", d);
     let Some(v) = s.vehicles.iter().find(|v| v.id == id).cloned() else {
-        return problem(StatusCode::NOT_FOUND, "not-found", "Not Found", "Vehicle not found");
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            "Vehicle not found",
+        );
     };
     let body: Value = serde_json::from_slice(&inc.body).unwrap_or_default();
     let kind = match body["action"].as_str() {
@@ -150,15 +236,28 @@ fn charging(s: &mut Shared, inc: &Incoming, id: &str) -> Response {
         return bad("Vehicle is not capable of this action");
     }
     if v.smart_charging {
-        return problem(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable", "Smart charging is active");
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+            "Unprocessable",
+            "Smart charging is active",
+        );
     }
     if (kind == "START") == v.charging {
         return bad("Vehicle is already in the requested state");
     }
-    if let Some(a) = s.actions.iter().find(|a| a.vehicle_id == id && a.kind == kind && a.state == "PENDING") {
+    if let Some(a) = s
+        .actions
+        .iter()
+        .find(|a| a.vehicle_id == id && a.kind == kind && a.state == "PENDING")
+    {
         return json(StatusCode::OK, &action_json(a));
     }
-    for a in s.actions.iter_mut().filter(|a| a.vehicle_id == id && a.state == "PENDING") {
+    for a in s
+        .actions
+        .iter_mut()
+        .filter(|a| a.vehicle_id == id && a.state == "PENDING")
+    {
         a.state = "CANCELLED".into();
         a.failure = Some(("CONFLICT".into(), "A newer action was created".into()));
     }
@@ -181,7 +280,12 @@ fn charging(s: &mut Shared, inc: &Incoming, id: &str) -> Response {
 fn read_action(s: &mut Shared, id: &str) -> Response {
     let (plan, reads_needed, now) = (s.outcome.clone(), s.reads_until_final, s.clock.now());
     let Some(a) = s.actions.iter_mut().find(|a| a.id == id) else {
-        return problem(StatusCode::NOT_FOUND, "not-found", "Not Found", "Action not found");
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            "Action not found",
+        );
     };
     a.reads += 1;
     if a.state == "PENDING" && a.reads >= reads_needed {
@@ -201,7 +305,10 @@ fn read_action(s: &mut Shared, id: &str) -> Response {
             a.completed_at = Some(now);
         }
     }
-    let (out, confirmed) = (action_json(a), (a.state == "CONFIRMED").then(|| (a.vehicle_id.clone(), a.kind.clone())));
+    let (out, confirmed) = (
+        action_json(a),
+        (a.state == "CONFIRMED").then(|| (a.vehicle_id.clone(), a.kind.clone())),
+    );
     if let Some((vid, kind)) = confirmed {
         if let Some(v) = s.vehicles.iter_mut().find(|v| v.id == vid) {
             v.charging = kind == "START";
@@ -212,12 +319,20 @@ fn read_action(s: &mut Shared, id: &str) -> Response {
 
 fn cancel_action(s: &mut Shared, id: &str) -> Response {
     let Some(a) = s.actions.iter_mut().find(|a| a.id == id) else {
-        return problem(StatusCode::NOT_FOUND, "not-found", "Not Found", "Action not found");
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            "Action not found",
+        );
     };
     if a.state != "PENDING" {
         return json(StatusCode::CONFLICT, &action_json(a));
     }
     a.state = "CANCELLED".into();
-    a.failure = Some(("REQUESTED_CANCELLATION".into(), "Cancelled by the client".into()));
+    a.failure = Some((
+        "REQUESTED_CANCELLATION".into(),
+        "Cancelled by the client".into(),
+    ));
     json(StatusCode::OK, &action_json(a))
 }

@@ -69,7 +69,10 @@ impl VehicleSim {
             vendor: s("/vendor").unwrap_or_default(),
             brand: s("/vendor").map(|b| b[..1].to_uppercase() + &b[1..].to_lowercase()),
             model: s("/information/model"),
-            year: v.pointer("/information/year").and_then(Value::as_i64).map(|y| y as i32),
+            year: v
+                .pointer("/information/year")
+                .and_then(Value::as_i64)
+                .map(|y| y as i32),
             vin: s("/information/vin"),
             battery_level: f("/chargeState/batteryLevel"),
             range_km: f("/chargeState/range"),
@@ -130,7 +133,10 @@ impl VehicleSim {
         obj.insert("id".into(), json!(self.id));
         obj.insert("userId".into(), json!(self.user_id));
         obj.insert("vendor".into(), json!(self.vendor));
-        obj.insert("lastSeen".into(), json!(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+        obj.insert(
+            "lastSeen".into(),
+            json!(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        );
         obj.insert("isReachable".into(), json!(self.is_reachable));
         obj.insert(
             "information".into(),
@@ -176,7 +182,14 @@ impl VehicleSim {
             caps.insert("stopCharging".into(), capability(self.can_stop));
             caps.insert("smartCharging".into(), capability(true));
         }
-        obj.insert("scopes".into(), json!(["vehicle:read:data", "vehicle:read:location", "vehicle:control:charging"]));
+        obj.insert(
+            "scopes".into(),
+            json!([
+                "vehicle:read:data",
+                "vehicle:read:location",
+                "vehicle:control:charging"
+            ]),
+        );
         v
     }
 }
@@ -194,8 +207,17 @@ mod tests {
         assert!(v.plugged && v.charging && v.can_start);
         let r = v.render(start + TimeDelta::seconds(250), start);
         assert_eq!(r["id"], "05ee9df5-d072-4ee8-b773-399dec8f5693");
-        assert_eq!(r["chargeState"]["powerDeliveryState"], "PLUGGED_IN:CHARGING");
-        assert_eq!(r["chargeState"]["lastUpdated"], "2026-06-01T12:04:00.000Z", "2-min refresh while charging");
-        assert_eq!(r["capabilities"]["odometer"]["isCapable"], false, "seed value kept");
+        assert_eq!(
+            r["chargeState"]["powerDeliveryState"],
+            "PLUGGED_IN:CHARGING"
+        );
+        assert_eq!(
+            r["chargeState"]["lastUpdated"], "2026-06-01T12:04:00.000Z",
+            "2-min refresh while charging"
+        );
+        assert_eq!(
+            r["capabilities"]["odometer"]["isCapable"], false,
+            "seed value kept"
+        );
     }
 }

@@ -30,7 +30,11 @@ impl Answer {
     }
 
     /// Decode the body as `T`, or say it is not what the API documents.
-    pub fn json<T: serde::de::DeserializeOwned>(&self, vendor: &'static str, what: &str) -> Result<T, VendorError> {
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        vendor: &'static str,
+        what: &str,
+    ) -> Result<T, VendorError> {
         serde_json::from_slice(&self.body).map_err(|e| VendorError::Protocol {
             vendor,
             detail: format!("{what}: {} ({e})", describe_body(&self.body)),
@@ -48,12 +52,22 @@ pub fn describe_body(body: &[u8]) -> String {
 }
 
 /// Send `req` and read the answer, at most [`MAX_BODY`] bytes of it.
-pub async fn send(vendor: &'static str, req: reqwest::RequestBuilder) -> Result<Answer, VendorError> {
-    let mut resp = req.send().await.map_err(|e| VendorError::from_reqwest(vendor, &e))?;
+pub async fn send(
+    vendor: &'static str,
+    req: reqwest::RequestBuilder,
+) -> Result<Answer, VendorError> {
+    let mut resp = req
+        .send()
+        .await
+        .map_err(|e| VendorError::from_reqwest(vendor, &e))?;
     let status = resp.status();
     let headers = resp.headers().clone();
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| VendorError::from_reqwest(vendor, &e))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| VendorError::from_reqwest(vendor, &e))?
+    {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(VendorError::Protocol {
                 vendor,
@@ -62,7 +76,11 @@ pub async fn send(vendor: &'static str, req: reqwest::RequestBuilder) -> Result<
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Answer { status, headers, body })
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// An access token as handed to a request. `generation` identifies it for [`TokenCache::invalidate`].
@@ -158,7 +176,11 @@ impl TokenCache {
     /// Forget the token of `generation` (it was refused). A newer token is kept.
     pub async fn invalidate(&self, generation: u64) {
         let mut slot = self.slot.lock().await;
-        if slot.0.as_ref().is_some_and(|c| c.token.generation == generation) {
+        if slot
+            .0
+            .as_ref()
+            .is_some_and(|c| c.token.generation == generation)
+        {
             slot.0 = None;
         }
     }

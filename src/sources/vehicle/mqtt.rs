@@ -74,10 +74,18 @@ pub struct MqttVehicle {
 
 impl MqttVehicle {
     /// From `[vehicle.mqtt]`; `default_max_age` is `[vehicle] max_age`.
-    pub fn new(m: &VehicleMqttSection, default_max_age: Duration, now: DateTime<Utc>) -> Result<MqttVehicle, String> {
+    pub fn new(
+        m: &VehicleMqttSection,
+        default_max_age: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<MqttVehicle, String> {
         let mut bindings = Vec::new();
         let mut bind = |field: Field, v: &Option<TopicValue>| {
-            if let Some(TopicValue { topic: Some(topic), pointer }) = v {
+            if let Some(TopicValue {
+                topic: Some(topic),
+                pointer,
+            }) = v
+            {
                 bindings.push(Binding {
                     field,
                     topic: topic.clone(),
@@ -125,10 +133,21 @@ impl MqttVehicle {
     }
 
     /// Take one message. Several values may share a topic (one JSON object, several pointers).
-    pub fn on_message(&mut self, topic: &str, payload: &[u8], retained: bool, now: DateTime<Utc>) -> Outcome {
+    pub fn on_message(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        retained: bool,
+        now: DateTime<Utc>,
+    ) -> Outcome {
         let at = if retained { None } else { Some(now) };
         let mut out = Outcome::default();
-        let bindings: Vec<Binding> = self.bindings.iter().filter(|b| b.topic == topic).cloned().collect();
+        let bindings: Vec<Binding> = self
+            .bindings
+            .iter()
+            .filter(|b| b.topic == topic)
+            .cloned()
+            .collect();
         for b in bindings {
             match self.apply(&b, payload, at) {
                 Ok(true) => out.updated.push(b.field.name()),
@@ -144,7 +163,12 @@ impl MqttVehicle {
     }
 
     /// `Ok(false)`: the field is not in this message (a partial update).
-    fn apply(&mut self, b: &Binding, payload: &[u8], at: Option<DateTime<Utc>>) -> Result<bool, ValueError> {
+    fn apply(
+        &mut self,
+        b: &Binding,
+        payload: &[u8],
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool, ValueError> {
         let ptr = b.pointer.as_deref();
         let number = || match extract_number(payload, ptr) {
             Err(PayloadError::Missing(_)) => Ok(None),
@@ -167,7 +191,12 @@ impl MqttVehicle {
             },
             Field::Range => match number()? {
                 Some(v) if v >= 0.0 => s.range_km = Some(Observed::new(v, at)),
-                Some(v) => return Err(ValueError::OutOfRange { field: "range", value: v }),
+                Some(v) => {
+                    return Err(ValueError::OutOfRange {
+                        field: "range",
+                        value: v,
+                    });
+                }
                 None => return Ok(false),
             },
             Field::Power(unit) => match number()? {
@@ -192,7 +221,10 @@ impl MqttVehicle {
         let pd = match (s.plugged.as_ref(), s.charging.as_ref()) {
             (Some(p), _) if !p.value => Some((PowerDelivery::Unplugged, p.at)),
             (_, Some(c)) if c.value => Some((PowerDelivery::Charging, c.at)),
-            (Some(p), Some(c)) => Some((PowerDelivery::Stopped, p.at.zip(c.at).map(|(a, b)| a.min(b)))),
+            (Some(p), Some(c)) => Some((
+                PowerDelivery::Stopped,
+                p.at.zip(c.at).map(|(a, b)| a.min(b)),
+            )),
             _ => None,
         };
         s.power_delivery = pd.map(|(v, at)| Observed::new(v, at));
@@ -236,8 +268,21 @@ mod tests {
     #[test]
     fn values_come_from_their_topics_and_pointers() {
         let mut v = tracker();
-        assert_eq!(v.topics(), ["car/limit", "car/power", "car/state", "homeassistant/sensor/car_soc/state"]);
-        let o = v.on_message("car/state", br#"{"plug":"connected","charging":"off"}"#, false, t(1));
+        assert_eq!(
+            v.topics(),
+            [
+                "car/limit",
+                "car/power",
+                "car/state",
+                "homeassistant/sensor/car_soc/state"
+            ]
+        );
+        let o = v.on_message(
+            "car/state",
+            br#"{"plug":"connected","charging":"off"}"#,
+            false,
+            t(1),
+        );
         assert_eq!(o.updated, ["plugged", "charging"]);
         v.on_message("homeassistant/sensor/car_soc/state", b"57.5", false, t(2));
         v.on_message("car/power", b"3.6", false, t(3));
@@ -245,7 +290,10 @@ mod tests {
         assert_eq!(s.soc.as_ref().unwrap().value, Soc::new(57.5).unwrap());
         assert_eq!(s.plugged, Some(Observed::new(true, Some(t(1)))));
         assert_eq!(s.charge_power.as_ref().unwrap().value, Watts(3600.0));
-        assert_eq!(s.power_delivery.as_ref().unwrap().value, PowerDelivery::Stopped);
+        assert_eq!(
+            s.power_delivery.as_ref().unwrap().value,
+            PowerDelivery::Stopped
+        );
         assert_eq!(s.observation().soc.unwrap().at, t(2));
     }
 
@@ -255,8 +303,14 @@ mod tests {
         v.on_message("homeassistant/sensor/car_soc/state", b"80", true, t(0));
         let soc = v.state().soc.clone().unwrap();
         assert_eq!(soc.at, None);
-        assert_eq!(soc.freshness(t(1), Duration::from_secs(3600)), Freshness::UnknownAge);
-        assert!(v.state().observation().soc.is_none(), "never handed to the controller as fresh");
+        assert_eq!(
+            soc.freshness(t(1), Duration::from_secs(3600)),
+            Freshness::UnknownAge
+        );
+        assert!(
+            v.state().observation().soc.is_none(),
+            "never handed to the controller as fresh"
+        );
         v.on_message("homeassistant/sensor/car_soc/state", b"81", false, t(5));
         assert_eq!(v.state().observation().soc.unwrap().at, t(5));
     }
@@ -266,17 +320,39 @@ mod tests {
         let mut v = tracker();
         v.on_message("car/limit", b"80", false, t(1));
         let o = v.on_message("car/limit", b"180", false, t(2));
-        assert_eq!(o.errors, [("charge_limit", ValueError::OutOfRange { field: "charge_limit", value: 180.0 })]);
+        assert_eq!(
+            o.errors,
+            [(
+                "charge_limit",
+                ValueError::OutOfRange {
+                    field: "charge_limit",
+                    value: 180.0
+                }
+            )]
+        );
         let o = v.on_message("car/limit", b"unavailable", false, t(3));
-        assert_eq!(o, Outcome::default(), "Home Assistant's unavailable is no news");
+        assert_eq!(
+            o,
+            Outcome::default(),
+            "Home Assistant's unavailable is no news"
+        );
         let o = v.on_message("car/state", b"{\"plug\": [1]}", false, t(4));
-        assert!(matches!(o.errors[0].1, ValueError::Payload(PayloadError::WrongType { .. })));
+        assert!(matches!(
+            o.errors[0].1,
+            ValueError::Payload(PayloadError::WrongType { .. })
+        ));
         assert_eq!(v.state().charge_limit.as_ref().unwrap().at, Some(t(1)));
-        assert!(v.on_message("other/topic", b"1", false, t(5)).updated.is_empty());
+        assert!(
+            v.on_message("other/topic", b"1", false, t(5))
+                .updated
+                .is_empty()
+        );
     }
 
     #[test]
     fn an_empty_section_is_refused() {
-        assert!(MqttVehicle::new(&VehicleMqttSection::default(), Duration::from_secs(1), t(0)).is_err());
+        assert!(
+            MqttVehicle::new(&VehicleMqttSection::default(), Duration::from_secs(1), t(0)).is_err()
+        );
     }
 }

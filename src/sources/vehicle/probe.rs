@@ -19,9 +19,12 @@ use std::time::Duration;
 
 /// `sunplug probe vehicle --config F [--json]`.
 pub async fn probe(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let cfg = config::load(path, Needs::VEHICLE).map_err(|p| anyhow!("{}", p.to_string().trim_end()))?;
+    let cfg =
+        config::load(path, Needs::VEHICLE).map_err(|p| anyhow!("{}", p.to_string().trim_end()))?;
     match cfg.vehicle.kind {
-        VehicleKind::None => anyhow::bail!("[vehicle] kind = \"none\": there is no vehicle source to probe"),
+        VehicleKind::None => {
+            anyhow::bail!("[vehicle] kind = \"none\": there is no vehicle source to probe")
+        }
         VehicleKind::Mqtt => anyhow::bail!(
             "[vehicle] kind = \"mqtt\": probing the MQTT vehicle source comes with the service wiring; until then \
              check the topics with mosquitto_sub"
@@ -31,7 +34,10 @@ pub async fn probe(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let clock = SystemClock;
     let http = crate::vendor::http_client(Default::default());
     let mut source = VehicleSource::from_config(&cfg, &clock, http).map_err(|m| anyhow!("{m}"))?;
-    let state = source.poll(&clock).await.map_err(|e| anyhow!("fetching the vehicle's state failed: {e}"))?;
+    let state = source
+        .poll(&clock)
+        .await
+        .map_err(|e| anyhow!("fetching the vehicle's state failed: {e}"))?;
     let now = clock.now();
     let max_age = cfg.vehicle.max_age.get();
     if json {
@@ -43,7 +49,9 @@ pub async fn probe(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn age_s<T>(o: &Option<Observed<T>>, now: DateTime<Utc>) -> Value {
-    o.as_ref().and_then(|o| o.age(now)).map_or(Value::Null, |a| json!(a.as_secs()))
+    o.as_ref()
+        .and_then(|o| o.age(now))
+        .map_or(Value::Null, |a| json!(a.as_secs()))
 }
 
 /// One JSON object: the values (`null` where unknown), `age_s` (the charge data's age: the oldest of
@@ -105,7 +113,11 @@ pub fn human_age(a: Duration) -> String {
 
 fn when<T>(o: &Observed<T>, now: DateTime<Utc>) -> String {
     match (o.at, o.age(now)) {
-        (Some(at), Some(age)) => format!("captured {} ({} ago)", at.format("%Y-%m-%d %H:%M:%S UTC"), human_age(age)),
+        (Some(at), Some(age)) => format!(
+            "captured {} ({} ago)",
+            at.format("%Y-%m-%d %H:%M:%S UTC"),
+            human_age(age)
+        ),
         _ => "capture time unknown".into(),
     }
 }
@@ -115,32 +127,82 @@ pub fn to_table(s: &VehicleState, now: DateTime<Utc>, max_age: Duration) -> Stri
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
     let mut rows: Vec<(&str, Option<String>, Option<String>)> = Vec::new();
     let mut row = |name, v: Option<String>, w: Option<String>| rows.push((name, v, w));
-    row("SoC", s.soc.as_ref().map(|o| format!("{:.0} %", o.value.pct())), s.soc.as_ref().map(|o| when(o, now)));
-    row("plugged in", s.plugged.as_ref().map(|o| yes_no(o.value)), s.plugged.as_ref().map(|o| when(o, now)));
-    row("charging", s.charging.as_ref().map(|o| yes_no(o.value)), s.charging.as_ref().map(|o| when(o, now)));
+    row(
+        "SoC",
+        s.soc.as_ref().map(|o| format!("{:.0} %", o.value.pct())),
+        s.soc.as_ref().map(|o| when(o, now)),
+    );
+    row(
+        "plugged in",
+        s.plugged.as_ref().map(|o| yes_no(o.value)),
+        s.plugged.as_ref().map(|o| when(o, now)),
+    );
+    row(
+        "charging",
+        s.charging.as_ref().map(|o| yes_no(o.value)),
+        s.charging.as_ref().map(|o| when(o, now)),
+    );
     let limit = s.charge_limit.as_ref();
-    row("charge limit", limit.map(|o| format!("{:.0} %", o.value.pct())), limit.map(|o| when(o, now)));
-    row("range", s.range_km.as_ref().map(|o| format!("{:.0} km", o.value)), s.range_km.as_ref().map(|o| when(o, now)));
+    row(
+        "charge limit",
+        limit.map(|o| format!("{:.0} %", o.value.pct())),
+        limit.map(|o| when(o, now)),
+    );
+    row(
+        "range",
+        s.range_km.as_ref().map(|o| format!("{:.0} km", o.value)),
+        s.range_km.as_ref().map(|o| when(o, now)),
+    );
     let power = s.charge_power.as_ref();
-    row("charge power", power.map(|o| format!("{:.1} kW", o.value.kilowatts())), power.map(|o| when(o, now)));
+    row(
+        "charge power",
+        power.map(|o| format!("{:.1} kW", o.value.kilowatts())),
+        power.map(|o| when(o, now)),
+    );
     let pd = s.power_delivery.as_ref();
-    row("state", pd.map(|o| o.value.as_str().to_string()), s.vendor_state.clone().map(|v| format!("vendor says \"{v}\"")));
+    row(
+        "state",
+        pd.map(|o| o.value.as_str().to_string()),
+        s.vendor_state
+            .clone()
+            .map(|v| format!("vendor says \"{v}\"")),
+    );
     let loc = s.location.as_ref();
-    row("location", loc.map(|l| format!("{:.5}, {:.5}", l.value.latitude, l.value.longitude)), loc.map(|o| when(o, now)));
+    row(
+        "location",
+        loc.map(|l| format!("{:.5}, {:.5}", l.value.latitude, l.value.longitude)),
+        loc.map(|o| when(o, now)),
+    );
     let odo = s.odometer_km.as_ref();
-    row("odometer", odo.map(|o| format!("{:.0} km", o.value)), odo.map(|o| when(o, now)));
+    row(
+        "odometer",
+        odo.map(|o| format!("{:.0} km", o.value)),
+        odo.map(|o| when(o, now)),
+    );
     row("reachable", s.reachable.map(yes_no), None);
     let mut out = String::new();
-    let what = [s.info.brand.as_deref(), s.info.model.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let what = [s.info.brand.as_deref(), s.info.model.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
     let id = s.info.id.as_deref().unwrap_or("?");
-    out.push_str(&format!("vehicle ({}): {} [{id}]\n", s.source, if what.is_empty() { "?" } else { &what }));
+    out.push_str(&format!(
+        "vehicle ({}): {} [{id}]\n",
+        s.source,
+        if what.is_empty() { "?" } else { &what }
+    ));
     for (name, v, w) in rows {
         let v = v.unwrap_or_else(|| "unknown".into());
         out.push_str(format!("  {name:<13} {v:<22} {}", w.unwrap_or_default()).trim_end());
         out.push('\n');
     }
     let verdict = match s.data_age(now) {
-        Some(a) if a <= max_age => format!("fresh ({} old, max_age {})", human_age(a), humantime::format_duration(max_age)),
+        Some(a) if a <= max_age => format!(
+            "fresh ({} old, max_age {})",
+            human_age(a),
+            humantime::format_duration(max_age)
+        ),
         Some(a) => format!(
             "STALE: {} old, more than max_age {}; the controller will not use it",
             human_age(a),
@@ -168,10 +230,20 @@ mod tests {
     fn json_has_every_key_with_null_where_unknown() {
         let now = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
         let mut s = VehicleState::empty("enode", now);
-        s.soc = Some(Observed::new(Soc::new(63.0).unwrap(), Some(now - chrono::TimeDelta::minutes(4))));
+        s.soc = Some(Observed::new(
+            Soc::new(63.0).unwrap(),
+            Some(now - chrono::TimeDelta::minutes(4)),
+        ));
         let j = to_json(&s, now, Duration::from_secs(3600));
         assert_eq!(j["soc_pct"], 63.0);
-        for k in ["plugged", "charging", "charge_limit_pct", "range_km", "latitude", "longitude"] {
+        for k in [
+            "plugged",
+            "charging",
+            "charge_limit_pct",
+            "range_km",
+            "latitude",
+            "longitude",
+        ] {
             assert!(j[k].is_null(), "{k}: {}", j[k]);
         }
         assert_eq!(j["age_s"], 240);
@@ -186,6 +258,9 @@ mod tests {
     fn ages_read_well() {
         assert_eq!(human_age(Duration::from_secs(5)), "just now");
         assert_eq!(human_age(Duration::from_secs(3 * 3600 + 300)), "3 h 5 min");
-        assert_eq!(human_age(Duration::from_secs(12 * 86_400 + 7200)), "12 d 2 h");
+        assert_eq!(
+            human_age(Duration::from_secs(12 * 86_400 + 7200)),
+            "12 d 2 h"
+        );
     }
 }

@@ -52,7 +52,10 @@ impl HourlyBudget {
 
     /// Calls in the hour before `t` (inclusive of `t`).
     pub fn used(&self, t: DateTime<Utc>) -> usize {
-        self.calls.iter().filter(|c| **c > t - TimeDelta::hours(1) && **c <= t).count()
+        self.calls
+            .iter()
+            .filter(|c| **c > t - TimeDelta::hours(1) && **c <= t)
+            .count()
     }
 }
 
@@ -149,10 +152,17 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(first: Duration, max: Duration) -> Backoff {
-        Backoff { first, max, failures: 0 }
+        Backoff {
+            first,
+            max,
+            failures: 0,
+        }
     }
     pub fn next_delay(&mut self) -> Duration {
-        let d = self.first.saturating_mul(1 << self.failures.min(16)).min(self.max);
+        let d = self
+            .first
+            .saturating_mul(1 << self.failures.min(16))
+            .min(self.max);
         self.failures = self.failures.saturating_add(1);
         d
     }
@@ -226,9 +236,17 @@ impl EnodePacer {
         self.backoff.reset();
         let base = self.interval(s);
         let mut next = now + delta(base);
-        let captured = s.soc.as_ref().and_then(|o| o.at).or(s.plugged.as_ref().and_then(|o| o.at));
+        let captured = s
+            .soc
+            .as_ref()
+            .and_then(|o| o.at)
+            .or(s.plugged.as_ref().and_then(|o| o.at));
         if let Some(at) = captured {
-            let period = if s.is_charging() { ENODE_REFRESH_CHARGING } else { ENODE_REFRESH_IDLE };
+            let period = if s.is_charging() {
+                ENODE_REFRESH_CHARGING
+            } else {
+                ENODE_REFRESH_IDLE
+            };
             let expected = next_refresh(at, now, period);
             if expected >= now + delta(base / 2) && expected < next {
                 next = expected;
@@ -240,9 +258,13 @@ impl EnodePacer {
     pub fn on_error(&mut self, now: DateTime<Utc>, e: &VendorError) {
         let mut wait = self.backoff.next_delay();
         match e {
-            VendorError::RateLimited { retry_after, .. } => wait = wait.max(retry_after.unwrap_or_default()),
+            VendorError::RateLimited { retry_after, .. } => {
+                wait = wait.max(retry_after.unwrap_or_default())
+            }
             // A person has to act; do not hammer the API meanwhile.
-            VendorError::Auth { .. } | VendorError::Rejected { .. } => wait = wait.max(Duration::from_secs(300)),
+            VendorError::Auth { .. } | VendorError::Rejected { .. } => {
+                wait = wait.max(Duration::from_secs(300))
+            }
             _ => {}
         }
         self.next = Some(self.budget.earliest(now + delta(wait)));
@@ -313,7 +335,9 @@ impl CariadPacer {
     /// Today's remaining calls spread evenly until midnight, or `None` when none is left.
     pub fn spread(&mut self, now: DateTime<Utc>) -> Option<Duration> {
         let left = self.budget.remaining(now);
-        let until = (self.budget.next_reset(now) - now).to_std().unwrap_or_default();
+        let until = (self.budget.next_reset(now) - now)
+            .to_std()
+            .unwrap_or_default();
         (left > 0).then(|| until / left)
     }
 
@@ -326,17 +350,28 @@ impl CariadPacer {
 
     pub fn on_success(&mut self, now: DateTime<Utc>, s: &VehicleState) {
         self.backoff.reset();
-        let base = if s.is_charging() { self.pace.charging } else { self.pace.idle };
+        let base = if s.is_charging() {
+            self.pace.charging
+        } else {
+            self.pace.idle
+        };
         self.plan(now, base);
     }
 
     pub fn on_error(&mut self, now: DateTime<Utc>, e: &VendorError) {
         let wait = self.backoff.next_delay();
         match e {
-            VendorError::RateLimited { retry_after: Some(r), .. } => self.plan(now, wait.max(*r)),
+            VendorError::RateLimited {
+                retry_after: Some(r),
+                ..
+            } => self.plan(now, wait.max(*r)),
             // The daily budget is spent (vendor-apis.md §2.7): wait for the reset.
-            VendorError::RateLimited { retry_after: None, .. } => self.next = Some(self.budget.next_reset(now)),
-            VendorError::Auth { .. } | VendorError::Rejected { .. } => self.plan(now, wait.max(self.pace.idle)),
+            VendorError::RateLimited {
+                retry_after: None, ..
+            } => self.next = Some(self.budget.next_reset(now)),
+            VendorError::Auth { .. } | VendorError::Rejected { .. } => {
+                self.plan(now, wait.max(self.pace.idle))
+            }
             _ => self.plan(now, wait),
         }
     }

@@ -44,10 +44,22 @@ fn hourly_budget_is_a_sliding_hour() {
 #[test]
 fn enode_interval_follows_the_car() {
     let p = EnodePacer::new(enode_pace());
-    assert_eq!(p.interval(&state(Some(true), true, t0())), Duration::from_secs(120));
-    assert_eq!(p.interval(&state(Some(true), false, t0())), Duration::from_secs(300));
-    assert_eq!(p.interval(&state(Some(false), false, t0())), Duration::from_secs(1800));
-    assert_eq!(p.interval(&state(None, false, t0())), Duration::from_secs(300));
+    assert_eq!(
+        p.interval(&state(Some(true), true, t0())),
+        Duration::from_secs(120)
+    );
+    assert_eq!(
+        p.interval(&state(Some(true), false, t0())),
+        Duration::from_secs(300)
+    );
+    assert_eq!(
+        p.interval(&state(Some(false), false, t0())),
+        Duration::from_secs(1800)
+    );
+    assert_eq!(
+        p.interval(&state(None, false, t0())),
+        Duration::from_secs(300)
+    );
 }
 
 #[test]
@@ -83,10 +95,17 @@ fn enode_never_exceeds_its_hourly_budget_over_a_day() {
         p.on_success(now, &state(Some(true), true, now));
     }
     for (i, c) in calls.iter().enumerate() {
-        let in_hour = calls[i..].iter().take_while(|d| **d < *c + TimeDelta::hours(1)).count();
+        let in_hour = calls[i..]
+            .iter()
+            .take_while(|d| **d < *c + TimeDelta::hours(1))
+            .count();
         assert!(in_hour <= 20, "{in_hour} calls in the hour from {c}");
     }
-    assert!(calls.len() >= 20 * 23, "the budget is used, not starved: {}", calls.len());
+    assert!(
+        calls.len() >= 20 * 23,
+        "the budget is used, not starved: {}",
+        calls.len()
+    );
 }
 
 #[test]
@@ -119,14 +138,23 @@ fn daily_budget_resets_at_local_midnight_even_on_dst_days() {
     let mut b = DailyBudget::new(10, 0, tz);
     // 2026-03-29 is the spring-forward day: the local day is 23 h long.
     let noon = Utc.with_ymd_and_hms(2026, 3, 28, 11, 0, 0).unwrap();
-    assert_eq!(b.next_reset(noon), Utc.with_ymd_and_hms(2026, 3, 28, 23, 0, 0).unwrap());
+    assert_eq!(
+        b.next_reset(noon),
+        Utc.with_ymd_and_hms(2026, 3, 28, 23, 0, 0).unwrap()
+    );
     let sunday = Utc.with_ymd_and_hms(2026, 3, 29, 11, 0, 0).unwrap();
-    assert_eq!(b.next_reset(sunday), Utc.with_ymd_and_hms(2026, 3, 29, 22, 0, 0).unwrap());
+    assert_eq!(
+        b.next_reset(sunday),
+        Utc.with_ymd_and_hms(2026, 3, 29, 22, 0, 0).unwrap()
+    );
     for _ in 0..10 {
         b.record(noon);
     }
     assert_eq!(b.remaining(noon), 0);
-    assert_eq!(b.remaining(Utc.with_ymd_and_hms(2026, 3, 28, 23, 0, 0).unwrap()), 10);
+    assert_eq!(
+        b.remaining(Utc.with_ymd_and_hms(2026, 3, 28, 23, 0, 0).unwrap()),
+        10
+    );
 }
 
 #[test]
@@ -136,12 +164,21 @@ fn vendor_count_and_reserve_lower_the_remaining_calls() {
     b.record(now);
     assert_eq!(b.remaining(now), 199);
     b.observe_vendor_remaining(now, 120);
-    assert_eq!(b.remaining(now), 70, "120 left on the account, 50 kept for the app");
+    assert_eq!(
+        b.remaining(now),
+        70,
+        "120 left on the account, 50 kept for the app"
+    );
     b.observe_vendor_remaining(now, 30);
     assert_eq!(b.remaining(now), 0);
 }
 
-fn cariad_day(budget: u32, charging_from: i64, charging_to: i64, vcf: Option<u32>) -> Vec<DateTime<Utc>> {
+fn cariad_day(
+    budget: u32,
+    charging_from: i64,
+    charging_to: i64,
+    vcf: Option<u32>,
+) -> Vec<DateTime<Utc>> {
     let pace = CariadPace {
         charging: Duration::from_secs(300),
         idle: Duration::from_secs(1200),
@@ -162,7 +199,10 @@ fn cariad_day(budget: u32, charging_from: i64, charging_to: i64, vcf: Option<u32
             p.on_remaining_calls(now, *a);
         }
         let h = (now - t0()).num_hours();
-        p.on_success(now, &state(Some(true), (charging_from..charging_to).contains(&h), now));
+        p.on_success(
+            now,
+            &state(Some(true), (charging_from..charging_to).contains(&h), now),
+        );
     }
 }
 
@@ -171,7 +211,11 @@ fn cariad_respects_the_daily_budget_and_the_minimum_spacing() {
     // Charging all day would be 288 calls at 5 min; the budget is 200.
     let calls = cariad_day(200, 0, 24, None);
     assert!(calls.len() <= 200, "{} calls", calls.len());
-    assert!(calls.len() >= 190, "the budget is spread, not wasted: {}", calls.len());
+    assert!(
+        calls.len() >= 190,
+        "the budget is spread, not wasted: {}",
+        calls.len()
+    );
     assert!(calls.windows(2).all(|w| w[1] - w[0] >= mins(5)));
     // Idle all day: 20 min apart, 72 calls.
     let calls = cariad_day(200, 0, 0, None);
@@ -179,7 +223,10 @@ fn cariad_respects_the_daily_budget_and_the_minimum_spacing() {
     assert!(calls.windows(2).all(|w| w[1] - w[0] >= mins(20)));
     // Charging 10:00-16:00 after an idle morning: 5 min apart then.
     let calls = cariad_day(200, 10, 16, None);
-    let midday: Vec<_> = calls.iter().filter(|c| (**c - t0()).num_hours() == 12).collect();
+    let midday: Vec<_> = calls
+        .iter()
+        .filter(|c| (**c - t0()).num_hours() == 12)
+        .collect();
     assert_eq!(midday.len(), 12);
 }
 
@@ -190,7 +237,10 @@ fn cariad_slows_down_when_the_account_runs_low() {
     assert!(calls.len() <= 117, "{} calls", calls.len());
     let last = *calls.last().unwrap();
     assert!(calls.windows(2).all(|w| w[1] - w[0] >= mins(5)));
-    assert!(last > t0() + TimeDelta::hours(12), "spread over the day, not spent by noon: {last}");
+    assert!(
+        last > t0() + TimeDelta::hours(12),
+        "spread over the day, not spent by noon: {last}"
+    );
 }
 
 #[test]

@@ -47,7 +47,8 @@ impl<T> Observed<T> {
 
     /// Age at `now`; a capture time in the future counts as age zero. `None` when unknown.
     pub fn age(&self, now: DateTime<Utc>) -> Option<Duration> {
-        self.at.map(|at| (now - at).to_std().unwrap_or(Duration::ZERO))
+        self.at
+            .map(|at| (now - at).to_std().unwrap_or(Duration::ZERO))
     }
 
     pub fn freshness(&self, now: DateTime<Utc>, max_age: Duration) -> Freshness {
@@ -317,8 +318,17 @@ mod tests {
         let mut s = VehicleState::empty("mqtt", t(12, 0));
         s.soc = Some(Observed::new(Soc::new(50.0).unwrap(), None));
         s.plugged = Some(Observed::new(true, Some(t(11, 59))));
-        assert_eq!(s.soc.as_ref().unwrap().freshness(t(12, 0), Duration::from_secs(3600)), Freshness::UnknownAge);
-        assert_eq!(s.freshness(t(12, 0), Duration::from_secs(3600)), Freshness::UnknownAge);
+        assert_eq!(
+            s.soc
+                .as_ref()
+                .unwrap()
+                .freshness(t(12, 0), Duration::from_secs(3600)),
+            Freshness::UnknownAge
+        );
+        assert_eq!(
+            s.freshness(t(12, 0), Duration::from_secs(3600)),
+            Freshness::UnknownAge
+        );
         let obs = s.observation();
         assert!(obs.soc.is_none());
         assert_eq!(obs.plugged, Some(Reading::new(true, t(11, 59))));
@@ -330,9 +340,18 @@ mod tests {
         s.soc = Some(Observed::new(Soc::new(50.0).unwrap(), Some(t(10, 0))));
         s.plugged = Some(Observed::new(true, Some(t(11, 30))));
         assert_eq!(s.data_age(t(12, 0)), Some(Duration::from_secs(7200)));
-        assert_eq!(s.freshness(t(12, 0), Duration::from_secs(3600)), Freshness::Stale);
-        assert_eq!(s.freshness(t(12, 0), Duration::from_secs(7200)), Freshness::Fresh);
-        assert_eq!(VehicleState::empty("x", t(0, 0)).freshness(t(0, 0), Duration::MAX), Freshness::UnknownAge);
+        assert_eq!(
+            s.freshness(t(12, 0), Duration::from_secs(3600)),
+            Freshness::Stale
+        );
+        assert_eq!(
+            s.freshness(t(12, 0), Duration::from_secs(7200)),
+            Freshness::Fresh
+        );
+        assert_eq!(
+            VehicleState::empty("x", t(0, 0)).freshness(t(0, 0), Duration::MAX),
+            Freshness::UnknownAge
+        );
     }
 
     #[test]
@@ -350,7 +369,10 @@ mod tests {
         ] {
             assert_eq!(PowerDelivery::from_enode(s).as_str(), s);
         }
-        assert_eq!(PowerDelivery::from_enode("PLUGGED_IN:LEVITATING"), PowerDelivery::Unknown);
+        assert_eq!(
+            PowerDelivery::from_enode("PLUGGED_IN:LEVITATING"),
+            PowerDelivery::Unknown
+        );
         assert_eq!(PowerDelivery::Complete.plugged(), Some(true));
         assert_eq!(PowerDelivery::Complete.charging(), Some(false));
         assert_eq!(PowerDelivery::Unknown.charging(), None);

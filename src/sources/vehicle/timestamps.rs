@@ -39,7 +39,10 @@ pub enum Adjusted {
 }
 
 /// The capture time to believe for `raw`, received at `fetched_at`, and what was done to it.
-pub fn captured_at(raw: Option<DateTime<Utc>>, fetched_at: DateTime<Utc>) -> (Option<DateTime<Utc>>, Adjusted) {
+pub fn captured_at(
+    raw: Option<DateTime<Utc>>,
+    fetched_at: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Adjusted) {
     let Some(t) = raw else {
         return (None, Adjusted::AsSent);
     };
@@ -68,11 +71,15 @@ pub fn captured_noted(
     let (t, how) = captured_at(raw, fetched_at);
     match how {
         Adjusted::AsSent => {}
-        Adjusted::Sentinel => notes.push(format!("{what}: capture time is a placeholder, age unknown")),
-        Adjusted::TimezoneBug(h) => {
-            notes.push(format!("{what}: capture time was {h} h in the future (car clock bug), corrected"))
-        }
-        Adjusted::Future => notes.push(format!("{what}: capture time is far in the future, age unknown")),
+        Adjusted::Sentinel => notes.push(format!(
+            "{what}: capture time is a placeholder, age unknown"
+        )),
+        Adjusted::TimezoneBug(h) => notes.push(format!(
+            "{what}: capture time was {h} h in the future (car clock bug), corrected"
+        )),
+        Adjusted::Future => notes.push(format!(
+            "{what}: capture time is far in the future, age unknown"
+        )),
     }
     t
 }
@@ -89,14 +96,23 @@ mod tests {
     #[test]
     fn sentinel_and_missing_are_unknown() {
         let sentinel = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap();
-        assert_eq!(captured_at(Some(sentinel), t(2026, 12, 0)), (None, Adjusted::Sentinel));
+        assert_eq!(
+            captured_at(Some(sentinel), t(2026, 12, 0)),
+            (None, Adjusted::Sentinel)
+        );
         assert_eq!(captured_at(None, t(2026, 12, 0)), (None, Adjusted::AsSent));
     }
 
     #[test]
     fn past_times_are_kept_and_skew_is_now() {
-        assert_eq!(captured_at(Some(t(2026, 11, 0)), t(2026, 12, 0)).0, Some(t(2026, 11, 0)));
-        assert_eq!(captured_at(Some(t(2026, 12, 1)), t(2026, 12, 0)).0, Some(t(2026, 12, 0)));
+        assert_eq!(
+            captured_at(Some(t(2026, 11, 0)), t(2026, 12, 0)).0,
+            Some(t(2026, 11, 0))
+        );
+        assert_eq!(
+            captured_at(Some(t(2026, 12, 1)), t(2026, 12, 0)).0,
+            Some(t(2026, 12, 0))
+        );
     }
 
     #[test]
@@ -106,7 +122,14 @@ mod tests {
         assert_eq!(c, Some(t(2026, 11, 50)));
         assert_eq!(how, Adjusted::TimezoneBug(2));
         // A day ahead is no timezone.
-        assert_eq!(captured_at(Some(t(2026, 12, 0) + chrono::TimeDelta::days(1)), t(2026, 12, 0)).0, None);
+        assert_eq!(
+            captured_at(
+                Some(t(2026, 12, 0) + chrono::TimeDelta::days(1)),
+                t(2026, 12, 0)
+            )
+            .0,
+            None
+        );
     }
 
     #[test]
@@ -118,7 +141,12 @@ mod tests {
         }
         let x: X = serde_json::from_str(r#"{"at":"2023-11-02T11:33:10.289Z"}"#).unwrap();
         assert_eq!(x.at.unwrap().timestamp(), 1698924790);
-        for bad in [r#"{"at":"yesterday"}"#, r#"{"at":42}"#, r#"{"at":null}"#, "{}"] {
+        for bad in [
+            r#"{"at":"yesterday"}"#,
+            r#"{"at":42}"#,
+            r#"{"at":null}"#,
+            "{}",
+        ] {
             assert_eq!(serde_json::from_str::<X>(bad).unwrap().at, None, "{bad}");
         }
     }

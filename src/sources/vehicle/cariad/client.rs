@@ -38,7 +38,9 @@ struct Inner {
 
 impl std::fmt::Debug for CariadClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CariadClient").field("base", &self.inner.base.as_str()).finish_non_exhaustive()
+        f.debug_struct("CariadClient")
+            .field("base", &self.inner.base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,7 +61,9 @@ impl CariadClient {
         client_id: &str,
         store: TokenStore,
     ) -> Result<CariadClient, String> {
-        let parse = |what: &str, u: &str| Url::parse(u).map_err(|e| format!("{what} \"{u}\" is not a URL: {e}"));
+        let parse = |what: &str, u: &str| {
+            Url::parse(u).map_err(|e| format!("{what} \"{u}\" is not a URL: {e}"))
+        };
         let refresh = store.load()?;
         Ok(CariadClient {
             inner: Arc::new(Inner {
@@ -82,16 +86,28 @@ impl CariadClient {
 
     /// The last `Vcf-Remaining-Calls` seen, taken (so each value is reported once).
     pub fn take_remaining_calls(&self) -> Option<u32> {
-        self.inner.remaining_calls.lock().map(|mut r| r.take()).unwrap_or(None)
+        self.inner
+            .remaining_calls
+            .lock()
+            .map(|mut r| r.take())
+            .unwrap_or(None)
     }
 
     /// `GET /vehicle/v1/vehicles/{vin}/selectivestatus?jobs=...` with the jobs in [`wire::JOBS`].
     pub async fn selective_status(&self, vin: &str) -> Result<StatusAnswer, VendorError> {
-        let a = self.call(&["vehicle", "v1", "vehicles", vin, "selectivestatus"], &[("jobs", wire::JOBS.join(","))]).await?;
+        let a = self
+            .call(
+                &["vehicle", "v1", "vehicles", vin, "selectivestatus"],
+                &[("jobs", wire::JOBS.join(","))],
+            )
+            .await?;
         if !a.body.trim_ascii_start().starts_with(b"{") {
             return Err(VendorError::Protocol {
                 vendor: VENDOR,
-                detail: format!("selectivestatus: expected a JSON object, got {}", http::describe_body(&a.body)),
+                detail: format!(
+                    "selectivestatus: expected a JSON object, got {}",
+                    http::describe_body(&a.body)
+                ),
             });
         }
         let status = a.json(VENDOR, "selectivestatus")?;
@@ -102,8 +118,13 @@ impl CariadClient {
     }
 
     /// `GET /vehicle/v1/vehicles/{vin}/parkingposition`: `None` while the car is driving (no body).
-    pub async fn parking_position(&self, vin: &str) -> Result<Option<wire::ParkingData>, VendorError> {
-        let a = self.call(&["vehicle", "v1", "vehicles", vin, "parkingposition"], &[]).await?;
+    pub async fn parking_position(
+        &self,
+        vin: &str,
+    ) -> Result<Option<wire::ParkingData>, VendorError> {
+        let a = self
+            .call(&["vehicle", "v1", "vehicles", vin, "parkingposition"], &[])
+            .await?;
         if a.status == StatusCode::NO_CONTENT || a.body.trim_ascii().is_empty() {
             return Ok(None);
         }
@@ -141,7 +162,10 @@ impl CariadClient {
     }
 
     fn note_remaining_calls(&self, headers: &HeaderMap) {
-        let n = headers.get(REMAINING_CALLS_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+        let n = headers
+            .get(REMAINING_CALLS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
         if let (Some(n), Ok(mut r)) = (n, self.inner.remaining_calls.lock()) {
             *r = Some(n);
         }
@@ -167,7 +191,10 @@ impl CariadClient {
             return Err(token_error(a.status, &a.headers, &a.body));
         }
         let t: wire::TokenResponse = a.json(VENDOR, "token answer")?;
-        if let Some(new) = t.refresh_token.filter(|n| n.expose_secret() != refresh.expose_secret()) {
+        if let Some(new) = t
+            .refresh_token
+            .filter(|n| n.expose_secret() != refresh.expose_secret())
+        {
             if let Err(e) = inner.store.save(&new) {
                 // The old token is probably retired already: keep working, and say loudly what a restart needs.
                 tracing::error!(vendor = VENDOR, file = %inner.store.path().display(), error = %e,
@@ -177,7 +204,10 @@ impl CariadClient {
             }
             *refresh = new;
         }
-        let secs = t.expires_in.filter(|s| s.is_finite() && *s > 0.0).unwrap_or(3600.0);
+        let secs = t
+            .expires_in
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(3600.0);
         Ok(Issued {
             token: t.access_token,
             lifetime: Duration::from_secs_f64(secs.min(86_400.0)),
@@ -196,7 +226,9 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorE
         },
         403 => VendorError::Auth {
             vendor: VENDOR,
-            detail: format!("access refused (HTTP 403): the account may need to accept new terms in the app ({detail})"),
+            detail: format!(
+                "access refused (HTTP 403): the account may need to accept new terms in the app ({detail})"
+            ),
         },
         _ => classify_status(VENDOR, status, headers, detail),
     }
@@ -210,8 +242,13 @@ fn token_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorEr
         .flatten()
         .collect::<Vec<_>>()
         .join(": ");
-    let said = if said.is_empty() { http::describe_body(body) } else { crate::vendor::excerpt(&said) };
-    let relogin = "obtain a new refresh token and put it in cariad.refresh_token_file (docs/vehicles.md)";
+    let said = if said.is_empty() {
+        http::describe_body(body)
+    } else {
+        crate::vendor::excerpt(&said)
+    };
+    let relogin =
+        "obtain a new refresh token and put it in cariad.refresh_token_file (docs/vehicles.md)";
     match status.as_u16() {
         400 | 401 if said.contains("assertion") => VendorError::Auth {
             vendor: VENDOR,
@@ -239,13 +276,30 @@ mod tests {
     #[test]
     fn token_errors_ask_for_a_new_login() {
         let h = HeaderMap::new();
-        let e = token_error(StatusCode::BAD_REQUEST, &h, br#"{"error":"invalid_grant","error_description":"expired"}"#);
+        let e = token_error(
+            StatusCode::BAD_REQUEST,
+            &h,
+            br#"{"error":"invalid_grant","error_description":"expired"}"#,
+        );
         assert_eq!(e.kind(), "auth");
-        assert!(e.to_string().contains("invalid_grant: expired") && e.to_string().contains("docs/vehicles.md"));
-        let e = token_error(StatusCode::BAD_REQUEST, &h, br#"{"error":"invalid assertion headers"}"#);
+        assert!(
+            e.to_string().contains("invalid_grant: expired")
+                && e.to_string().contains("docs/vehicles.md")
+        );
+        let e = token_error(
+            StatusCode::BAD_REQUEST,
+            &h,
+            br#"{"error":"invalid assertion headers"}"#,
+        );
         assert!(e.to_string().contains("2026"), "{e}");
-        assert_eq!(token_error(StatusCode::SERVICE_UNAVAILABLE, &h, b"").kind(), "transient");
+        assert_eq!(
+            token_error(StatusCode::SERVICE_UNAVAILABLE, &h, b"").kind(),
+            "transient"
+        );
         assert_eq!(classify(StatusCode::NOT_FOUND, &h, b"").kind(), "rejected");
-        assert_eq!(classify(StatusCode::TOO_MANY_REQUESTS, &h, b"").kind(), "rate_limited");
+        assert_eq!(
+            classify(StatusCode::TOO_MANY_REQUESTS, &h, b"").kind(),
+            "rate_limited"
+        );
     }
 }

@@ -20,7 +20,11 @@ pub const ODOMETER_SENTINEL: f64 = 2_147_483_647.0;
 pub const ODOMETER_MAX_KM: f64 = 400_000_000.0;
 
 /// Map one answer for the car `vin`, received at `fetched_at`.
-pub fn vehicle_state(s: &wire::SelectiveStatus, vin: &str, fetched_at: DateTime<Utc>) -> VehicleState {
+pub fn vehicle_state(
+    s: &wire::SelectiveStatus,
+    vin: &str,
+    fetched_at: DateTime<Utc>,
+) -> VehicleState {
     let mut out = VehicleState::empty("cariad", fetched_at);
     out.info = VehicleInfo {
         id: Some(vin.to_string()),
@@ -40,12 +44,16 @@ pub fn vehicle_state(s: &wire::SelectiveStatus, vin: &str, fetched_at: DateTime<
         match p.plug_connection_state.as_deref() {
             Some("connected") => out.plugged = Some(Observed::new(true, at)),
             Some("disconnected") => out.plugged = Some(Observed::new(false, at)),
-            Some(other) => notes.push(format!("plugConnectionState \"{other}\" is new to sunplug: unknown")),
+            Some(other) => notes.push(format!(
+                "plugConnectionState \"{other}\" is new to sunplug: unknown"
+            )),
             None => {}
         }
     }
     let plugged = out.plugged.as_ref().map(|p| p.value);
-    if let Some(cs) = charging.and_then(|c| status(&c.charging_status, "charging.chargingStatus", notes)) {
+    if let Some(cs) =
+        charging.and_then(|c| status(&c.charging_status, "charging.chargingStatus", notes))
+    {
         let at = captured_noted(cs.captured, fetched_at, "chargingStatus", notes);
         if let Some(state) = cs.charging_state.as_deref() {
             let pd = power_delivery(state, plugged);
@@ -64,36 +72,66 @@ pub fn vehicle_state(s: &wire::SelectiveStatus, vin: &str, fetched_at: DateTime<
             }
         }
     }
-    if let Some(set) = charging.and_then(|c| status(&c.charging_settings, "charging.chargingSettings", notes)) {
+    if let Some(set) =
+        charging.and_then(|c| status(&c.charging_settings, "charging.chargingSettings", notes))
+    {
         let at = captured_noted(set.captured, fetched_at, "chargingSettings", notes);
-        out.charge_limit = set.target_soc_pct.and_then(Soc::new).map(|l| Observed::new(l, at));
+        out.charge_limit = set
+            .target_soc_pct
+            .and_then(Soc::new)
+            .map(|l| Observed::new(l, at));
     }
 
     // SoC and range: the charging job's battery status first, then fuelStatus, then measurements.
     let battery = charging.and_then(|c| status(&c.battery_status, "charging.batteryStatus", notes));
     let fuel_range = fuel.and_then(|f| status(&f.range_status, "fuelStatus.rangeStatus", notes));
-    let measured = measurements.and_then(|m| status(&m.range_status, "measurements.rangeStatus", notes));
-    let level = measurements.and_then(|m| status(&m.fuel_level_status, "measurements.fuelLevelStatus", notes));
+    let measured =
+        measurements.and_then(|m| status(&m.range_status, "measurements.rangeStatus", notes));
+    let level = measurements
+        .and_then(|m| status(&m.fuel_level_status, "measurements.fuelLevelStatus", notes));
     let engine = fuel_range.and_then(|f| f.primary_engine.as_ref());
     let soc_sources = [
         battery.map(|b| (b.current_soc_pct, b.captured, "batteryStatus")),
-        fuel_range.map(|f| (engine.and_then(|e| e.current_soc_pct), f.captured, "fuelStatus")),
+        fuel_range.map(|f| {
+            (
+                engine.and_then(|e| e.current_soc_pct),
+                f.captured,
+                "fuelStatus",
+            )
+        }),
         level.map(|l| (l.current_soc_pct, l.captured, "fuelLevelStatus")),
     ];
-    if let Some((pct, raw_at, what)) = soc_sources.into_iter().flatten().find(|(p, _, _)| p.is_some()) {
+    if let Some((pct, raw_at, what)) = soc_sources
+        .into_iter()
+        .flatten()
+        .find(|(p, _, _)| p.is_some())
+    {
         let pct = pct.unwrap_or_default();
         match Soc::new(pct) {
-            Some(soc) => out.soc = Some(Observed::new(soc, captured_noted(raw_at, fetched_at, what, notes))),
+            Some(soc) => {
+                out.soc = Some(Observed::new(
+                    soc,
+                    captured_noted(raw_at, fetched_at, what, notes),
+                ))
+            }
             None => notes.push(format!("{what}: SoC {pct} is not a percentage, ignored")),
         }
     }
-    let measured_range = measured.and_then(|m| m.electric_range.filter(|r| valid_range(*r)).map(|r| (r, m.captured)));
+    let measured_range = measured.and_then(|m| {
+        m.electric_range
+            .filter(|r| valid_range(*r))
+            .map(|r| (r, m.captured))
+    });
     let mut range = None;
     if let Some(b) = battery {
         match b.cruising_range_electric_km {
-            Some(r) if r == RANGE_SENTINEL => notes.push("cruisingRangeElectric_km is 16383 (error value): unknown".into()),
+            Some(r) if r == RANGE_SENTINEL => {
+                notes.push("cruisingRangeElectric_km is 16383 (error value): unknown".into())
+            }
             Some(r) if looks_like_miles(r, measured_range.map(|m| m.0)) => {
-                notes.push(format!("cruisingRangeElectric_km {r} looks converted to miles: using measurements"));
+                notes.push(format!(
+                    "cruisingRangeElectric_km {r} looks converted to miles: using measurements"
+                ));
             }
             Some(r) if valid_range(r) => range = Some((r, b.captured, "batteryStatus")),
             _ => {}
@@ -102,14 +140,21 @@ pub fn vehicle_state(s: &wire::SelectiveStatus, vin: &str, fetched_at: DateTime<
     let range = range
         .or_else(|| measured_range.map(|(r, at)| (r, at, "measurements.rangeStatus")))
         .or_else(|| {
-            let r = engine.and_then(|e| e.remaining_range_km).filter(|r| valid_range(*r))?;
+            let r = engine
+                .and_then(|e| e.remaining_range_km)
+                .filter(|r| valid_range(*r))?;
             Some((r, fuel_range.and_then(|f| f.captured), "fuelStatus"))
         });
     if let Some((r, raw_at, what)) = range {
-        out.range_km = Some(Observed::new(r, captured_noted(raw_at, fetched_at, what, notes)));
+        out.range_km = Some(Observed::new(
+            r,
+            captured_noted(raw_at, fetched_at, what, notes),
+        ));
     }
 
-    if let Some(o) = measurements.and_then(|m| status(&m.odometer_status, "measurements.odometerStatus", notes)) {
+    if let Some(o) =
+        measurements.and_then(|m| status(&m.odometer_status, "measurements.odometerStatus", notes))
+    {
         match o.odometer {
             Some(km) if km == ODOMETER_SENTINEL || !(0.0..=ODOMETER_MAX_KM).contains(&km) => {
                 notes.push(format!("odometer {km} is a placeholder: unknown"));
@@ -121,7 +166,9 @@ pub fn vehicle_state(s: &wire::SelectiveStatus, vin: &str, fetched_at: DateTime<
             None => {}
         }
     }
-    if let Some(r) = readiness.and_then(|r| status(&r.readiness_status, "readiness.readinessStatus", notes)) {
+    if let Some(r) =
+        readiness.and_then(|r| status(&r.readiness_status, "readiness.readinessStatus", notes))
+    {
         out.reachable = r.connection_state.as_ref().and_then(|c| c.is_online);
     }
     out
@@ -150,15 +197,22 @@ pub fn failed_jobs(s: &wire::SelectiveStatus) -> Vec<&'static str> {
         out.push("charging");
     }
     let measurements = |j: &wire::MeasurementsJob| {
-        j.error.is_some() || bad(&j.odometer_status) || bad(&j.range_status) || bad(&j.fuel_level_status)
+        j.error.is_some()
+            || bad(&j.odometer_status)
+            || bad(&j.range_status)
+            || bad(&j.fuel_level_status)
     };
     if failed(&s.measurements, measurements) {
         out.push("measurements");
     }
-    if failed(&s.fuel_status, |j| j.error.is_some() || bad(&j.range_status)) {
+    if failed(&s.fuel_status, |j| {
+        j.error.is_some() || bad(&j.range_status)
+    }) {
         out.push("fuelStatus");
     }
-    if failed(&s.readiness, |j| j.error.is_some() || bad(&j.readiness_status)) {
+    if failed(&s.readiness, |j| {
+        j.error.is_some() || bad(&j.readiness_status)
+    }) {
         out.push("readiness");
     }
     out
@@ -177,7 +231,10 @@ fn job<'a, T>(
             None
         }
         Some(Part::Unreadable(why)) => {
-            notes.push(format!("job {name} unreadable: {}", crate::vendor::excerpt(why)));
+            notes.push(format!(
+                "job {name} unreadable: {}",
+                crate::vendor::excerpt(why)
+            ));
             None
         }
         Some(Part::Ok(j)) => {
@@ -215,9 +272,8 @@ pub fn power_delivery(state: &str, plugged: Option<bool>) -> PowerDelivery {
     match state {
         "charging" | "conservation" => PowerDelivery::Charging,
         "discharging" => PowerDelivery::Discharging,
-        "chargePurposeReachedAndNotConservationCharging" | "chargePurposeReachedAndConservation" => {
-            PowerDelivery::Complete
-        }
+        "chargePurposeReachedAndNotConservationCharging"
+        | "chargePurposeReachedAndConservation" => PowerDelivery::Complete,
         "error" => plugged_or(PowerDelivery::Fault),
         "readyForCharging" | "notReadyForCharging" | "off" => match plugged {
             Some(true) => PowerDelivery::Stopped,
@@ -229,112 +285,5 @@ pub fn power_delivery(state: &str, plugged: Option<bool>) -> PowerDelivery {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sources::vehicle::state::Freshness;
-    use chrono::TimeZone;
-    use std::time::Duration;
-
-    const SEED_002: &str = include_str!("../../../../tests/fixtures/cariad_selectivestatus_seed002.json");
-    const VIN: &str = "WAUZZZF21NN000000";
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2023, 11, 2, 11, 40, 0).unwrap()
-    }
-
-    fn parse(body: &str) -> VehicleState {
-        vehicle_state(&serde_json::from_str(body).unwrap(), VIN, now())
-    }
-
-    #[test]
-    fn seed_002_maps_to_the_expected_values() {
-        let s = parse(SEED_002);
-        let at = Some(Utc.with_ymd_and_hms(2023, 11, 2, 11, 33, 10).unwrap());
-        assert_eq!(s.soc, Some(Observed::new(Soc::new(63.0).unwrap(), at)));
-        assert_eq!(s.range_km, Some(Observed::new(320.0, at)));
-        assert_eq!(s.plugged, Some(Observed::new(false, at)));
-        assert_eq!(s.charging, Some(Observed::new(false, at)));
-        assert_eq!(s.charge_limit, Some(Observed::new(Soc::new(100.0).unwrap(), at)));
-        assert_eq!(s.charge_power, Some(Observed::new(Watts(0.0), at)));
-        assert_eq!(s.power_delivery.as_ref().unwrap().value, PowerDelivery::Unplugged);
-        assert_eq!(s.vendor_state.as_deref(), Some("notReadyForCharging"));
-        let odo = s.odometer_km.clone().unwrap();
-        assert_eq!(odo.value, 12357.0);
-        assert_eq!(odo.at.unwrap().timestamp_millis(), Utc.with_ymd_and_hms(2023, 11, 2, 11, 33, 10).unwrap().timestamp_millis() + 241);
-        assert_eq!(s.reachable, Some(true));
-        assert!(s.notes.is_empty(), "{:?}", s.notes);
-        assert_eq!(s.freshness(now(), Duration::from_secs(600)), Freshness::Fresh);
-    }
-
-    #[test]
-    fn sentinels_are_unknown_not_data() {
-        let body = SEED_002
-            .replace("\"cruisingRangeElectric_km\": 320", "\"cruisingRangeElectric_km\": 16383")
-            .replace("\"odometer\": 12357", "\"odometer\": 2147483647")
-            .replace(
-                "\"carCapturedTimestamp\": \"2023-11-02T11:33:10Z\",\n\"currentSOC_pct\"",
-                "\"carCapturedTimestamp\": \"2000-01-01T00:00:00Z\",\n\"currentSOC_pct\"",
-            );
-        let s = parse(&body);
-        assert_eq!(s.odometer_km, None);
-        // The battery range is the error value: the measured electric range (320) takes its place.
-        assert_eq!(s.range_km.as_ref().unwrap().value, 320.0);
-        let soc = s.soc.unwrap();
-        assert_eq!(soc.value, Soc::new(63.0).unwrap());
-        assert_eq!(soc.at, None, "2000-01-01 is no capture time");
-        assert!(s.notes.iter().any(|n| n.contains("16383")), "{:?}", s.notes);
-        assert!(s.notes.iter().any(|n| n.contains("placeholder")), "{:?}", s.notes);
-    }
-
-    #[test]
-    fn one_failed_job_keeps_the_others() {
-        let body = r#"{
-          "charging": {"batteryStatus": {"value": {"carCapturedTimestamp": "2023-11-02T11:30:00Z", "currentSOC_pct": 71, "cruisingRangeElectric_km": 350}},
-                       "plugStatus": {"value": {"carCapturedTimestamp": "2023-11-02T11:30:00Z", "plugConnectionState": "connected"}},
-                       "chargingStatus": {"value": {"carCapturedTimestamp": "2023-11-02T11:30:00Z", "chargingState": "charging", "chargePower_kW": 7.2}}},
-          "measurements": {"odometerStatus": {"error": {"message": "Bad Gateway", "code": 4111, "retry": true}}},
-          "fuelStatus": {"error": {"message": "unsupported", "code": 2001}}
-        }"#;
-        let s = parse(body);
-        assert_eq!(s.soc.unwrap().value, Soc::new(71.0).unwrap());
-        assert!(s.plugged.unwrap().value);
-        assert!(s.charging.unwrap().value);
-        assert_eq!(s.charge_power.unwrap().value, Watts(7200.0));
-        assert_eq!(s.power_delivery.unwrap().value, PowerDelivery::Charging);
-        assert_eq!(s.odometer_km, None);
-        assert!(s.notes.iter().any(|n| n.contains("odometerStatus failed: Bad Gateway")), "{:?}", s.notes);
-        assert!(s.notes.iter().any(|n| n.contains("job fuelStatus failed")), "{:?}", s.notes);
-        assert!(s.notes.iter().any(|n| n.contains("job readiness missing")), "{:?}", s.notes);
-        let parsed: wire::SelectiveStatus = serde_json::from_str(body).unwrap();
-        assert_eq!(failed_jobs(&parsed), ["measurements", "fuelStatus", "readiness"]);
-        assert!(failed_jobs(&serde_json::from_str(SEED_002).unwrap()).is_empty());
-    }
-
-    #[test]
-    fn soc_falls_back_to_fuel_status_when_charging_fails() {
-        let body = r#"{"charging": {"error": {"message": "down"}},
-          "fuelStatus": {"rangeStatus": {"value": {"carCapturedTimestamp": "2023-11-02T11:20:00Z",
-             "primaryEngine": {"type": "electric", "currentSOC_pct": 55, "remainingRange_km": 280}}}}}"#;
-        let s = parse(body);
-        assert_eq!(s.soc.unwrap().value, Soc::new(55.0).unwrap());
-        assert_eq!(s.range_km.unwrap().value, 280.0);
-        assert!(s.plugged.is_none() && s.charging.is_none());
-    }
-
-    #[test]
-    fn miles_are_detected_against_the_measured_range() {
-        let body = r#"{"charging": {"batteryStatus": {"value": {"currentSOC_pct": 60, "cruisingRangeElectric_km": 199}}},
-          "measurements": {"rangeStatus": {"value": {"electricRange": 320}}}}"#;
-        assert_eq!(parse(body).range_km.unwrap().value, 320.0);
-    }
-
-    #[test]
-    fn charging_states_map_with_the_plug() {
-        assert_eq!(power_delivery("readyForCharging", Some(true)), PowerDelivery::Stopped);
-        assert_eq!(power_delivery("off", Some(false)), PowerDelivery::Unplugged);
-        assert_eq!(power_delivery("chargePurposeReachedAndConservation", Some(true)), PowerDelivery::Complete);
-        assert_eq!(power_delivery("error", Some(true)), PowerDelivery::Fault);
-        assert_eq!(power_delivery("somethingNew", None), PowerDelivery::Unknown);
-        assert_eq!(power_delivery("readyForCharging", None), PowerDelivery::Unknown);
-    }
-}
+#[path = "map_tests.rs"]
+mod tests;

@@ -68,8 +68,14 @@ impl CariadSource {
         http: reqwest::Client,
     ) -> Result<CariadSource, String> {
         let vin = c.vin.clone().ok_or("cariad.vin is missing")?;
-        let client_id = c.client_id.as_deref().ok_or("cariad.client_id is missing")?;
-        let file = c.refresh_token_file.as_deref().ok_or("cariad.refresh_token_file is missing")?;
+        let client_id = c
+            .client_id
+            .as_deref()
+            .ok_or("cariad.client_id is missing")?;
+        let file = c
+            .refresh_token_file
+            .as_deref()
+            .ok_or("cariad.refresh_token_file is missing")?;
         let store = TokenStore::open(file, state_dir)?;
         let client = CariadClient::new(http, &c.base_url, &c.token_url, client_id, store)?;
         if let Err(e) = std::fs::create_dir_all(state_dir) {
@@ -165,13 +171,23 @@ impl CariadSource {
         let now = clock.now();
         self.last_parking = Some((now, state.plugged.as_ref().map(|p| p.value)));
         match self.client.parking_position(&self.vin).await {
-            Ok(Some(p)) => match p.lat.zip(p.lon).and_then(|(lat, lon)| Location::new(lat, lon)) {
+            Ok(Some(p)) => match p
+                .lat
+                .zip(p.lon)
+                .and_then(|(lat, lon)| Location::new(lat, lon))
+            {
                 Some(l) => state.location = Some(Observed::new(l, captured_at(p.captured, now).0)),
-                None => state.notes.push("parking position without usable coordinates".into()),
+                None => state
+                    .notes
+                    .push("parking position without usable coordinates".into()),
             },
-            Ok(None) => state.notes.push("no parking position: the car is driving".into()),
+            Ok(None) => state
+                .notes
+                .push("no parking position: the car is driving".into()),
             Err(e) => {
-                state.notes.push(format!("parking position unavailable: {e}"));
+                state
+                    .notes
+                    .push(format!("parking position unavailable: {e}"));
                 state.location = self.last.as_ref().and_then(|l| l.location.clone());
             }
         }
@@ -206,7 +222,9 @@ fn carry_over(prev: &VehicleState, new: &mut VehicleState, failed: &[&str]) {
         kept |= keep(&mut new.reachable, &prev.reachable);
     }
     if kept {
-        new.notes.push("values of failed jobs kept from the previous answer, with their capture times".into());
+        new.notes.push(
+            "values of failed jobs kept from the previous answer, with their capture times".into(),
+        );
     }
 }
 
@@ -234,7 +252,11 @@ mod tests {
         new.odometer_km = Some(Observed::new(1001.0, Some(t(9))));
         carry_over(&prev, &mut new, &["charging"]);
         assert_eq!(new.soc, prev.soc, "kept, with the old capture time");
-        assert_eq!(new.odometer_km.unwrap().value, 1001.0, "a job that worked is not overwritten");
+        assert_eq!(
+            new.odometer_km.unwrap().value,
+            1001.0,
+            "a job that worked is not overwritten"
+        );
         let mut other = VehicleState::empty("cariad", t(10));
         carry_over(&prev, &mut other, &["measurements"]);
         assert_eq!(other.soc, None, "charging did not fail: no carry-over");
@@ -245,7 +267,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join(BUDGET_FILE);
         token_store::write_atomic(&f, b"2026-06-01 37\n").unwrap();
-        assert_eq!(load_budget(&f), Some((NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(), 37)));
+        assert_eq!(
+            load_budget(&f),
+            Some((NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(), 37))
+        );
         std::fs::write(&f, "garbage").unwrap();
         assert_eq!(load_budget(&f), None);
     }

@@ -48,11 +48,19 @@ impl TokenStore {
             let noted = std::fs::read_to_string(&note).ok();
             match &source {
                 // The configured file is as it was when copied: the copy holds its rotated successor.
-                Some(fp) if noted.as_deref() == Some(fp.as_str()) => return Ok(TokenStore { path: copy, copied: true }),
+                Some(fp) if noted.as_deref() == Some(fp.as_str()) => {
+                    return Ok(TokenStore {
+                        path: copy,
+                        copied: true,
+                    });
+                }
                 None => {
                     tracing::warn!(file = %configured.display(), copy = %copy.display(),
                         "the configured refresh token file is gone; using the copy in the state directory");
-                    return Ok(TokenStore { path: copy, copied: true });
+                    return Ok(TokenStore {
+                        path: copy,
+                        copied: true,
+                    });
                 }
                 Some(_) => {} // A person put a new token there: it wins.
             }
@@ -71,15 +79,22 @@ impl TokenStore {
             });
         }
         let token = read_token(configured)?;
-        std::fs::create_dir_all(state_dir)
-            .map_err(|e| format!("cannot create the state directory {}: {e}", state_dir.display()))?;
+        std::fs::create_dir_all(state_dir).map_err(|e| {
+            format!(
+                "cannot create the state directory {}: {e}",
+                state_dir.display()
+            )
+        })?;
         write_atomic(&copy, format!("{}\n", token.expose_secret()).as_bytes())
             .map_err(|e| format!("cannot copy the refresh token into {}: {e}", copy.display()))?;
         write_atomic(&note, source.unwrap_or_default().as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", note.display()))?;
         tracing::info!(file = %configured.display(), copy = %copy.display(),
             "the refresh token file cannot be replaced in place; using a copy in the state directory from now on");
-        Ok(TokenStore { path: copy, copied: true })
+        Ok(TokenStore {
+            path: copy,
+            copied: true,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -96,15 +111,22 @@ impl TokenStore {
 
     /// Replace the stored token (atomically, 0600).
     pub fn save(&self, token: &SecretString) -> std::io::Result<()> {
-        write_atomic(&self.path, format!("{}\n", token.expose_secret()).as_bytes())
+        write_atomic(
+            &self.path,
+            format!("{}\n", token.expose_secret()).as_bytes(),
+        )
     }
 }
 
 fn read_token(path: &Path) -> Result<SecretString, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(format!("{} is empty: put the refresh token in it, on one line", path.display()));
+        return Err(format!(
+            "{} is empty: put the refresh token in it, on one line",
+            path.display()
+        ));
     }
     if let Ok(m) = std::fs::metadata(path) {
         if m.permissions().mode() & 0o077 != 0 {
@@ -117,16 +139,33 @@ fn read_token(path: &Path) -> Result<SecretString, String> {
 /// Size and modification time of a file, as text (no content: it is a secret).
 fn fingerprint(path: &Path) -> Option<String> {
     let m = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
-    let mtime = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
-    Some(format!("{} {}.{:09}", m.len(), mtime.as_secs(), mtime.subsec_nanos()))
+    let mtime = m
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!(
+        "{} {}.{:09}",
+        m.len(),
+        mtime.as_secs(),
+        mtime.subsec_nanos()
+    ))
 }
 
 /// Whether `path` can be replaced by rename: the file opens for writing and its directory takes a new
 /// file. Read-only mounts (systemd's `ProtectSystem=`) fail both, even for root.
 pub fn replaceable(path: &Path) -> bool {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let probe = dir.join(format!(".sunplug-probe-{}", std::process::id()));
-    let dir_ok = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe).is_ok();
+    let dir_ok = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&probe)
+        .is_ok();
     if dir_ok {
         let _ = std::fs::remove_file(&probe);
     }
@@ -136,11 +175,22 @@ pub fn replaceable(path: &Path) -> bool {
 /// Write `bytes` to `path` so that a crash leaves either the old or the new content, never a mix:
 /// a temp file in the same directory (mode 0600), fsync, rename over `path`, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         f.write_all(bytes)?;
         f.sync_all()?;
@@ -173,8 +223,16 @@ mod tests {
         s.save(&SecretString::from("second".to_string())).unwrap();
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "second\n");
         assert_eq!(mode(&f), 0o600);
-        let leftovers: Vec<_> = std::fs::read_dir(d.path()).unwrap().flatten().map(|e| e.file_name()).collect();
-        assert_eq!(leftovers.len(), 1, "no temp file left behind: {leftovers:?}");
+        let leftovers: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            leftovers.len(),
+            1,
+            "no temp file left behind: {leftovers:?}"
+        );
     }
 
     #[test]
@@ -196,7 +254,8 @@ mod tests {
         let s = TokenStore::open_with(&etc, &state, ro).unwrap();
         assert_eq!(s.load().unwrap().expose_secret(), "new-login-token");
         // Even when the configured file became writable meanwhile, an up-to-date copy is preferred.
-        s.save(&SecretString::from("rotated-again".to_string())).unwrap();
+        s.save(&SecretString::from("rotated-again".to_string()))
+            .unwrap();
         let s = TokenStore::open_with(&etc, &state, |_| true).unwrap();
         assert_eq!(s.load().unwrap().expose_secret(), "rotated-again");
     }

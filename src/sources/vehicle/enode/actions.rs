@@ -56,7 +56,11 @@ impl EnodeCharging {
 
     /// Start or stop charging and follow the action. `known` are the capabilities from the last
     /// fetch; when they do not say, the vehicle is read once to find out.
-    pub async fn set(&self, kind: ChargeKind, known: Option<Capabilities>) -> Result<ActionOutcome, VendorError> {
+    pub async fn set(
+        &self,
+        kind: ChargeKind,
+        known: Option<Capabilities>,
+    ) -> Result<ActionOutcome, VendorError> {
         let pick = |c: &Capabilities| match kind {
             ChargeKind::Start => c.start_charging,
             ChargeKind::Stop => c.stop_charging,
@@ -92,7 +96,11 @@ impl EnodeCharging {
         self.follow(kind, action).await
     }
 
-    async fn follow(&self, kind: ChargeKind, mut action: super::wire::ChargeAction) -> Result<ActionOutcome, VendorError> {
+    async fn follow(
+        &self,
+        kind: ChargeKind,
+        mut action: super::wire::ChargeAction,
+    ) -> Result<ActionOutcome, VendorError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut step = 0;
         loop {
@@ -121,7 +129,9 @@ impl EnodeCharging {
             match self.client.action(&action.id).await {
                 Ok(a) => action = a,
                 // A hiccup while following does not undo the action: keep reading until the deadline.
-                Err(e) if e.is_retryable() => tracing::debug!(vendor = VENDOR, error = %e, "reading the action failed"),
+                Err(e) if e.is_retryable() => {
+                    tracing::debug!(vendor = VENDOR, error = %e, "reading the action failed")
+                }
                 Err(e) => return Err(e),
             }
         }

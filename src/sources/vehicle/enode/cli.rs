@@ -15,7 +15,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// The scopes a link session asks for.
-pub const LINK_SCOPES: &[&str] = &["vehicle:read:data", "vehicle:read:location", "vehicle:control:charging"];
+pub const LINK_SCOPES: &[&str] = &[
+    "vehicle:read:data",
+    "vehicle:read:location",
+    "vehicle:control:charging",
+];
 
 /// `sunplug enode ...`.
 pub async fn run(command: EnodeCommand) -> anyhow::Result<ExitCode> {
@@ -32,7 +36,8 @@ pub async fn run(command: EnodeCommand) -> anyhow::Result<ExitCode> {
 
 /// `[enode]` and a client for it; the secret comes from the same places the service reads it from.
 pub fn setup(path: &Path) -> anyhow::Result<(EnodeSection, EnodeClient)> {
-    let cfg = config::load(path, Needs::default()).map_err(|p| anyhow!("{}", p.to_string().trim_end()))?;
+    let cfg = config::load(path, Needs::default())
+        .map_err(|p| anyhow!("{}", p.to_string().trim_end()))?;
     let e = cfg.enode.ok_or_else(|| {
         anyhow!(
             "{} has no [enode] section: add one with client_id and client_secret_file (see docs/vehicles.md)",
@@ -47,12 +52,18 @@ pub fn setup(path: &Path) -> anyhow::Result<(EnodeSection, EnodeClient)> {
         env: "SUNPLUG_ENODE_CLIENT_SECRET",
     })
     .map_err(|m| anyhow!("enode.client_secret_file: {m}"))?;
-    let client = super::client_from_config(&e, secret, crate::vendor::http_client(Default::default()))
-        .map_err(|m| anyhow!("[enode]: {m}"))?;
+    let client =
+        super::client_from_config(&e, secret, crate::vendor::http_client(Default::default()))
+            .map_err(|m| anyhow!("[enode]: {m}"))?;
     Ok((e, client))
 }
 
-async fn link(path: &Path, user: &str, vendor: Option<&str>, redirect_uri: &str) -> anyhow::Result<ExitCode> {
+async fn link(
+    path: &Path,
+    user: &str,
+    vendor: Option<&str>,
+    redirect_uri: &str,
+) -> anyhow::Result<ExitCode> {
     if user.trim().is_empty() {
         anyhow::bail!("--user must not be empty: choose any stable id, e.g. \"home\"");
     }
@@ -64,7 +75,10 @@ async fn link(path: &Path, user: &str, vendor: Option<&str>, redirect_uri: &str)
         redirect_uri: redirect_uri.to_string(),
         vendor: vendor.map(|v| v.trim().to_uppercase()),
     };
-    let answer = client.link(user, &req).await.context("creating the Enode link session failed")?;
+    let answer = client
+        .link(user, &req)
+        .await
+        .context("creating the Enode link session failed")?;
     println!("Open this link in a browser and sign in with the car maker's account");
     println!("(valid for 24 hours, single use):");
     println!();
@@ -82,10 +96,16 @@ async fn link(path: &Path, user: &str, vendor: Option<&str>, redirect_uri: &str)
 
 async fn vehicles(path: &Path) -> anyhow::Result<ExitCode> {
     let (_, client) = setup(path)?;
-    let list = client.vehicles(None).await.context("listing the Enode vehicles failed")?;
+    let list = client
+        .vehicles(None)
+        .await
+        .context("listing the Enode vehicles failed")?;
     if list.is_empty() {
         println!("No vehicle is linked to this Enode client yet.");
-        println!("Link one with: sunplug enode link --config {} --user home", path.display());
+        println!(
+            "Link one with: sunplug enode link --config {} --user home",
+            path.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<[String; 6]> = list
@@ -105,10 +125,20 @@ async fn vehicles(path: &Path) -> anyhow::Result<ExitCode> {
         .collect();
     let header = ["ID", "BRAND", "MODEL", "YEAR", "VIN", "USER"];
     let widths: Vec<usize> = (0..6)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: [&str; 6]| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         println!("{}", padded.join("  ").trim_end());
     };
     line(header);

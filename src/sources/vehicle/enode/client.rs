@@ -37,7 +37,9 @@ struct Inner {
 
 impl std::fmt::Debug for EnodeClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EnodeClient").field("api", &self.inner.api.as_str()).finish_non_exhaustive()
+        f.debug_struct("EnodeClient")
+            .field("api", &self.inner.api.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,7 +68,9 @@ impl EnodeClient {
         client_id: &str,
         secret: SecretString,
     ) -> Result<EnodeClient, String> {
-        let parse = |what: &str, u: &str| Url::parse(u).map_err(|e| format!("{what} \"{u}\" is not a URL: {e}"));
+        let parse = |what: &str, u: &str| {
+            Url::parse(u).map_err(|e| format!("{what} \"{u}\" is not a URL: {e}"))
+        };
         Ok(EnodeClient {
             inner: Arc::new(Inner {
                 http,
@@ -102,7 +106,10 @@ impl EnodeClient {
             let page: wire::Page<wire::Vehicle> = a.json(VENDOR, "vehicle list")?;
             let empty = page.data.is_empty();
             out.extend(page.data);
-            after = page.pagination.and_then(|p| p.after).filter(|a| !a.is_empty());
+            after = page
+                .pagination
+                .and_then(|p| p.after)
+                .filter(|a| !a.is_empty());
             if after.is_none() || empty {
                 return Ok(out);
             }
@@ -114,27 +121,46 @@ impl EnodeClient {
     }
 
     /// Create a link session for `user` (`POST /users/{userId}/link`).
-    pub async fn link(&self, user: &str, req: &wire::LinkRequest) -> Result<wire::LinkResponse, VendorError> {
+    pub async fn link(
+        &self,
+        user: &str,
+        req: &wire::LinkRequest,
+    ) -> Result<wire::LinkResponse, VendorError> {
         let body = serde_json::to_value(req).map_err(|e| VendorError::Protocol {
             vendor: VENDOR,
             detail: e.to_string(),
         })?;
-        let a = self.call(Method::POST, &["users", user, "link"], &[], Some(&body)).await?;
+        let a = self
+            .call(Method::POST, &["users", user, "link"], &[], Some(&body))
+            .await?;
         a.json(VENDOR, "link session")
     }
 
     /// Ask Enode to start or stop charging (`POST /vehicles/{id}/charging`); the answer is an action to
     /// follow with [`EnodeClient::action`].
-    pub async fn charging(&self, vehicle: &str, kind: ChargeKind) -> Result<wire::ChargeAction, VendorError> {
+    pub async fn charging(
+        &self,
+        vehicle: &str,
+        kind: ChargeKind,
+    ) -> Result<wire::ChargeAction, VendorError> {
         let body = serde_json::json!({ "action": kind.as_str() });
-        let a = self.call(Method::POST, &["vehicles", vehicle, "charging"], &[], Some(&body)).await;
+        let a = self
+            .call(
+                Method::POST,
+                &["vehicles", vehicle, "charging"],
+                &[],
+                Some(&body),
+            )
+            .await;
         let a = a.map_err(|e| charging_error(e, kind))?;
         a.json(VENDOR, "charge action")
     }
 
     /// Read a vehicle action (`GET /vehicles/actions/{id}`).
     pub async fn action(&self, id: &str) -> Result<wire::ChargeAction, VendorError> {
-        let a = self.call(Method::GET, &["vehicles", "actions", id], &[], None).await?;
+        let a = self
+            .call(Method::GET, &["vehicles", "actions", id], &[], None)
+            .await?;
         a.json(VENDOR, "charge action")
     }
 
@@ -157,7 +183,11 @@ impl EnodeClient {
         let url = self.url(path);
         for attempt in 0..2 {
             let token = self.token().await?;
-            let mut req = self.inner.http.request(method.clone(), url.clone()).query(query);
+            let mut req = self
+                .inner
+                .http
+                .request(method.clone(), url.clone())
+                .query(query);
             req = req.header(reqwest::header::AUTHORIZATION, token.bearer());
             if let Some(b) = body {
                 req = req.json(b);
@@ -192,20 +222,29 @@ impl EnodeClient {
         tracing::debug!(vendor = VENDOR, status = a.status.as_u16(), "token request");
         if !a.status.is_success() {
             return Err(match classify(a.status, &a.headers, &a.body) {
-                VendorError::Rejected { status, detail, .. } if matches!(status, 400 | 401 | 403) => VendorError::Auth {
-                    vendor: VENDOR,
-                    detail: format!("client id or secret refused (HTTP {status}): {detail}"),
-                },
+                VendorError::Rejected { status, detail, .. }
+                    if matches!(status, 400 | 401 | 403) =>
+                {
+                    VendorError::Auth {
+                        vendor: VENDOR,
+                        detail: format!("client id or secret refused (HTTP {status}): {detail}"),
+                    }
+                }
                 VendorError::Auth { detail, .. } => VendorError::Auth {
                     vendor: VENDOR,
-                    detail: format!("client id or secret refused: {detail}; check enode.client_id, the secret and \
-                                     the environment (sandbox and production have separate credentials)"),
+                    detail: format!(
+                        "client id or secret refused: {detail}; check enode.client_id, the secret and \
+                                     the environment (sandbox and production have separate credentials)"
+                    ),
                 },
                 other => other,
             });
         }
         let t: wire::TokenResponse = a.json(VENDOR, "token answer")?;
-        let secs = t.expires_in.filter(|s| s.is_finite() && *s > 0.0).unwrap_or(3600.0);
+        let secs = t
+            .expires_in
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(3600.0);
         Ok(Issued {
             token: t.access_token,
             lifetime: Duration::from_secs_f64(secs.min(86_400.0)),
@@ -226,7 +265,9 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorE
         404 => VendorError::Rejected {
             vendor: VENDOR,
             status: 404,
-            detail: format!("not found: {detail} (check enode.vehicle_id with `sunplug enode vehicles`)"),
+            detail: format!(
+                "not found: {detail} (check enode.vehicle_id with `sunplug enode vehicles`)"
+            ),
         },
         _ => classify_status(VENDOR, status, headers, detail),
     }
@@ -235,11 +276,22 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorE
 /// The charging endpoint's 400 and 422 have their own meaning (vendor-apis.md §1.8).
 fn charging_error(e: VendorError, kind: ChargeKind) -> VendorError {
     match e {
-        VendorError::Rejected { status: 400, detail, .. } => VendorError::Unsupported {
+        VendorError::Rejected {
+            status: 400,
+            detail,
+            ..
+        } => VendorError::Unsupported {
             vendor: VENDOR,
-            detail: format!("{} refused: not capable, fully charged or already in that state ({detail})", kind.as_str()),
+            detail: format!(
+                "{} refused: not capable, fully charged or already in that state ({detail})",
+                kind.as_str()
+            ),
         },
-        VendorError::Rejected { status: 422, detail, .. } => VendorError::Rejected {
+        VendorError::Rejected {
+            status: 422,
+            detail,
+            ..
+        } => VendorError::Rejected {
             vendor: VENDOR,
             status: 422,
             detail: format!(
@@ -261,19 +313,44 @@ mod tests {
         let body = br#"{"type":"https://developers.enode.com/api/problems/not-found","title":"Not Found","detail":"Vehicle not found"}"#;
         let e = classify(StatusCode::NOT_FOUND, &h, body);
         assert_eq!(e.kind(), "rejected");
-        assert!(e.to_string().contains("Not Found: Vehicle not found"), "{e}");
-        assert_eq!(classify(StatusCode::BAD_GATEWAY, &h, b"<html>").kind(), "transient");
-        assert!(classify(StatusCode::BAD_GATEWAY, &h, b"<html>").to_string().contains("<html>"));
-        let e = charging_error(classify(StatusCode::UNPROCESSABLE_ENTITY, &h, b"{}"), ChargeKind::Start);
+        assert!(
+            e.to_string().contains("Not Found: Vehicle not found"),
+            "{e}"
+        );
+        assert_eq!(
+            classify(StatusCode::BAD_GATEWAY, &h, b"<html>").kind(),
+            "transient"
+        );
+        assert!(
+            classify(StatusCode::BAD_GATEWAY, &h, b"<html>")
+                .to_string()
+                .contains("<html>")
+        );
+        let e = charging_error(
+            classify(StatusCode::UNPROCESSABLE_ENTITY, &h, b"{}"),
+            ChargeKind::Start,
+        );
         assert!(e.to_string().contains("smart charging"), "{e}");
-        let e = charging_error(classify(StatusCode::BAD_REQUEST, &h, b"{}"), ChargeKind::Stop);
+        let e = charging_error(
+            classify(StatusCode::BAD_REQUEST, &h, b"{}"),
+            ChargeKind::Stop,
+        );
         assert_eq!(e.kind(), "unsupported");
     }
 
     #[test]
     fn path_segments_are_escaped() {
-        let c = EnodeClient::new(crate::vendor::http_client(Default::default()), "http://h/api/", "http://h/t", "id", "s".to_string().into())
-            .unwrap();
-        assert_eq!(c.url(&["users", "a b/c", "link"]).as_str(), "http://h/api/users/a%20b%2Fc/link");
+        let c = EnodeClient::new(
+            crate::vendor::http_client(Default::default()),
+            "http://h/api/",
+            "http://h/t",
+            "id",
+            "s".to_string().into(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.url(&["users", "a b/c", "link"]).as_str(),
+            "http://h/api/users/a%20b%2Fc/link"
+        );
     }
 }

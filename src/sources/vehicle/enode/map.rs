@@ -6,7 +6,9 @@
 //! (seed 001 sends only the latter). A null is never read as zero or false.
 
 use super::wire;
-use crate::sources::vehicle::state::{Capabilities, Location, Observed, PowerDelivery, VehicleInfo, VehicleState};
+use crate::sources::vehicle::state::{
+    Capabilities, Location, Observed, PowerDelivery, VehicleInfo, VehicleState,
+};
 use crate::sources::vehicle::timestamps::captured_noted;
 use crate::units::{Amps, Soc, Watts};
 use chrono::{DateTime, Utc};
@@ -24,11 +26,26 @@ pub fn vehicle_state(v: &wire::Vehicle, fetched_at: DateTime<Utc>) -> VehicleSta
         if cs.last_updated.is_none() {
             notes.push("chargeState has no lastUpdated: its age is unknown".into());
         }
-        s.soc = cs.battery_level.and_then(|p| percent(p, "batteryLevel", notes)).map(|v| Observed::new(v, at));
-        s.range_km = cs.range.filter(|r| r.is_finite() && *r >= 0.0).map(|v| Observed::new(v, at));
-        s.charge_limit = cs.charge_limit.and_then(|p| percent(p, "chargeLimit", notes)).map(|v| Observed::new(v, at));
-        let pd = cs.power_delivery_state.as_deref().map(|raw| (raw, PowerDelivery::from_enode(raw)));
-        let pd_plugged = pd.and_then(|(raw, p)| p.plugged().or_else(|| raw.starts_with("PLUGGED_IN:").then_some(true)));
+        s.soc = cs
+            .battery_level
+            .and_then(|p| percent(p, "batteryLevel", notes))
+            .map(|v| Observed::new(v, at));
+        s.range_km = cs
+            .range
+            .filter(|r| r.is_finite() && *r >= 0.0)
+            .map(|v| Observed::new(v, at));
+        s.charge_limit = cs
+            .charge_limit
+            .and_then(|p| percent(p, "chargeLimit", notes))
+            .map(|v| Observed::new(v, at));
+        let pd = cs
+            .power_delivery_state
+            .as_deref()
+            .map(|raw| (raw, PowerDelivery::from_enode(raw)));
+        let pd_plugged = pd.and_then(|(raw, p)| {
+            p.plugged()
+                .or_else(|| raw.starts_with("PLUGGED_IN:").then_some(true))
+        });
         let plugged = cs.is_plugged_in.or(pd_plugged);
         let charging = cs.is_charging.or(pd.and_then(|(_, p)| p.charging()));
         s.plugged = plugged.map(|v| Observed::new(v, at));
@@ -37,12 +54,20 @@ pub fn vehicle_state(v: &wire::Vehicle, fetched_at: DateTime<Utc>) -> VehicleSta
             s.power_delivery = Some(Observed::new(p, at));
             s.vendor_state = Some(raw.to_string());
             if p == PowerDelivery::Unknown && raw != "UNKNOWN" {
-                notes.push(format!("powerDeliveryState \"{raw}\" is new to sunplug: read as unknown"));
+                notes.push(format!(
+                    "powerDeliveryState \"{raw}\" is new to sunplug: read as unknown"
+                ));
             }
         }
-        s.charge_power = cs.charge_rate.filter(|r| r.is_finite() && *r >= 0.0).map(|kw| Observed::new(Watts::from_kw(kw), at));
+        s.charge_power = cs
+            .charge_rate
+            .filter(|r| r.is_finite() && *r >= 0.0)
+            .map(|kw| Observed::new(Watts::from_kw(kw), at));
         s.battery_capacity_kwh = cs.battery_capacity.filter(|c| c.is_finite() && *c > 0.0);
-        s.max_current = cs.max_current.filter(|a| a.is_finite() && *a > 0.0).map(Amps);
+        s.max_current = cs
+            .max_current
+            .filter(|a| a.is_finite() && *a > 0.0)
+            .map(Amps);
         s.plugged_in_charger_id = cs.plugged_in_charger_id.clone();
     }
     if let Some(loc) = &v.location {
@@ -110,14 +135,30 @@ mod tests {
         let v: wire::Vehicle = serde_json::from_str(SEED_001).unwrap();
         let s = vehicle_state(&v, now());
         let captured = Utc.with_ymd_and_hms(2020, 4, 7, 17, 4, 26).unwrap();
-        assert_eq!(s.soc, Some(Observed::new(Soc::new(66.0).unwrap(), Some(captured))));
+        assert_eq!(
+            s.soc,
+            Some(Observed::new(Soc::new(66.0).unwrap(), Some(captured)))
+        );
         assert_eq!(s.range_km, Some(Observed::new(228.0, Some(captured))));
-        assert_eq!(s.plugged.as_ref().map(|p| p.value), Some(true), "from PLUGGED_IN:CHARGING");
+        assert_eq!(
+            s.plugged.as_ref().map(|p| p.value),
+            Some(true),
+            "from PLUGGED_IN:CHARGING"
+        );
         assert_eq!(s.charging.as_ref().map(|p| p.value), Some(true));
         assert_eq!(s.charge_limit, None, "not sent: unknown, not 100");
-        assert_eq!(s.charge_power.as_ref().map(|p| p.value), Some(Watts(2300.0)));
-        assert_eq!(s.power_delivery.as_ref().map(|p| p.value), Some(PowerDelivery::Charging));
-        assert_eq!(s.plugged_in_charger_id.as_deref(), Some("07f8368d-be7e-4dbd-8cf0-94d00dd67ad3"));
+        assert_eq!(
+            s.charge_power.as_ref().map(|p| p.value),
+            Some(Watts(2300.0))
+        );
+        assert_eq!(
+            s.power_delivery.as_ref().map(|p| p.value),
+            Some(PowerDelivery::Charging)
+        );
+        assert_eq!(
+            s.plugged_in_charger_id.as_deref(),
+            Some("07f8368d-be7e-4dbd-8cf0-94d00dd67ad3")
+        );
         assert_eq!(s.max_current, Some(Amps(16.0)));
         assert_eq!(s.battery_capacity_kwh, Some(48.1));
         assert_eq!(s.capabilities.start_charging, Some(true));
@@ -126,9 +167,16 @@ mod tests {
         assert_eq!(s.info.brand.as_deref(), Some("TESLA"));
         assert_eq!(s.reachable, Some(true));
         // Captured in 2020: six years old at `now`, and said so.
-        assert_eq!(s.freshness(now(), Duration::from_secs(6 * 3600)), Freshness::Stale);
+        assert_eq!(
+            s.freshness(now(), Duration::from_secs(6 * 3600)),
+            Freshness::Stale
+        );
         let obs = s.observation();
-        assert_eq!(obs.soc.unwrap().at, captured, "the controller gets the car's time, not ours");
+        assert_eq!(
+            obs.soc.unwrap().at,
+            captured,
+            "the controller gets the car's time, not ours"
+        );
     }
 
     #[test]
@@ -143,14 +191,20 @@ mod tests {
         assert!(!s.charging.unwrap().value);
         assert_eq!(s.soc, None, "140 % is not a SoC");
         assert_eq!(s.power_delivery.unwrap().value, PowerDelivery::Unknown);
-        assert!(s.notes.iter().any(|n| n.contains("WARP_DRIVE")), "{:?}", s.notes);
+        assert!(
+            s.notes.iter().any(|n| n.contains("WARP_DRIVE")),
+            "{:?}",
+            s.notes
+        );
         assert!(s.notes.iter().any(|n| n.contains("140")), "{:?}", s.notes);
     }
 
     #[test]
     fn unknown_plugged_in_state_still_means_plugged() {
-        let v: wire::Vehicle =
-            serde_json::from_str(r#"{"id":"v","chargeState":{"powerDeliveryState":"PLUGGED_IN:NEWTHING"}}"#).unwrap();
+        let v: wire::Vehicle = serde_json::from_str(
+            r#"{"id":"v","chargeState":{"powerDeliveryState":"PLUGGED_IN:NEWTHING"}}"#,
+        )
+        .unwrap();
         let s = vehicle_state(&v, now());
         assert!(s.plugged.unwrap().value);
         assert!(s.charging.is_none());
@@ -158,8 +212,10 @@ mod tests {
 
     #[test]
     fn missing_last_updated_is_unknown_age_not_now() {
-        let v: wire::Vehicle =
-            serde_json::from_str(r#"{"id":"v","chargeState":{"batteryLevel":50,"lastUpdated":null}}"#).unwrap();
+        let v: wire::Vehicle = serde_json::from_str(
+            r#"{"id":"v","chargeState":{"batteryLevel":50,"lastUpdated":null}}"#,
+        )
+        .unwrap();
         let s = vehicle_state(&v, now());
         assert_eq!(s.soc.as_ref().unwrap().at, None);
         assert_eq!(s.freshness(now(), Duration::MAX), Freshness::UnknownAge);
@@ -176,6 +232,9 @@ mod tests {
         let l = s.location.unwrap();
         assert_eq!((l.value.latitude, l.value.longitude), (50.85, 4.35));
         assert_eq!(l.value.place_id.as_deref(), Some("home"));
-        assert_eq!(l.at, Some(Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()));
+        assert_eq!(
+            l.at,
+            Some(Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap())
+        );
     }
 }

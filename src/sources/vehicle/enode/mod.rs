@@ -32,7 +32,12 @@ pub struct EnodeSource {
 }
 
 impl EnodeSource {
-    pub fn new(client: EnodeClient, vehicle_id: String, pace: EnodePace, control_charging: bool) -> EnodeSource {
+    pub fn new(
+        client: EnodeClient,
+        vehicle_id: String,
+        pace: EnodePace,
+        control_charging: bool,
+    ) -> EnodeSource {
         EnodeSource {
             client,
             vehicle_id,
@@ -43,10 +48,22 @@ impl EnodeSource {
     }
 
     /// From `[enode]` and its secret. Needs `vehicle_id` (checked by `config::load` for `Needs::VEHICLE`).
-    pub fn from_config(e: &EnodeSection, secret: SecretString, http: reqwest::Client) -> Result<EnodeSource, String> {
+    pub fn from_config(
+        e: &EnodeSection,
+        secret: SecretString,
+        http: reqwest::Client,
+    ) -> Result<EnodeSource, String> {
         let client = client_from_config(e, secret, http)?;
-        let vehicle_id = e.vehicle_id.clone().ok_or("enode.vehicle_id is missing: see `sunplug enode vehicles`")?;
-        Ok(EnodeSource::new(client, vehicle_id, pace(e), e.control_charging))
+        let vehicle_id = e
+            .vehicle_id
+            .clone()
+            .ok_or("enode.vehicle_id is missing: see `sunplug enode vehicles`")?;
+        Ok(EnodeSource::new(
+            client,
+            vehicle_id,
+            pace(e),
+            e.control_charging,
+        ))
     }
 
     /// When the next fetch is due.
@@ -89,7 +106,11 @@ impl EnodeSource {
 }
 
 /// The client `[enode]` describes.
-pub fn client_from_config(e: &EnodeSection, secret: SecretString, http: reqwest::Client) -> Result<EnodeClient, String> {
+pub fn client_from_config(
+    e: &EnodeSection,
+    secret: SecretString,
+    http: reqwest::Client,
+) -> Result<EnodeClient, String> {
     let client_id = e.client_id.as_deref().ok_or("enode.client_id is missing")?;
     EnodeClient::new(http, &e.api_url(), &e.oauth_url(), client_id, secret)
 }

@@ -221,7 +221,10 @@ impl ActionState {
         }
     }
     pub fn is_final(self) -> bool {
-        matches!(self, ActionState::Confirmed | ActionState::Failed | ActionState::Cancelled)
+        matches!(
+            self,
+            ActionState::Confirmed | ActionState::Failed | ActionState::Cancelled
+        )
     }
 }
 
@@ -258,9 +261,18 @@ mod tests {
         assert_eq!(cs.charge_rate, Some(2.3));
         assert_eq!(cs.charge_time_remaining, Some(285.0));
         assert_eq!(cs.max_current, Some(16.0));
-        assert_eq!(cs.power_delivery_state.as_deref(), Some("PLUGGED_IN:CHARGING"));
-        assert_eq!(cs.plugged_in_charger_id.as_deref(), Some("07f8368d-be7e-4dbd-8cf0-94d00dd67ad3"));
-        assert_eq!(cs.last_updated.unwrap().to_rfc3339(), "2020-04-07T17:04:26+00:00");
+        assert_eq!(
+            cs.power_delivery_state.as_deref(),
+            Some("PLUGGED_IN:CHARGING")
+        );
+        assert_eq!(
+            cs.plugged_in_charger_id.as_deref(),
+            Some("07f8368d-be7e-4dbd-8cf0-94d00dd67ad3")
+        );
+        assert_eq!(
+            cs.last_updated.unwrap().to_rfc3339(),
+            "2020-04-07T17:04:26+00:00"
+        );
         assert_eq!(cs.is_plugged_in, None, "the seed leaves it out");
         let caps = v.capabilities.unwrap();
         assert_eq!(caps.start_charging.unwrap().is_capable, Some(true));
@@ -276,7 +288,10 @@ mod tests {
             "scopes":null,"newField":{"a":1}}"#,
         )
         .unwrap();
-        assert_eq!(v.charge_state.unwrap().power_delivery_state.as_deref(), Some("SOMETHING_NEW"));
+        assert_eq!(
+            v.charge_state.unwrap().power_delivery_state.as_deref(),
+            Some("SOMETHING_NEW")
+        );
     }
 
     #[test]
@@ -288,6 +303,9 @@ mod tests {
             r#"{"id":"a1","state":"FAILED","kind":"START","failureReason":{"type":"NO_RESPONSE","detail":"no"}}"#,
         )
         .unwrap();
-        assert_eq!(a.failure_reason.unwrap().kind.as_deref(), Some("NO_RESPONSE"));
+        assert_eq!(
+            a.failure_reason.unwrap().kind.as_deref(),
+            Some("NO_RESPONSE")
+        );
     }
 }
