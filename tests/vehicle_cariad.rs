@@ -259,8 +259,7 @@ async fn run_day(src: CariadSource, clk: Arc<dyn Clock>) -> VehicleUpdate {
     tokio::time::sleep(Duration::from_secs(24 * 3600 - 60)).await;
     stop.cancel();
     task.await.unwrap();
-    let last = rx.borrow().clone();
-    last
+    rx.borrow().clone()
 }
 
 #[tokio::test(start_paused = true)]

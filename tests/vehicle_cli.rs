@@ -268,6 +268,11 @@ async fn enode_link_and_vehicles_work_before_vehicle_id_is_known() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "No vehicle is linked to user \"home\"; all vehicles of this Enode client:"
+    );
+    let lines = &lines[1..];
     assert!(
         lines[0].starts_with("ID") && lines[0].contains("BRAND") && lines[0].contains("VIN"),
         "{stdout}"
