@@ -95,11 +95,25 @@ async fn link(
 }
 
 async fn vehicles(path: &Path) -> anyhow::Result<ExitCode> {
-    let (_, client) = setup(path)?;
-    let list = client
-        .vehicles(None)
-        .await
-        .context("listing the Enode vehicles failed")?;
+    let (e, client) = setup(path)?;
+    // The configured user's vehicles; when there are none, every vehicle of the client (the car may
+    // have been linked under another user id).
+    let mut list = Vec::new();
+    if let Some(user) = e.user_id.as_deref() {
+        list = client
+            .vehicles(Some(user))
+            .await
+            .context("listing the Enode vehicles failed")?;
+        if list.is_empty() {
+            println!("No vehicle is linked to user \"{user}\"; all vehicles of this Enode client:");
+        }
+    }
+    if list.is_empty() {
+        list = client
+            .vehicles(None)
+            .await
+            .context("listing the Enode vehicles failed")?;
+    }
     if list.is_empty() {
         println!("No vehicle is linked to this Enode client yet.");
         println!(
