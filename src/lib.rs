@@ -10,6 +10,7 @@
 //! - [`vendor`]: the shared error vocabulary and HTTP plumbing of every vendor adapter.
 //! - [`sim`]: the replay simulator: real PV/load days, car and charger models, metrics, oracle, plots.
 //! - [`daemon`]: the service: event loop, charger writer, persistence, systemd, Home Assistant.
+//! - [`emulators`]: HTTP emulators of the vendor APIs, for tests and the demo.
 //! - [`clock`]: the only place that reads a clock.
 //! - [`cli`] / [`commands`]: the command line and the one-shot commands.
 
@@ -20,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod emulators;
 pub mod sources;
 pub mod sim;
 pub mod units;

@@ -457,7 +457,7 @@ fn check_charger(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) -> Option<
         }
     }
     match &raw.smappee {
-        Some(s) => crate::chargers::smappee::check_config(s, &mut |k, m| ck.push(&format!("smappee.{k}"), m)),
+        Some(s) => crate::chargers::smappee::check_config(s, needs.charger, &mut |k, m| ck.push(&format!("smappee.{k}"), m)),
         None if needs.charger => ck.push(
             "smappee",
             "missing section [smappee]: client_id, username, serial and the secret files".into(),
