@@ -48,7 +48,7 @@ pub enum Fault {
     Status(u16),
     /// 429 with an optional `Retry-After` in seconds.
     RateLimited(Option<u64>),
-    /// Wait this long (tokio time) before answering normally.
+    /// Handle the request, then wait this long (tokio time) before answering.
     Delay(Duration),
     /// 200 with a body that is not JSON.
     Garbage,
@@ -249,8 +249,11 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
     };
     let response = match fault {
         Some(Fault::Delay(d)) => {
+            // The request takes effect at once; only the answer is late (or lost, if the client
+            // gives up first), as with a slow cloud.
+            let r = route(&shared, &method, &uri, &headers, &body);
             tokio::time::sleep(d).await;
-            route(&shared, &method, &uri, &headers, &body)
+            r
         }
         Some(Fault::Status(s)) => {
             let status = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

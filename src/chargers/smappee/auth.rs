@@ -179,14 +179,22 @@ impl Auth {
         self.state.lock().await.as_ref().map(|t| t.expires_at)
     }
 
-    /// `text` with every known secret replaced by `***`.
+    /// `text` with every known secret replaced by `***`, also where it appears form-encoded (as in
+    /// an echoed token request) or JSON-escaped.
     pub fn redact(&self, text: &str) -> String {
         let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
         for s in known.iter() {
             let s = s.expose_secret();
-            if s.len() >= 4 && out.contains(s) {
-                out = out.replace(s, "***");
+            if s.len() < 4 {
+                continue;
+            }
+            let json = serde_json::to_string(s).unwrap_or_default();
+            let json = json.trim_matches('"');
+            for form in [s, &form_encode(s), json] {
+                if out.contains(form) {
+                    out = out.replace(form, "***");
+                }
             }
         }
         out
@@ -370,10 +378,28 @@ impl Auth {
     }
 }
 
+/// `application/x-www-form-urlencoded`, as reqwest encodes form fields.
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn form_encoding_matches_the_wire() {
+        assert_eq!(form_encode("p@ss w+rd/\"ö"), "p%40ss+w%2Brd%2F%22%C3%B6");
+    }
 
     fn token(life_s: i64) -> Token {
         let t0 = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();

@@ -32,6 +32,8 @@ use tracing::{debug, error, info, warn};
 pub const SESSION_LOOKBACK: chrono::Duration = chrono::Duration::days(30);
 /// A confirmed pause that reads as not paused this long after is re-asserted.
 const DRIFT_GRACE: chrono::Duration = chrono::Duration::seconds(60);
+/// How far Smappee's session times and ours may disagree.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
 const BACKOFF_START: Duration = Duration::from_secs(5);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 const RETRY_AFTER_MIN: Duration = Duration::from_secs(1);
@@ -442,7 +444,14 @@ impl SmappeeCharger {
         let Some(c) = &mut self.confirmed else {
             return;
         };
-        let new_session = s.session_id().is_some() && s.session_id() != c.session.as_deref();
+        // A session we did not know when the write was confirmed is new if we knew another one, or
+        // if it started after the write (give or take the clocks' disagreement).
+        let new_session = match (c.session.as_deref(), s.session.as_ref()) {
+            (Some(known), Some(now)) => now.id.as_deref().is_some_and(|id| id != known),
+            (None, Some(now)) => now.id.is_some()
+                && now.started.is_none_or(|t| t + CLOCK_SKEW > c.at),
+            _ => false,
+        };
         let plugged_in = c.plugged == Some(false) && s.plugged == Some(true);
         let unpaused = c.request.mode == Mode::Paused
             && s.paused == Some(false)

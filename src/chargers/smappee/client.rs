@@ -17,7 +17,7 @@ use super::wire::{
 use crate::clock::Clock;
 use crate::vendor::{Timeouts, VendorError, classify_status, excerpt, http_client};
 use chrono::{DateTime, Utc};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -247,11 +247,17 @@ impl SmappeeClient {
         json: Option<&str>,
         token: &SecretString,
     ) -> Result<Answer, VendorError> {
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| VendorError::Protocol {
+                vendor: VENDOR,
+                detail: "the access token has characters a header cannot carry".into(),
+            })?;
+        bearer.set_sensitive(true);
         let mut req = self
             .inner
             .http
             .request(method.clone(), url.clone())
-            .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret()));
+            .header(AUTHORIZATION, bearer);
         if let Some(body) = json {
             req = req
                 .header(CONTENT_TYPE, "application/json")
