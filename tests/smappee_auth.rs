@@ -21,14 +21,20 @@ async fn first_call_logs_in_with_the_password_grant_then_reuses_the_token() {
     let reqs = h.emu.requests();
     let login = &reqs[0];
     assert_eq!(login.path, "/dev/v1/oauth2/token");
-    assert_eq!(login.content_type.as_deref(), Some("application/x-www-form-urlencoded"));
+    assert_eq!(
+        login.content_type.as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
     let cfg = h.emu.config();
     assert_eq!(login.form("client_id"), Some(cfg.client_id));
     assert_eq!(login.form("client_secret"), Some(cfg.client_secret));
     assert_eq!(login.form("username"), Some(cfg.username));
     assert_eq!(login.form("password"), Some(cfg.password));
     // Both API calls carry the same bearer token.
-    let bearers: Vec<_> = reqs[1..].iter().map(|r| r.authorization.clone().unwrap()).collect();
+    let bearers: Vec<_> = reqs[1..]
+        .iter()
+        .map(|r| r.authorization.clone().unwrap())
+        .collect();
     assert_eq!(bearers.len(), 2);
     assert!(bearers[0].starts_with("Bearer emu-at-") && bearers[0] == bearers[1]);
 }
@@ -50,17 +56,42 @@ async fn the_token_is_refreshed_before_it_expires() {
         // Less than 10 minutes left: refreshed before the call, so the API never answers 401.
         advance(Duration::from_secs(200)).await;
         c.service_locations().await.unwrap();
-        assert_eq!(h.emu.token_grants(), ["password", "refresh_token"], "life {life}");
+        assert_eq!(
+            h.emu.token_grants(),
+            ["password", "refresh_token"],
+            "life {life}"
+        );
         let reqs = h.emu.requests();
         assert!(reqs.iter().all(|r| r.status < 400), "{reqs:?}");
-        let refresh = reqs.iter().find(|r| r.form("grant_type").as_deref() == Some("refresh_token")).unwrap();
-        assert!(refresh.form("refresh_token").unwrap().starts_with("emu-rt-0001"));
-        assert!(refresh.form("password").is_none(), "a refresh does not send the password");
+        let refresh = reqs
+            .iter()
+            .find(|r| r.form("grant_type").as_deref() == Some("refresh_token"))
+            .unwrap();
+        assert!(
+            refresh
+                .form("refresh_token")
+                .unwrap()
+                .starts_with("emu-rt-0001")
+        );
+        assert!(
+            refresh.form("password").is_none(),
+            "a refresh does not send the password"
+        );
         // The rotated refresh token is used next time.
         advance(Duration::from_secs(life - 100)).await;
         c.service_locations().await.unwrap();
-        let last = h.emu.requests().into_iter().rfind(|r| r.is_token()).unwrap();
-        assert!(last.form("refresh_token").unwrap().starts_with("emu-rt-0002"), "life {life}");
+        let last = h
+            .emu
+            .requests()
+            .into_iter()
+            .rfind(|r| r.is_token())
+            .unwrap();
+        assert!(
+            last.form("refresh_token")
+                .unwrap()
+                .starts_with("emu-rt-0002"),
+            "life {life}"
+        );
     }
 }
 
@@ -72,8 +103,17 @@ async fn a_refused_refresh_falls_back_to_a_new_login() {
     h.emu.revoke_refresh_tokens();
     advance(Duration::from_secs(36_000 - 300)).await;
     c.service_locations().await.unwrap();
-    assert_eq!(h.emu.token_grants(), ["password", "refresh_token", "password"]);
-    let statuses: Vec<u16> = h.emu.requests().iter().filter(|r| r.is_token()).map(|r| r.status).collect();
+    assert_eq!(
+        h.emu.token_grants(),
+        ["password", "refresh_token", "password"]
+    );
+    let statuses: Vec<u16> = h
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| r.is_token())
+        .map(|r| r.status)
+        .collect();
     assert_eq!(statuses, [200, 400, 200]);
 }
 
@@ -85,7 +125,12 @@ async fn a_401_renews_the_token_and_repeats_the_call_once() {
     h.emu.revoke_access_tokens();
     h.emu.clear_requests();
     c.service_locations().await.unwrap();
-    let seen: Vec<(String, u16)> = h.emu.requests().iter().map(|r| (r.path.clone(), r.status)).collect();
+    let seen: Vec<(String, u16)> = h
+        .emu
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.status))
+        .collect();
     assert_eq!(
         seen,
         [
@@ -118,7 +163,10 @@ async fn wrong_credentials_are_an_auth_error_that_says_what_to_check() {
     let e = h.client().service_locations().await.unwrap_err();
     let text = e.to_string();
     assert!(matches!(e, VendorError::Auth { .. }), "{e:?}");
-    assert!(text.contains("owner@example.com") && text.contains("password"), "{text}");
+    assert!(
+        text.contains("owner@example.com") && text.contains("password"),
+        "{text}"
+    );
     assert!(text.contains("invalid_grant"), "{text}");
     assert!(!text.contains("a-wrong-password"), "{text}");
 }
@@ -128,7 +176,10 @@ async fn a_restart_reuses_the_stored_token_without_logging_in() {
     let h = Harness::new().await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    h.client_in(Some(state.clone())).service_locations().await.unwrap();
+    h.client_in(Some(state.clone()))
+        .service_locations()
+        .await
+        .unwrap();
     let file = state.join("smappee-token.json");
     #[cfg(unix)]
     {
@@ -137,12 +188,18 @@ async fn a_restart_reuses_the_stored_token_without_logging_in() {
         assert_eq!(mode, 0o600);
     }
     // "Restart": a new client on the same state directory.
-    h.client_in(Some(state.clone())).service_locations().await.unwrap();
+    h.client_in(Some(state.clone()))
+        .service_locations()
+        .await
+        .unwrap();
     assert_eq!(h.emu.token_grants(), ["password"]);
 
     // After expiry the stored refresh token is used, not the password.
     advance(Duration::from_secs(40_000)).await;
-    h.client_in(Some(state.clone())).service_locations().await.unwrap();
+    h.client_in(Some(state.clone()))
+        .service_locations()
+        .await
+        .unwrap();
     assert_eq!(h.emu.token_grants(), ["password", "refresh_token"]);
 }
 
@@ -154,9 +211,16 @@ async fn a_token_renewed_by_another_process_is_adopted() {
     service.service_locations().await.unwrap();
     advance(Duration::from_secs(36_000 - 300)).await;
     // The CLI renews first: the service's refresh token is spent.
-    h.client_in(Some(dir.path().to_path_buf())).service_locations().await.unwrap();
+    h.client_in(Some(dir.path().to_path_buf()))
+        .service_locations()
+        .await
+        .unwrap();
     service.service_locations().await.unwrap();
-    assert_eq!(h.emu.token_grants(), ["password", "refresh_token"], "the service adopted the CLI's token");
+    assert_eq!(
+        h.emu.token_grants(),
+        ["password", "refresh_token"],
+        "the service adopted the CLI's token"
+    );
     assert!(h.emu.requests().iter().all(|r| r.status == 200));
 }
 
@@ -165,7 +229,11 @@ async fn concurrent_callers_share_one_login_and_one_refresh() {
     let h = Harness::new().await;
     let a = h.client();
     let (b, c) = (a.clone(), a.clone());
-    let (r1, r2, r3) = tokio::join!(a.service_locations(), b.service_locations(), c.service_locations());
+    let (r1, r2, r3) = tokio::join!(
+        a.service_locations(),
+        b.service_locations(),
+        c.service_locations()
+    );
     assert!(r1.is_ok() && r2.is_ok() && r3.is_ok());
     assert_eq!(h.emu.token_grants(), ["password"]);
     advance(Duration::from_secs(36_000 - 60)).await;
@@ -186,7 +254,10 @@ async fn a_failing_token_endpoint_keeps_a_still_valid_token() {
     assert_eq!(h.emu.token_grants(), ["password", "refresh_token"]);
     // Next call tries again and succeeds.
     c.service_locations().await.unwrap();
-    assert_eq!(h.emu.token_grants(), ["password", "refresh_token", "refresh_token"]);
+    assert_eq!(
+        h.emu.token_grants(),
+        ["password", "refresh_token", "refresh_token"]
+    );
 
     // No token at all and the endpoint is down: a transient error, not an auth error.
     let h = Harness::new().await;

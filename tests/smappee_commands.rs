@@ -6,8 +6,8 @@ mod smappee_support;
 use smappee_support::{Harness, limits};
 use std::time::Duration;
 use sunplug::chargers::smappee::realtime;
-use sunplug::chargers::smappee::{Applied, ModeRequest, SmappeeCharger};
 use sunplug::chargers::smappee::wire::Mode;
+use sunplug::chargers::smappee::{Applied, ModeRequest, SmappeeCharger};
 use sunplug::config::LimitUnit;
 use sunplug::control::Command;
 use sunplug::emulators::smappee::EmulatorConfig;
@@ -37,7 +37,10 @@ async fn ampere_bodies_are_whole_amps() {
         ]
     );
     let put = h.emu.requests().into_iter().find(|r| r.is_mode()).unwrap();
-    assert_eq!(put.path, "/dev/v3/chargingstations/5010000123/connectors/1/mode");
+    assert_eq!(
+        put.path,
+        "/dev/v3/chargingstations/5010000123/connectors/1/mode"
+    );
     assert_eq!(put.content_type.as_deref(), Some("application/json"));
     assert!(put.authorization.unwrap().starts_with("Bearer "));
 }
@@ -90,10 +93,20 @@ async fn nothing_is_sent_when_the_wish_equals_the_confirmed_state() {
     let h = Harness::new().await;
     let mut c = h.charger(LimitUnit::Ampere);
     assert_eq!(c.apply(h.now(), &charge(10.0)).await, Ok(Applied::Sent));
-    assert_eq!(c.apply(h.now(), &charge(10.0)).await, Ok(Applied::Unchanged));
-    assert_eq!(c.apply(h.now(), &charge(10.4)).await, Ok(Applied::Unchanged), "same whole amps");
+    assert_eq!(
+        c.apply(h.now(), &charge(10.0)).await,
+        Ok(Applied::Unchanged)
+    );
+    assert_eq!(
+        c.apply(h.now(), &charge(10.4)).await,
+        Ok(Applied::Unchanged),
+        "same whole amps"
+    );
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
-    assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Unchanged));
+    assert_eq!(
+        c.apply(h.now(), &Command::Pause).await,
+        Ok(Applied::Unchanged)
+    );
     assert_eq!(c.apply(h.now(), &charge(10.0)).await, Ok(Applied::Sent));
     assert_eq!(h.mode_bodies().len(), 3);
     // Reads in between do not make it forget (same session, still not paused as wanted).
@@ -101,7 +114,10 @@ async fn nothing_is_sent_when_the_wish_equals_the_confirmed_state() {
     c.read_state(h.now()).await.unwrap();
     c.apply(h.now(), &charge(10.0)).await.unwrap();
     c.read_state(h.now()).await.unwrap();
-    assert_eq!(c.apply(h.now(), &charge(10.0)).await, Ok(Applied::Unchanged));
+    assert_eq!(
+        c.apply(h.now(), &charge(10.0)).await,
+        Ok(Applied::Unchanged)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -114,12 +130,19 @@ async fn paused_is_sent_again_after_a_replug() {
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
     let s = c.read_state(h.now()).await.unwrap();
     assert_eq!((s.paused, s.charging), (Some(true), Some(false)));
-    assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Unchanged));
+    assert_eq!(
+        c.apply(h.now(), &Command::Pause).await,
+        Ok(Applied::Unchanged)
+    );
 
     // The driver unplugs and plugs again between two polls: the station resets to NORMAL and the
     // car charges; the next poll sees a new session and the pause is sent again.
     h.emu.replug(1);
-    assert_eq!(h.emu.connector(1).unwrap().mode, Mode::Normal, "the station's quirk");
+    assert_eq!(
+        h.emu.connector(1).unwrap().mode,
+        Mode::Normal,
+        "the station's quirk"
+    );
     advance(Duration::from_secs(30)).await;
     let s = c.read_state(h.now()).await.unwrap();
     assert_eq!((s.paused, s.charging), (Some(false), Some(true)));
@@ -129,7 +152,11 @@ async fn paused_is_sent_again_after_a_replug() {
     // Unplugged seen, then plugged seen: the same.
     h.emu.unplug(1);
     c.read_state(h.now()).await.unwrap();
-    assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Unchanged), "nothing to re-assert while unplugged");
+    assert_eq!(
+        c.apply(h.now(), &Command::Pause).await,
+        Ok(Applied::Unchanged),
+        "nothing to re-assert while unplugged"
+    );
     h.emu.plug_in(1);
     c.read_state(h.now()).await.unwrap();
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
@@ -146,7 +173,11 @@ async fn a_pause_lifted_in_the_app_is_reasserted_after_a_grace_minute() {
     h.emu.set_mode_externally(1, Mode::Normal);
     advance(Duration::from_secs(30)).await;
     c.read_state(h.now()).await.unwrap();
-    assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Unchanged), "the cloud may lag: wait");
+    assert_eq!(
+        c.apply(h.now(), &Command::Pause).await,
+        Ok(Applied::Unchanged),
+        "the cloud may lag: wait"
+    );
     advance(Duration::from_secs(31)).await;
     c.read_state(h.now()).await.unwrap();
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
@@ -157,15 +188,24 @@ async fn the_state_tells_plug_charging_pause_and_limit() {
     let h = Harness::new().await;
     let mut c = h.charger(LimitUnit::Percentage);
     let s = c.read_state(h.now()).await.unwrap();
-    assert_eq!((s.plugged, s.charging, s.paused), (Some(false), Some(false), Some(false)));
+    assert_eq!(
+        (s.plugged, s.charging, s.paused),
+        (Some(false), Some(false), Some(false))
+    );
     assert_eq!(s.obs().offered, Some(Amps(32.0)), "no limit yet: 100 %");
-    assert_eq!((s.min_current, s.max_current), (Some(Amps(6.0)), Some(Amps(32.0))));
+    assert_eq!(
+        (s.min_current, s.max_current),
+        (Some(Amps(6.0)), Some(Amps(32.0)))
+    );
 
     h.emu.plug_in(1);
     c.apply(h.now(), &charge(8.6)).await.unwrap();
     let s = c.read_state(h.now()).await.unwrap();
     let obs = s.obs();
-    assert_eq!((obs.plugged, obs.charging, obs.paused), (Some(true), Some(true), Some(false)));
+    assert_eq!(
+        (obs.plugged, obs.charging, obs.paused),
+        (Some(true), Some(true), Some(false))
+    );
     assert_eq!(s.percentage_limit, Some(10));
     assert!((obs.offered.unwrap().0 - 8.6).abs() < 1e-9);
     assert_eq!(s.charging_state.as_deref(), Some("CHARGING"));
@@ -173,13 +213,19 @@ async fn the_state_tells_plug_charging_pause_and_limit() {
 
     c.apply(h.now(), &Command::Pause).await.unwrap();
     let obs = c.read_state(h.now()).await.unwrap().obs();
-    assert_eq!((obs.paused, obs.charging, obs.offered), (Some(true), Some(false), Some(Amps::ZERO)));
+    assert_eq!(
+        (obs.paused, obs.charging, obs.offered),
+        (Some(true), Some(false), Some(Amps::ZERO))
+    );
 
     // The car is full: plugged, not paused, not charging.
     c.apply(h.now(), &charge(16.0)).await.unwrap();
     h.emu.set_car_max(1, 0.0);
     let s = c.read_state(h.now()).await.unwrap();
-    assert_eq!((s.plugged, s.charging, s.paused), (Some(true), Some(false), Some(false)));
+    assert_eq!(
+        (s.plugged, s.charging, s.paused),
+        (Some(true), Some(false), Some(false))
+    );
     assert_eq!(s.charging_state.as_deref(), Some("SUSPENDED"));
 }
 
@@ -195,7 +241,11 @@ async fn ampere_delivery_is_inexact_and_the_realtime_power_shows_it() {
     assert_eq!(s.limit, Some(Amps(10.0)), "the limit is what was asked");
     let rt = realtime::parse(h.emu.realtime_payload().as_bytes()).unwrap();
     let power = rt.power_of(&h.emu.config().charger_channels).unwrap();
-    assert_eq!(power.0, (8.6f64 * 230.0).round() * 3.0, "what the car really draws");
+    assert_eq!(
+        power.0,
+        (8.6f64 * 230.0).round() * 3.0,
+        "what the car really draws"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -208,11 +258,26 @@ async fn discovery_finds_the_station_or_says_how_to() {
     assert_eq!(st.channels, [4, 5, 6]);
     assert_eq!(c.resolution(), (Amps(6.0), Amps(0.26)));
 
-    let mut wrong = SmappeeCharger::new(h.client(), "5100000123", 1, limits(LimitUnit::Ampere, 32.0), None);
+    let mut wrong = SmappeeCharger::new(
+        h.client(),
+        "5100000123",
+        1,
+        limits(LimitUnit::Ampere, 32.0),
+        None,
+    );
     let e = wrong.verify().await.unwrap_err().to_string();
-    assert!(e.contains("5010000123") && e.contains("smappee locations"), "{e}");
+    assert!(
+        e.contains("5010000123") && e.contains("smappee locations"),
+        "{e}"
+    );
 
-    let mut left = SmappeeCharger::new(h.client(), "5010000123", 2, limits(LimitUnit::Ampere, 32.0), Some(12345));
+    let mut left = SmappeeCharger::new(
+        h.client(),
+        "5010000123",
+        2,
+        limits(LimitUnit::Ampere, 32.0),
+        Some(12345),
+    );
     let e = left.verify().await.unwrap_err().to_string();
     assert!(e.contains("no connector at position 2"), "{e}");
 }
@@ -233,7 +298,10 @@ async fn a_station_range_other_than_the_config_is_refused_in_percentage_mode() {
     amp.read_state(h.now()).await.unwrap();
     assert_eq!(amp.limits().max, Amps(16.0));
     amp.apply(h.now(), &charge(25.0)).await.unwrap();
-    assert_eq!(h.mode_bodies(), [r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":16}}"#]);
+    assert_eq!(
+        h.mode_bodies(),
+        [r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":16}}"#]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -244,7 +312,11 @@ async fn smart_and_resume_hand_back_or_keep_the_limit() {
     c.apply_request(h.now(), ModeRequest::PAUSED).await.unwrap();
     c.apply_request(h.now(), ModeRequest::RESUME).await.unwrap();
     let conn = h.emu.connector(1).unwrap();
-    assert_eq!((conn.mode, conn.offered()), (Mode::Normal, 12.0), "resume keeps the last limit");
+    assert_eq!(
+        (conn.mode, conn.offered()),
+        (Mode::Normal, 12.0),
+        "resume keeps the last limit"
+    );
     c.apply_request(h.now(), ModeRequest::SMART).await.unwrap();
     assert_eq!(h.emu.connector(1).unwrap().mode, Mode::Smart);
     assert_eq!(h.mode_bodies().last().unwrap(), r#"{"mode":"SMART"}"#);
@@ -259,7 +331,10 @@ async fn after_a_restart_a_long_running_session_is_not_mistaken_for_a_replug() {
     let mut c = h.charger(LimitUnit::Ampere);
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
     c.read_state(h.now()).await.unwrap();
-    assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Unchanged));
+    assert_eq!(
+        c.apply(h.now(), &Command::Pause).await,
+        Ok(Applied::Unchanged)
+    );
 
     // The same situation, but the car is replugged right after the write.
     let mut c = h.charger(LimitUnit::Ampere);

@@ -43,7 +43,8 @@ async fn a_429_backs_off_for_the_retry_after_it_names() {
     assert_eq!(h.mode_bodies().len(), 2);
 
     // Without Retry-After: 5 s, then 10 s.
-    h.emu.inject_times(Target::Mode, Fault::RateLimited(None), 2);
+    h.emu
+        .inject_times(Target::Mode, Fault::RateLimited(None), 2);
     assert!(c.apply(h.now(), &charge(12.0)).await.is_err());
     advance(Duration::from_secs(5)).await;
     assert!(c.apply(h.now(), &charge(12.0)).await.is_err());
@@ -85,10 +86,15 @@ async fn a_timeout_is_bounded_and_an_uncertain_write_is_not_trusted() {
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
 
     // The station takes 60 s to answer; the client gives up after its 5 s total timeout...
-    h.emu.inject(Target::Mode, Fault::Delay(Duration::from_secs(60)));
+    h.emu
+        .inject(Target::Mode, Fault::Delay(Duration::from_secs(60)));
     let started = tokio::time::Instant::now();
     let e = c.apply(h.now(), &charge(16.0)).await.unwrap_err();
-    assert!(started.elapsed() <= Duration::from_secs(6), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() <= Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(e.to_string().contains("timed out"), "{e}");
     // ...but the station applied it.
     assert_eq!(h.emu.connector(1).unwrap().mode, Mode::Normal);

@@ -31,16 +31,31 @@ async fn a_400_is_logged_once_with_the_body_and_not_repeated() {
     .await;
     let mut c = h.charger(LimitUnit::Ampere);
     let e = c.apply(h.now(), &charge(20.0)).await.unwrap_err();
-    assert!(matches!(e, VendorError::Rejected { status: 400, .. }), "{e:?}");
+    assert!(
+        matches!(e, VendorError::Rejected { status: 400, .. }),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("out of range"), "{e}");
     let again = c.apply(h.now(), &charge(20.0)).await.unwrap_err();
     assert_eq!(again, e);
-    assert_eq!(h.mode_bodies().len(), 1, "the same request is not sent blindly again");
+    assert_eq!(
+        h.mode_bodies().len(),
+        1,
+        "the same request is not sent blindly again"
+    );
     let text = logs.text();
     let lines: Vec<_> = text.lines().filter(|l| l.contains("ERROR")).collect();
     assert_eq!(lines.len(), 1, "{text}");
-    assert!(lines[0].contains(r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":20}}"#), "{}", lines[0]);
-    assert!(lines[0].contains("out of range"), "the answer's body is in the line: {}", lines[0]);
+    assert!(
+        lines[0].contains(r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":20}}"#),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("out of range"),
+        "the answer's body is in the line: {}",
+        lines[0]
+    );
     // Another request goes out, and clears the memory.
     assert_eq!(c.apply(h.now(), &charge(10.0)).await, Ok(Applied::Sent));
     assert!(c.apply(h.now(), &charge(20.0)).await.is_err());
@@ -92,14 +107,14 @@ async fn no_secret_appears_in_any_log_line_or_error() {
     h.emu.inject(Target::Api, Fault::Status(500));
     note(c.read_state(h.now()).await.map(|_| ()));
     advance(Duration::from_secs(10)).await;
-    h.emu.inject(Target::Api, Fault::Delay(Duration::from_secs(30)));
+    h.emu
+        .inject(Target::Api, Fault::Delay(Duration::from_secs(30)));
     note(c.read_state(h.now()).await.map(|_| ()));
     advance(Duration::from_secs(30)).await;
     h.emu.inject(Target::Api, Fault::Garbage);
     note(c.read_state(h.now()).await.map(|_| ()));
     advance(Duration::from_secs(30)).await;
     note(c.apply(h.now(), &Command::Pause).await.map(|_| ()));
-    drop(note);
     errors.push(format!("{client:?} {c:?}"));
 
     let mut secrets = h.secrets();
@@ -110,12 +125,21 @@ async fn no_secret_appears_in_any_log_line_or_error() {
         r#"p@ss w+rd/\"93ab"#.to_string(),
     ]);
     assert!(secrets.contains(&cfg.password));
-    assert!(secrets.len() >= 5, "the scenario saw the password, the client secret and tokens: {secrets:?}");
+    assert!(
+        secrets.len() >= 5,
+        "the scenario saw the password, the client secret and tokens: {secrets:?}"
+    );
     assert!(errors.len() >= 5, "{errors:#?}");
     let text = logs.text();
-    assert!(text.contains("logged in as owner@example.com"), "logs were captured:\n{text}");
+    assert!(
+        text.contains("logged in as owner@example.com"),
+        "logs were captured:\n{text}"
+    );
     for s in &secrets {
-        assert!(!text.contains(s.as_str()), "secret {s} in the logs:\n{text}");
+        assert!(
+            !text.contains(s.as_str()),
+            "secret {s} in the logs:\n{text}"
+        );
         for e in &errors {
             assert!(!e.contains(s.as_str()), "secret {s} in an error: {e}");
         }

@@ -4,12 +4,14 @@
 //! inject), [`RecordedRequest`]. Serves `POST /dev/v1/oauth2/token` (and the `/dev/v3` alias), the
 //! service location list, the metering configuration, smart devices, sessions and the connector mode.
 //! Every request is recorded (method, path, query, authorization, body, status) so tests can assert
-//! exactly what was sent. The account and station model is in `smappee/model.rs`.
+//! exactly what was sent. The account and station model is in `smappee/model.rs`, the endpoints in
+//! `smappee/routes.rs`.
 //!
 //! Time comes from the injected [`Clock`] (token expiry, session times); injected delays sleep on
 //! tokio time, so a paused test clock makes a slow answer a timeout without waiting.
 
 mod model;
+mod routes;
 
 pub use model::{Connector, EmulatorConfig};
 
@@ -20,9 +22,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use model::{Model, parse_mode_body};
-use serde_json::{Value, json};
-use std::collections::{HashMap, VecDeque};
+use model::Model;
+use routes::{error, parse_form, route};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -98,7 +100,9 @@ pub struct SmappeeEmulator {
 
 impl std::fmt::Debug for SmappeeEmulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmappeeEmulator").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("SmappeeEmulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -108,7 +112,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl SmappeeEmulator {
     /// Bind 127.0.0.1 on a free port and serve until dropped.
-    pub async fn start(cfg: EmulatorConfig, clock: Arc<dyn Clock>) -> std::io::Result<SmappeeEmulator> {
+    pub async fn start(
+        cfg: EmulatorConfig,
+        clock: Arc<dyn Clock>,
+    ) -> std::io::Result<SmappeeEmulator> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -121,7 +128,9 @@ impl SmappeeEmulator {
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let until = stop.clone().cancelled_owned();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).with_graceful_shutdown(until).await;
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(until)
+                .await;
         });
         Ok(SmappeeEmulator {
             addr,
@@ -147,11 +156,19 @@ impl SmappeeEmulator {
     }
     /// The `grant_type` of each token request.
     pub fn token_grants(&self) -> Vec<String> {
-        self.requests().iter().filter(|r| r.is_token()).filter_map(|r| r.form("grant_type")).collect()
+        self.requests()
+            .iter()
+            .filter(|r| r.is_token())
+            .filter_map(|r| r.form("grant_type"))
+            .collect()
     }
     /// The bodies of all mode requests, accepted or not.
     pub fn mode_bodies(&self) -> Vec<String> {
-        self.requests().into_iter().filter(RecordedRequest::is_mode).map(|r| r.body).collect()
+        self.requests()
+            .into_iter()
+            .filter(RecordedRequest::is_mode)
+            .map(|r| r.body)
+            .collect()
     }
 
     /// Fail the next request matching `target` with `fault`.
@@ -208,7 +225,11 @@ impl SmappeeEmulator {
         }
     }
     pub fn connector(&self, position: u8) -> Option<Connector> {
-        lock(&self.shared.model).connectors.iter().find(|c| c.position == position).cloned()
+        lock(&self.shared.model)
+            .connectors
+            .iter()
+            .find(|c| c.position == position)
+            .cloned()
     }
     /// What the monitor would publish on `servicelocation/<uuid>/realtime` now.
     pub fn realtime_payload(&self) -> String {
@@ -230,16 +251,13 @@ fn applies(t: Target, to: Target) -> bool {
     t == Target::Any || t == to || (t == Target::Api && to == Target::Mode)
 }
 
-fn error(status: StatusCode, code: &str, description: &str) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], json!({"error": code, "error_description": description}).to_string())
-        .into_response()
-}
-
-fn ok_json(v: Value) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
-}
-
-async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_string();
     let target = target_of(&method, &path);
     let fault = {
@@ -260,23 +278,38 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
             error(status, "injected", "injected failure")
         }
         Some(Fault::RateLimited(after)) => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "slow down");
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "slow down",
+            );
             if let Some(s) = after {
                 r.headers_mut().insert(header::RETRY_AFTER, s.into());
             }
             r
         }
-        Some(Fault::Garbage) => {
-            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{\"serviceLocations\": [{\"serviceLoc").into_response()
-        }
+        Some(Fault::Garbage) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"serviceLocations\": [{\"serviceLoc",
+        )
+            .into_response(),
         Some(Fault::Echo(s)) => {
             let status = StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_REQUEST);
             (status, String::from_utf8_lossy(&body).to_string()).into_response()
         }
         None => route(&shared, &method, &uri, &headers, &body),
     };
-    tracing::debug!("smappee emulator: {method} {path} -> {}", response.status().as_u16());
-    let header_text = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    tracing::debug!(
+        "smappee emulator: {method} {path} -> {}",
+        response.status().as_u16()
+    );
+    let header_text = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     lock(&shared.requests).push(RecordedRequest {
         method: method.to_string(),
         path,
@@ -289,137 +322,9 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
     response
 }
 
-fn route(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
-    let now = shared.clock.now();
-    let mut m = lock(&shared.model);
-    let segs: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
-    if matches!(segs.as_slice(), ["dev", "v1" | "v3", "oauth2", "token"]) && method == Method::POST {
-        return token(&mut m, body, now);
-    }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if !bearer.is_some_and(|t| m.token_valid(t, now)) {
-        return error(StatusCode::UNAUTHORIZED, "invalid_token", "Access token missing, invalid or expired");
-    }
-    let loc = m.cfg.location_id.to_string();
-    let serial = m.cfg.station_serial.clone();
-    match (method.clone(), segs.as_slice()) {
-        (Method::GET, ["dev", "v3", "servicelocation"]) => ok_json(m.service_locations()),
-        (Method::GET, ["dev", "v3", "servicelocation", id, "meteringconfiguration"]) if *id == loc => {
-            ok_json(m.metering_configuration())
-        }
-        (Method::GET, ["dev", "v3", "servicelocation", id, "smartdevices"]) if *id == loc => {
-            ok_json(Value::Array(m.connectors.iter().map(|c| m.smart_device(c)).collect()))
-        }
-        (Method::GET, ["dev", "v3", "servicelocation", id, "smartdevices", dev]) if *id == loc => {
-            match m.connectors.iter().find(|c| c.smart_device_id() == *dev || c.uuid() == *dev) {
-                Some(c) => ok_json(m.smart_device(c)),
-                None => error(StatusCode::NOT_FOUND, "not_found", "Unknown smart device"),
-            }
-        }
-        (Method::GET, ["dev", "v3", "chargingstations", s, "sessions"]) if *s == serial => {
-            let q = parse_form(uri.query().unwrap_or(""));
-            let Some(range) = q.get("range") else {
-                return error(StatusCode::BAD_REQUEST, "bad_request", "range is required");
-            };
-            let mut parts = range.split(',').map(|p| p.trim().parse::<i64>());
-            let (Some(Ok(from)), to) = (parts.next(), parts.next()) else {
-                return error(StatusCode::BAD_REQUEST, "bad_request", "range must be epoch milliseconds");
-            };
-            let active = q.get("active").is_some_and(|a| a == "true");
-            ok_json(m.sessions(from, to.and_then(Result::ok), active))
-        }
-        (Method::PUT, ["dev", "v3", "chargingstations", s, "connectors", pos, "mode"]) if *s == serial => {
-            let Some(c) = pos.parse::<u8>().ok().and_then(|p| m.connector_mut(p)) else {
-                return error(StatusCode::NOT_FOUND, "not_found", "Unknown connector position");
-            };
-            match parse_mode_body(body, c.max) {
-                Ok((mode, limit)) => {
-                    c.mode = mode;
-                    if limit.is_some() {
-                        c.limit = limit;
-                    }
-                    StatusCode::NO_CONTENT.into_response()
-                }
-                Err(msg) => error(StatusCode::BAD_REQUEST, "bad_request", &msg),
-            }
-        }
-        _ => error(StatusCode::NOT_FOUND, "not_found", "No such resource"),
-    }
-}
-
-fn token(m: &mut Model, body: &[u8], now: chrono::DateTime<chrono::Utc>) -> Response {
-    let form = parse_form(&String::from_utf8_lossy(body));
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    if field("client_id") != m.cfg.client_id || field("client_secret") != m.cfg.client_secret {
-        return error(StatusCode::UNAUTHORIZED, "invalid_client", "Bad client credentials");
-    }
-    match field("grant_type") {
-        "password" => {
-            if field("username") != m.cfg.username || field("password") != m.cfg.password {
-                return error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad credentials");
-            }
-            ok_json(m.issue(now))
-        }
-        "refresh_token" => {
-            if !m.refresh.remove(field("refresh_token")) {
-                return error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid refresh token");
-            }
-            ok_json(m.issue(now))
-        }
-        _ => error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Unsupported grant type"),
-    }
-}
-
-/// `application/x-www-form-urlencoded` (also a query string) into a map.
-fn parse_form(text: &str) -> HashMap<String, String> {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    fn decode(s: &str) -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                },
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).to_string()
-    }
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(p), String::new()),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn forms_decode() {
-        let f = parse_form("grant_type=password&username=me%40example.com&password=a+b%25c&x");
-        assert_eq!(f["username"], "me@example.com");
-        assert_eq!(f["password"], "a b%c");
-        assert_eq!(f["x"], "");
-        assert_eq!(parse_form("a=%zz&b=%4")["a"], "%zz");
-        assert_eq!(parse_form("b=%4")["b"], "%4");
-    }
+    use super::model::parse_mode_body;
 
     #[test]
     fn mode_bodies_are_validated_like_the_api() {

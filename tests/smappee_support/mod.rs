@@ -31,7 +31,9 @@ impl Harness {
 
     pub async fn with(cfg: EmulatorConfig) -> Harness {
         let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0()));
-        let emu = SmappeeEmulator::start(cfg.clone(), clock.clone()).await.unwrap();
+        let emu = SmappeeEmulator::start(cfg.clone(), clock.clone())
+            .await
+            .unwrap();
         let creds = Credentials {
             client_id: cfg.client_id.clone(),
             client_secret: SecretString::from(cfg.client_secret.clone()),
@@ -61,7 +63,12 @@ impl Harness {
     }
 
     pub fn client_in(&self, token_dir: Option<PathBuf>) -> SmappeeClient {
-        SmappeeClient::new(&self.settings(token_dir), self.creds.clone(), self.clock.clone()).unwrap()
+        SmappeeClient::new(
+            &self.settings(token_dir),
+            self.creds.clone(),
+            self.clock.clone(),
+        )
+        .unwrap()
     }
 
     pub fn charger(&self, unit: LimitUnit) -> SmappeeCharger {
@@ -79,7 +86,11 @@ impl Harness {
         let cfg = self.emu.config();
         let mut out = vec![cfg.password, cfg.client_secret];
         for r in self.emu.requests() {
-            if let Some(a) = r.authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")) {
+            if let Some(a) = r
+                .authorization
+                .as_deref()
+                .and_then(|a| a.strip_prefix("Bearer "))
+            {
                 out.push(a.to_string());
             }
             if let Some(t) = r.form("refresh_token") {

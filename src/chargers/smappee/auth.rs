@@ -13,6 +13,7 @@
 //! - secrets never reach a log line or an error: bodies are redacted with [`Auth::redact`] before they
 //!   are quoted, and `Debug` of every type here hides them.
 
+use super::redact::Redactor;
 use super::token_file::TokenFile;
 use super::wire::{OAuthError, TokenResponse};
 use crate::clock::Clock;
@@ -20,7 +21,7 @@ use crate::vendor::{VendorError, classify_status, excerpt};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tracing::{debug, info, warn};
 
 pub const VENDOR: &str = "smappee";
@@ -33,8 +34,6 @@ const RENEW_MIN_S: i64 = 60;
 const RENEW_MAX_S: i64 = 600;
 /// A token this close to its expiry is not used any more, even if renewing failed.
 const EXPIRY_SAFETY_S: i64 = 30;
-/// How many past tokens are remembered for redaction.
-const REMEMBERED_TOKENS: usize = 8;
 
 /// The account and API client. Only `client_id` and `username` are shown by `Debug`.
 #[derive(Clone)]
@@ -103,7 +102,7 @@ pub struct Auth {
     /// `None` until the first use (then loaded from the file, or obtained).
     state: tokio::sync::Mutex<Option<Token>>,
     /// Secrets to mask in any text we quote: the password, the client secret, recent tokens.
-    known: Mutex<Vec<SecretString>>,
+    known: Redactor,
 }
 
 impl fmt::Debug for Auth {
@@ -123,7 +122,7 @@ impl Auth {
         clock: Arc<dyn Clock>,
         file: Option<TokenFile>,
     ) -> Auth {
-        let known = vec![creds.password.clone(), creds.client_secret.clone()];
+        let known = Redactor::new(&[creds.password.clone(), creds.client_secret.clone()]);
         Auth {
             http,
             token_url,
@@ -131,7 +130,7 @@ impl Auth {
             clock,
             file,
             state: tokio::sync::Mutex::new(None),
-            known: Mutex::new(known),
+            known,
         }
     }
 
@@ -179,37 +178,15 @@ impl Auth {
         self.state.lock().await.as_ref().map(|t| t.expires_at)
     }
 
-    /// `text` with every known secret replaced by `***`, also where it appears form-encoded (as in
-    /// an echoed token request) or JSON-escaped.
+    /// `text` with every secret this client knows masked (see [`Redactor`]).
     pub fn redact(&self, text: &str) -> String {
-        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = text.to_string();
-        for s in known.iter() {
-            let s = s.expose_secret();
-            if s.len() < 4 {
-                continue;
-            }
-            let json = serde_json::to_string(s).unwrap_or_default();
-            let json = json.trim_matches('"');
-            for form in [s, &form_encode(s), json] {
-                if out.contains(form) {
-                    out = out.replace(form, "***");
-                }
-            }
-        }
-        out
+        self.known.redact(text)
     }
 
     fn remember(&self, t: &Token) {
-        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        known.push(t.access.clone());
+        self.known.remember(&t.access);
         if let Some(r) = &t.refresh {
-            known.push(r.clone());
-        }
-        // Keep the two credentials (first) and the latest tokens.
-        let excess = known.len().saturating_sub(2 + REMEMBERED_TOKENS);
-        if excess > 0 {
-            known.drain(2..2 + excess);
+            self.known.remember(r);
         }
     }
 
@@ -219,7 +196,10 @@ impl Auth {
             return None;
         }
         self.remember(&t);
-        debug!("smappee: using the stored token (valid until {})", t.expires_at);
+        debug!(
+            "smappee: using the stored token (valid until {})",
+            t.expires_at
+        );
         Some(t)
     }
 
@@ -240,9 +220,9 @@ impl Auth {
     ) -> Result<SecretString, VendorError> {
         // Another process may have renewed already (and thereby spent our refresh token).
         if let Some(stored) = self.file.as_ref().and_then(|f| f.load()) {
-            let newer = state.as_ref().is_none_or(|t| {
-                !t.same_access(&stored.access) && stored.expires_at > t.expires_at
-            });
+            let newer = state
+                .as_ref()
+                .is_none_or(|t| !t.same_access(&stored.access) && stored.expires_at > t.expires_at);
             if newer && !stored.renew_due(now) {
                 debug!("smappee: adopting the token another sunplug process stored");
                 self.remember(&stored);
@@ -378,28 +358,10 @@ impl Auth {
     }
 }
 
-/// `application/x-www-form-urlencoded`, as reqwest encodes form fields.
-fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
-
-    #[test]
-    fn form_encoding_matches_the_wire() {
-        assert_eq!(form_encode("p@ss w+rd/\"ö"), "p%40ss+w%2Brd%2F%22%C3%B6");
-    }
 
     fn token(life_s: i64) -> Token {
         let t0 = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
@@ -438,6 +400,9 @@ mod tests {
             password: SecretString::from("hunter2-pw".to_string()),
         };
         let d = format!("{c:?} {:?}", token(10));
-        assert!(d.contains("cid") && !d.contains("s3cr3t") && !d.contains("hunter2"), "{d}");
+        assert!(
+            d.contains("cid") && !d.contains("s3cr3t") && !d.contains("hunter2"),
+            "{d}"
+        );
     }
 }

@@ -16,6 +16,7 @@
 //!   and the config's current range is checked against the station's (see `mapping`).
 
 use super::auth::VENDOR;
+use super::backoff::Backoff;
 use super::client::SmappeeClient;
 use super::mapping::{self, ChargerState, Station};
 use super::wire::{Mode, ModeRequest, WireUnit};
@@ -24,8 +25,6 @@ use crate::control::{Command, Reading};
 use crate::units::{Amps, Watts};
 use crate::vendor::VendorError;
 use chrono::{DateTime, Utc};
-use std::time::Duration;
-use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 /// Active sessions are looked up among those started this long ago at most.
@@ -34,9 +33,6 @@ pub const SESSION_LOOKBACK: chrono::Duration = chrono::Duration::days(30);
 const DRIFT_GRACE: chrono::Duration = chrono::Duration::seconds(60);
 /// How far Smappee's session times and ours may disagree.
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
-const BACKOFF_START: Duration = Duration::from_secs(5);
-const BACKOFF_MAX: Duration = Duration::from_secs(300);
-const RETRY_AFTER_MIN: Duration = Duration::from_secs(1);
 
 /// What `apply` did. A command that was not confirmed is an `Err`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,61 +50,6 @@ pub struct Confirmed {
     pub at: DateTime<Utc>,
     session: Option<String>,
     plugged: Option<bool>,
-}
-
-#[derive(Debug, Default)]
-struct Backoff {
-    until: Option<Instant>,
-    next: Duration,
-    cause: Option<VendorError>,
-}
-
-impl Backoff {
-    /// `Err` while waiting, saying how long is left.
-    fn check(&self) -> Result<(), VendorError> {
-        let (Some(until), Some(cause)) = (self.until, &self.cause) else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        if now >= until {
-            return Ok(());
-        }
-        let left = until - now;
-        Err(match cause {
-            VendorError::RateLimited { .. } => VendorError::RateLimited {
-                vendor: VENDOR,
-                retry_after: Some(left),
-            },
-            other => VendorError::Transient {
-                vendor: VENDOR,
-                detail: format!("waiting {:.0}s after: {other}", left.as_secs_f64().ceil()),
-            },
-        })
-    }
-
-    /// Start (or lengthen) the wait after `e`, if it is worth waiting for.
-    fn failed(&mut self, e: &VendorError) -> Option<Duration> {
-        let base = if self.next.is_zero() {
-            BACKOFF_START
-        } else {
-            self.next
-        };
-        let wait = match e {
-            VendorError::RateLimited { retry_after, .. } => {
-                retry_after.unwrap_or(base).max(RETRY_AFTER_MIN)
-            }
-            VendorError::Transient { .. } => base,
-            _ => return None,
-        };
-        self.next = (base * 2).min(BACKOFF_MAX);
-        self.until = Some(Instant::now() + wait);
-        self.cause = Some(e.clone());
-        Some(wait)
-    }
-
-    fn reset(&mut self) {
-        *self = Backoff::default();
-    }
 }
 
 /// One connector of one Smappee charging station.
@@ -217,7 +158,11 @@ impl SmappeeCharger {
         now: DateTime<Utc>,
         request: ModeRequest,
     ) -> Result<Applied, VendorError> {
-        if self.confirmed.as_ref().is_some_and(|c| c.request == request) {
+        if self
+            .confirmed
+            .as_ref()
+            .is_some_and(|c| c.request == request)
+        {
             debug!("smappee: connector already at {request}");
             return Ok(Applied::Unchanged);
         }
@@ -271,12 +216,18 @@ impl SmappeeCharger {
                 // It may have been applied before the answer was lost.
                 self.confirmed = None;
                 if let Some(wait) = self.backoff.failed(e) {
-                    warn!("smappee: setting {request} failed: {e}; waiting {}s", wait.as_secs());
+                    warn!(
+                        "smappee: setting {request} failed: {e}; waiting {}s",
+                        wait.as_secs()
+                    );
                 }
             }
             VendorError::RateLimited { .. } => {
                 if let Some(wait) = self.backoff.failed(e) {
-                    warn!("smappee: rate limited while setting {request}; waiting {}s", wait.as_secs());
+                    warn!(
+                        "smappee: rate limited while setting {request}; waiting {}s",
+                        wait.as_secs()
+                    );
                 }
             }
             _ => warn!("smappee: setting {request} failed: {e}"),
@@ -423,7 +374,12 @@ impl SmappeeCharger {
             .client
             .sessions(&self.serial, now - SESSION_LOOKBACK, true)
             .await?;
-        let mut s = mapping::charger_state(now, device.as_ref(), &sessions, mapping::scale(&self.limits));
+        let mut s = mapping::charger_state(
+            now,
+            device.as_ref(),
+            &sessions,
+            mapping::scale(&self.limits),
+        );
         s.min_current = s.min_current.or(st.min_current);
         s.max_current = s.max_current.or(st.max_current);
         s.power = self.power;
@@ -448,8 +404,9 @@ impl SmappeeCharger {
         // if it started after the write (give or take the clocks' disagreement).
         let new_session = match (c.session.as_deref(), s.session.as_ref()) {
             (Some(known), Some(now)) => now.id.as_deref().is_some_and(|id| id != known),
-            (None, Some(now)) => now.id.is_some()
-                && now.started.is_none_or(|t| t + CLOCK_SKEW > c.at),
+            (None, Some(now)) => {
+                now.id.is_some() && now.started.is_none_or(|t| t + CLOCK_SKEW > c.at)
+            }
             _ => false,
         };
         let plugged_in = c.plugged == Some(false) && s.plugged == Some(true);

@@ -98,10 +98,9 @@ pub fn find_station(
         .iter()
         .find(|s| s.serial_number.as_deref().map(str::trim) == Some(serial.trim()))?;
     let single = st.chargers.len() == 1;
-    let c = st
-        .chargers
-        .iter()
-        .find(|c| c.position == Some(position) || (c.position.is_none() && single && position == 1));
+    let c = st.chargers.iter().find(|c| {
+        c.position == Some(position) || (c.position.is_none() && single && position == 1)
+    });
     Some(Station {
         location_id,
         location_name: cfg.name.clone(),
@@ -112,7 +111,12 @@ pub fn find_station(
         min_current: c.and_then(|c| c.min_current).map(Amps),
         max_current: c.and_then(|c| c.max_current).map(Amps),
         channels: c
-            .map(|c| c.channels.iter().filter_map(|ch| ch.power_topic_index).collect())
+            .map(|c| {
+                c.channels
+                    .iter()
+                    .filter_map(|ch| ch.power_topic_index)
+                    .collect()
+            })
             .unwrap_or_default(),
     })
 }
@@ -243,9 +247,7 @@ pub fn charger_state(
             status: s.status.clone(),
             started: s.from.and_then(DateTime::from_timestamp_millis),
         });
-    let session_status = session
-        .as_ref()
-        .and_then(|s| upper(s.status.as_deref()));
+    let session_status = session.as_ref().and_then(|s| upper(s.status.as_deref()));
     let paused = cs.as_deref().map(|s| s == "PAUSED");
     // The device's own state first; the session's status where the device says nothing.
     let charging = match (cs.as_deref(), session_status.as_deref()) {
@@ -292,9 +294,18 @@ mod tests {
     fn percentage_edges_of_a_32_a_station() {
         let l = limits(LimitUnit::Percentage, 32.0);
         let pct = |a| json(charge_request(Amps(a), &l));
-        assert_eq!(pct(6.0), r#"{"mode":"NORMAL","limit":{"unit":"PERCENTAGE","value":0}}"#);
-        assert_eq!(pct(8.6), r#"{"mode":"NORMAL","limit":{"unit":"PERCENTAGE","value":10}}"#);
-        assert_eq!(pct(32.0), r#"{"mode":"NORMAL","limit":{"unit":"PERCENTAGE","value":100}}"#);
+        assert_eq!(
+            pct(6.0),
+            r#"{"mode":"NORMAL","limit":{"unit":"PERCENTAGE","value":0}}"#
+        );
+        assert_eq!(
+            pct(8.6),
+            r#"{"mode":"NORMAL","limit":{"unit":"PERCENTAGE","value":10}}"#
+        );
+        assert_eq!(
+            pct(32.0),
+            r#"{"mode":"NORMAL","limit":{"unit":"PERCENTAGE","value":100}}"#
+        );
         assert_eq!(pct(40.0), pct(32.0), "above max is capped");
         assert_eq!(pct(5.9), "pause", "below the floor there is no percentage");
     }
@@ -315,18 +326,31 @@ mod tests {
     fn ampere_is_whole_amps_rounded_down_within_floor_and_max() {
         let l = limits(LimitUnit::Ampere, 16.0);
         let amp = |a| json(charge_request(Amps(a), &l));
-        assert_eq!(amp(10.0), r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":10}}"#);
+        assert_eq!(
+            amp(10.0),
+            r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":10}}"#
+        );
         assert_eq!(amp(10.9), amp(10.0));
         assert_eq!(amp(9.9999999), amp(10.0), "float noise is not a step down");
-        assert_eq!(amp(6.0), r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":6}}"#);
-        assert_eq!(amp(25.0), r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":16}}"#);
+        assert_eq!(
+            amp(6.0),
+            r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":6}}"#
+        );
+        assert_eq!(
+            amp(25.0),
+            r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":16}}"#
+        );
         assert_eq!(amp(5.5), "pause");
         assert_eq!(amp(f64::NAN), "pause");
         let odd = ChargerLimits {
             floor: Amps(6.5),
             ..l
         };
-        assert_eq!(json(charge_request(Amps(6.8), &odd)), "pause", "6 A whole is below a 6.5 A floor");
+        assert_eq!(
+            json(charge_request(Amps(6.8), &odd)),
+            "pause",
+            "6 A whole is below a 6.5 A floor"
+        );
     }
 
     #[test]
@@ -343,12 +367,18 @@ mod tests {
     #[test]
     fn percentage_mode_refuses_a_station_with_another_range() {
         let l = limits(LimitUnit::Percentage, 32.0);
-        assert_eq!(check_station_limits(&l, Some(Amps(6.0)), Some(Amps(32.0))), Ok(None));
+        assert_eq!(
+            check_station_limits(&l, Some(Amps(6.0)), Some(Amps(32.0))),
+            Ok(None)
+        );
         let e = check_station_limits(&l, Some(Amps(6.0)), Some(Amps(16.0))).unwrap_err();
         assert!(e.contains("max_current_a = 16"), "{e}");
         assert!(check_station_limits(&l, Some(Amps(8.0)), None).is_err());
         let a = limits(LimitUnit::Ampere, 32.0);
-        assert_eq!(check_station_limits(&a, None, Some(Amps(16.0))), Ok(Some(Amps(16.0))));
+        assert_eq!(
+            check_station_limits(&a, None, Some(Amps(16.0))),
+            Ok(Some(Amps(16.0)))
+        );
         assert_eq!(check_station_limits(&a, None, Some(Amps(40.0))), Ok(None));
     }
 }

@@ -3,11 +3,13 @@
 //!
 //! Layout:
 //! - `wire`: the API's payloads as serde types (seed payloads as fixtures);
-//! - `auth` + `token_file`: password and refresh grants, proactive refresh, the 0600 token file;
+//! - `auth` + `token_file` + `redact`: password and refresh grants, proactive refresh, the 0600
+//!   token file, secrets masked in quoted text;
 //! - `client`: [`SmappeeClient`], one method per endpoint, errors classified onto `VendorError`;
 //! - `mapping`: pure: amps → AMPERE/PERCENTAGE requests, metering configuration → [`Station`],
 //!   smart device + sessions → [`ChargerState`];
-//! - `charger`: [`SmappeeCharger`], what the daemon's writer owns (dedupe, replug, backoff);
+//! - `charger` + `backoff`: [`SmappeeCharger`], what the daemon's writer owns (dedupe, replug,
+//!   backoff);
 //! - `realtime`: the local MQTT realtime payload → the charger's power;
 //! - `cli`: `sunplug charger status|set` and `sunplug smappee locations`.
 //!
@@ -15,11 +17,13 @@
 //! `docs/smappee.md`.
 
 pub mod auth;
+mod backoff;
 pub mod charger;
 mod cli;
 pub mod client;
 pub mod mapping;
 pub mod realtime;
+mod redact;
 pub mod token_file;
 pub mod wire;
 
@@ -41,7 +45,10 @@ use std::sync::Arc;
 /// station's serial is required (`sunplug smappee locations`, which finds it, does without).
 pub fn check_config(s: &SmappeeSection, needs_charger: bool, push: &mut dyn FnMut(&str, String)) {
     if s.client_id.as_deref().is_none_or(|v| v.trim().is_empty()) {
-        push("client_id", "missing: the API client id Smappee gave you".into());
+        push(
+            "client_id",
+            "missing: the API client id Smappee gave you".into(),
+        );
     }
     if s.username.as_deref().is_none_or(|v| v.trim().is_empty()) {
         push("username", "missing: your Smappee account user name".into());
@@ -56,7 +63,10 @@ pub fn check_config(s: &SmappeeSection, needs_charger: bool, push: &mut dyn FnMu
     if !(1..=2).contains(&s.connector) {
         push(
             "connector",
-            format!("{} is not a connector position: use 1 (right) or 2 (left)", s.connector),
+            format!(
+                "{} is not a connector position: use 1 (right) or 2 (left)",
+                s.connector
+            ),
         );
     }
     let url_ok = (s.base_url.starts_with("https://") || s.base_url.starts_with("http://"))
@@ -64,7 +74,10 @@ pub fn check_config(s: &SmappeeSection, needs_charger: bool, push: &mut dyn FnMu
     if !url_ok {
         push(
             "base_url",
-            format!("\"{}\" is not a URL: use e.g. \"https://app1pub.smappee.net\"", s.base_url),
+            format!(
+                "\"{}\" is not a URL: use e.g. \"https://app1pub.smappee.net\"",
+                s.base_url
+            ),
         );
     }
     if s.service_location_id.is_some_and(|id| id <= 0) {
@@ -73,7 +86,10 @@ pub fn check_config(s: &SmappeeSection, needs_charger: bool, push: &mut dyn FnMu
             "must be a positive number: `sunplug smappee locations` lists it".into(),
         );
     }
-    if s.service_location_uuid.as_deref().is_some_and(|u| u.trim().is_empty()) {
+    if s.service_location_uuid
+        .as_deref()
+        .is_some_and(|u| u.trim().is_empty())
+    {
         push(
             "service_location_uuid",
             "is empty: remove it or copy the UUID from `sunplug smappee locations`".into(),
@@ -90,18 +106,30 @@ pub fn check_config(s: &SmappeeSection, needs_charger: bool, push: &mut dyn FnMu
     let mut seen = s.charger_channels.clone();
     seen.sort_unstable();
     if seen.windows(2).any(|w| w[0] == w[1]) {
-        push("charger_channels", "lists a channel twice: its power would count double".into());
+        push(
+            "charger_channels",
+            "lists a channel twice: its power would count double".into(),
+        );
     }
     let poll = s.poll_interval.as_secs_f64();
     if !(5.0..=600.0).contains(&poll) {
         push(
             "poll_interval",
-            format!("{} is out of range: use 5s..10m (30s is a good start)", s.poll_interval),
+            format!(
+                "{} is out of range: use 5s..10m (30s is a good start)",
+                s.poll_interval
+            ),
         );
     }
-    let (connect, total) = (s.connect_timeout.as_secs_f64(), s.request_timeout.as_secs_f64());
+    let (connect, total) = (
+        s.connect_timeout.as_secs_f64(),
+        s.request_timeout.as_secs_f64(),
+    );
     if !(0.5..=60.0).contains(&connect) {
-        push("connect_timeout", format!("{} is out of range: use 1s..1m", s.connect_timeout));
+        push(
+            "connect_timeout",
+            format!("{} is out of range: use 1s..1m", s.connect_timeout),
+        );
     }
     if !(1.0..=120.0).contains(&total) || total < connect {
         push(
@@ -117,10 +145,16 @@ pub fn check_config(s: &SmappeeSection, needs_charger: bool, push: &mut dyn FnMu
 /// The account's secrets: from the loaded config when the command needed the charger, else read
 /// now from the same sources (file key, `$CREDENTIALS_DIRECTORY`, environment).
 fn credentials(cfg: &Config, s: &SmappeeSection) -> anyhow::Result<Credentials> {
-    let dir = cfg.path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let dir = cfg
+        .path
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
     let read = |have: &Option<secrecy::SecretString>, src: SecretSource| match have {
         Some(v) => Ok(v.clone()),
-        None => resolve_secret(&src).map_err(|e| anyhow!("{}: {}: {e}", cfg.path.display(), src.key)),
+        None => {
+            resolve_secret(&src).map_err(|e| anyhow!("{}: {}: {e}", cfg.path.display(), src.key))
+        }
     };
     let client_secret = read(
         &cfg.secrets.smappee_client_secret,
@@ -177,16 +211,26 @@ pub fn charger_from_config(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| anyhow!("{}: smappee.serial is missing", cfg.path.display()))?;
     let client = client_from_config(cfg, clock)?;
-    Ok(SmappeeCharger::new(client, serial, s.connector, limits, s.service_location_id))
+    Ok(SmappeeCharger::new(
+        client,
+        serial,
+        s.connector,
+        limits,
+        s.service_location_id,
+    ))
 }
 
 /// `sunplug charger ...`.
-pub async fn charger_cli(command: crate::cli::ChargerCommand) -> anyhow::Result<std::process::ExitCode> {
+pub async fn charger_cli(
+    command: crate::cli::ChargerCommand,
+) -> anyhow::Result<std::process::ExitCode> {
     cli::charger(command).await
 }
 
 /// `sunplug smappee ...`.
-pub async fn smappee_cli(command: crate::cli::SmappeeCommand) -> anyhow::Result<std::process::ExitCode> {
+pub async fn smappee_cli(
+    command: crate::cli::SmappeeCommand,
+) -> anyhow::Result<std::process::ExitCode> {
     cli::smappee(command).await
 }
 
@@ -211,7 +255,11 @@ mod tests {
 
     #[test]
     fn a_complete_section_passes() {
-        assert!(problems(&ok(), true).is_empty(), "{:?}", problems(&ok(), true));
+        assert!(
+            problems(&ok(), true).is_empty(),
+            "{:?}",
+            problems(&ok(), true)
+        );
     }
 
     #[test]

@@ -88,9 +88,8 @@ fn finite(v: &Option<serde_json::Value>) -> Option<f64> {
 
 /// Parse a realtime payload. Never panics; entries without a `publishIndex` are skipped.
 pub fn parse(payload: &[u8]) -> Result<Realtime, RealtimeError> {
-    let w: Wire = serde_json::from_slice(payload).map_err(|e| {
-        RealtimeError::NotJson(format!("line {}, column {}", e.line(), e.column()))
-    })?;
+    let w: Wire = serde_json::from_slice(payload)
+        .map_err(|e| RealtimeError::NotJson(format!("line {}, column {}", e.line(), e.column())))?;
     let channels = w
         .channel_powers
         .unwrap_or_default()
@@ -215,7 +214,11 @@ mod tests {
         let r = parse(GENIUS.as_bytes()).unwrap();
         assert_eq!(r.total_power, Some(Watts(2310.0)));
         assert_eq!(r.power_of(&[4, 5, 6]), Ok(Watts(4156.0)));
-        assert_eq!(r.channels[4].current, Some(Amps(6.0)), "current is in 0.1 A");
+        assert_eq!(
+            r.channels[4].current,
+            Some(Amps(6.0)),
+            "current is in 0.1 A"
+        );
         assert_eq!(r.power_of(&[4, 9]), Err(RealtimeError::MissingChannel(9)));
         assert_eq!(r.power_of(&[]), Err(RealtimeError::NoChannels));
     }
@@ -235,15 +238,27 @@ mod tests {
     fn source_takes_live_messages_on_its_topic_only() {
         let now = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
         let mut s = ChargerPowerSource::new("6eefadeb-5c08", &[4, 5, 6]);
-        assert_eq!(s.topics(), vec!["servicelocation/6eefadeb-5c08/realtime".to_string()]);
-        assert!(!s.on_message("servicelocation/other/realtime", GENIUS.as_bytes(), false, now));
+        assert_eq!(
+            s.topics(),
+            vec!["servicelocation/6eefadeb-5c08/realtime".to_string()]
+        );
+        assert!(!s.on_message(
+            "servicelocation/other/realtime",
+            GENIUS.as_bytes(),
+            false,
+            now
+        ));
         assert!(s.on_message(&s.topics()[0].clone(), GENIUS.as_bytes(), true, now));
         assert_eq!(s.latest(now), None, "a retained message is old");
         assert!(s.on_message(&s.topics()[0].clone(), GENIUS.as_bytes(), false, now));
         assert_eq!(s.latest(now), Some(Reading::new(Watts(4156.0), now)));
         assert!(s.on_message(&s.topics()[0].clone(), b"garbage", false, now));
         assert_eq!(s.rejected, 1);
-        assert_eq!(s.latest(now).unwrap().value, Watts(4156.0), "garbage does not erase the last reading");
+        assert_eq!(
+            s.latest(now).unwrap().value,
+            Watts(4156.0),
+            "garbage does not erase the last reading"
+        );
     }
 
     proptest! {

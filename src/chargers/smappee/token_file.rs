@@ -218,7 +218,10 @@ mod tests {
             assert_eq!(dmode, 0o700);
         }
         // No temporary file left behind.
-        let names: Vec<_> = std::fs::read_dir(&state).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(&state)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 
@@ -226,10 +229,26 @@ mod tests {
     fn another_account_or_api_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         TokenFile::in_dir(dir.path(), "http://x", "cid", "me").save(&token());
-        assert!(TokenFile::in_dir(dir.path(), "http://x", "cid", "you").load().is_none());
-        assert!(TokenFile::in_dir(dir.path(), "http://y", "cid", "me").load().is_none());
-        assert!(TokenFile::in_dir(dir.path(), "http://x", "other", "me").load().is_none());
-        assert!(TokenFile::in_dir(dir.path(), "http://x/", "cid", "me").load().is_some());
+        assert!(
+            TokenFile::in_dir(dir.path(), "http://x", "cid", "you")
+                .load()
+                .is_none()
+        );
+        assert!(
+            TokenFile::in_dir(dir.path(), "http://y", "cid", "me")
+                .load()
+                .is_none()
+        );
+        assert!(
+            TokenFile::in_dir(dir.path(), "http://x", "other", "me")
+                .load()
+                .is_none()
+        );
+        assert!(
+            TokenFile::in_dir(dir.path(), "http://x/", "cid", "me")
+                .load()
+                .is_some()
+        );
     }
 
     #[test]

@@ -211,7 +211,9 @@ impl SmartDevice {
         self.properties.iter().find(|p| p.spec.name == name)
     }
     pub fn config(&self, name: &str) -> Option<&Property> {
-        self.configuration_properties.iter().find(|p| p.spec.name == name)
+        self.configuration_properties
+            .iter()
+            .find(|p| p.spec.name == name)
     }
 }
 
@@ -379,7 +381,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(l.service_locations[0].service_location_id, 12345);
-        assert_eq!(l.service_locations[0].device_serial_number.as_deref(), Some("5100000123"));
+        assert_eq!(
+            l.service_locations[0].device_serial_number.as_deref(),
+            Some("5100000123")
+        );
     }
 
     #[test]
@@ -393,7 +398,11 @@ mod tests {
         )
         .unwrap();
         let st = &m.charging_stations[0];
-        assert_eq!(st.serial_number.as_deref(), Some("5010000123"), "numeric serials become strings");
+        assert_eq!(
+            st.serial_number.as_deref(),
+            Some("5010000123"),
+            "numeric serials become strings"
+        );
         assert_eq!(st.chargers[0].position, Some(1));
         assert_eq!(st.chargers[0].max_current, Some(32.0));
     }
@@ -409,9 +418,18 @@ mod tests {
                   "value":{"value":32,"unit":"A"}}]}"#,
         )
         .unwrap();
-        assert_eq!(d.property("chargingState").and_then(Property::text), Some("CHARGING"));
-        assert_eq!(d.property("percentageLimit").and_then(Property::number), Some(40.0));
-        assert_eq!(d.config(CONFIG_MAX_CURRENT).and_then(Property::number), Some(32.0));
+        assert_eq!(
+            d.property("chargingState").and_then(Property::text),
+            Some("CHARGING")
+        );
+        assert_eq!(
+            d.property("percentageLimit").and_then(Property::number),
+            Some(40.0)
+        );
+        assert_eq!(
+            d.config(CONFIG_MAX_CURRENT).and_then(Property::number),
+            Some(32.0)
+        );
     }
 
     #[test]
@@ -424,7 +442,8 @@ mod tests {
         let v = one.into_vec();
         assert_eq!(v[0].id.as_deref(), Some("123"));
         assert_eq!(v[0].status.as_deref(), Some("STOPPED"));
-        let many: Sessions = serde_json::from_str(r#"[{"id":"a","status":"CHARGING","from":1}]"#).unwrap();
+        let many: Sessions =
+            serde_json::from_str(r#"[{"id":"a","status":"CHARGING","from":1}]"#).unwrap();
         assert_eq!(many.into_vec().len(), 1);
     }
 

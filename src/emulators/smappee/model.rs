@@ -87,10 +87,14 @@ impl Connector {
     pub fn offered(&self) -> f64 {
         match self.limit {
             None => self.max,
-            Some(Limit { unit: WireUnit::Percentage, value }) => {
-                self.min + f64::from(value.min(100)) / 100.0 * (self.max - self.min)
-            }
-            Some(Limit { unit: WireUnit::Ampere, value }) => (f64::from(value) + self.ampere_error).clamp(0.0, self.max),
+            Some(Limit {
+                unit: WireUnit::Percentage,
+                value,
+            }) => self.min + f64::from(value.min(100)) / 100.0 * (self.max - self.min),
+            Some(Limit {
+                unit: WireUnit::Ampere,
+                value,
+            }) => (f64::from(value) + self.ampere_error).clamp(0.0, self.max),
         }
     }
     /// What the car draws per phase.
@@ -99,7 +103,11 @@ impl Connector {
             return 0.0;
         }
         let offered = self.offered();
-        if offered + 1e-9 < self.min { 0.0 } else { offered.min(self.car_max) }
+        if offered + 1e-9 < self.min {
+            0.0
+        } else {
+            offered.min(self.car_max)
+        }
     }
     pub fn charging_state(&self) -> &'static str {
         match (self.plugged, self.mode) {
@@ -114,10 +122,14 @@ impl Connector {
         let span = self.max - self.min;
         match self.limit {
             None => 100,
-            Some(Limit { unit: WireUnit::Percentage, value }) => value.min(100),
-            Some(Limit { unit: WireUnit::Ampere, value }) => {
-                (((f64::from(value) - self.min) / span * 100.0).round()).clamp(0.0, 100.0) as u32
-            }
+            Some(Limit {
+                unit: WireUnit::Percentage,
+                value,
+            }) => value.min(100),
+            Some(Limit {
+                unit: WireUnit::Ampere,
+                value,
+            }) => (((f64::from(value) - self.min) / span * 100.0).round()).clamp(0.0, 100.0) as u32,
         }
     }
 }
@@ -193,7 +205,9 @@ impl Model {
     pub fn plug_in(&mut self, position: u8, now: DateTime<Utc>) {
         let id = self.next_session;
         let index = self.sessions.len();
-        let Some(c) = self.connector_mut(position) else { return };
+        let Some(c) = self.connector_mut(position) else {
+            return;
+        };
         if c.plugged {
             return;
         }
@@ -213,7 +227,9 @@ impl Model {
     }
 
     pub fn unplug(&mut self, position: u8, now: DateTime<Utc>) {
-        let Some(c) = self.connector_mut(position) else { return };
+        let Some(c) = self.connector_mut(position) else {
+            return;
+        };
         c.plugged = false;
         if let Some(i) = c.session.take() {
             self.sessions[i].to = Some(now);
@@ -336,9 +352,11 @@ impl Model {
             })
             .collect();
         for (phase, &idx) in self.cfg.charger_channels.iter().enumerate() {
-            channels.push(json!({"ctInput": idx, "publishIndex": idx, "power": (car_a * v).round(),
+            channels.push(
+                json!({"ctInput": idx, "publishIndex": idx, "power": (car_a * v).round(),
                                  "current": (car_a * 10.0).round(), "phaseId": phase % 3,
-                                 "importEnergy": 0, "exportEnergy": 0}));
+                                 "importEnergy": 0, "exportEnergy": 0}),
+            );
         }
         json!({
             "totalPower": (self.cfg.house_w + car_a * v * self.cfg.charger_channels.len() as f64).round(),
@@ -356,17 +374,30 @@ pub fn parse_mode_body(body: &[u8], max: f64) -> Result<(Mode, Option<Limit>), S
         Some("NORMAL") => Mode::Normal,
         Some("SMART") => Mode::Smart,
         Some("PAUSED") => Mode::Paused,
-        other => return Err(format!("Invalid mode {other:?}: expected NORMAL, SMART or PAUSED")),
+        other => {
+            return Err(format!(
+                "Invalid mode {other:?}: expected NORMAL, SMART or PAUSED"
+            ));
+        }
     };
     let limit = match v.get("limit") {
         None | Some(Value::Null) => None,
-        Some(_) if mode != Mode::Normal => return Err("A limit is only allowed with mode NORMAL".into()),
+        Some(_) if mode != Mode::Normal => {
+            return Err("A limit is only allowed with mode NORMAL".into());
+        }
         Some(l) => {
-            let value = l.get("value").and_then(Value::as_f64).ok_or("Limit value missing")?;
+            let value = l
+                .get("value")
+                .and_then(Value::as_f64)
+                .ok_or("Limit value missing")?;
             let (unit, top) = match l.get("unit").and_then(Value::as_str) {
                 Some("PERCENTAGE") => (WireUnit::Percentage, 100.0),
                 Some("AMPERE") => (WireUnit::Ampere, max),
-                other => return Err(format!("Invalid limit unit {other:?}: expected PERCENTAGE or AMPERE")),
+                other => {
+                    return Err(format!(
+                        "Invalid limit unit {other:?}: expected PERCENTAGE or AMPERE"
+                    ));
+                }
             };
             if value.fract() != 0.0 {
                 return Err(format!("Limit value {value} must be a whole number"));
@@ -374,7 +405,10 @@ pub fn parse_mode_body(body: &[u8], max: f64) -> Result<(Mode, Option<Limit>), S
             if !(0.0..=top).contains(&value) {
                 return Err(format!("Limit value {value} out of range 0..{top}"));
             }
-            Some(Limit { unit, value: value as u32 })
+            Some(Limit {
+                unit,
+                value: value as u32,
+            })
         }
     };
     Ok((mode, limit))
