@@ -265,3 +265,38 @@ async fn a_failing_token_endpoint_keeps_a_still_valid_token() {
     let e = h.client().service_locations().await.unwrap_err();
     assert_eq!(e.kind(), "transient", "{e}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_emulator_refuses_expired_unknown_and_missing_tokens() {
+    let h = Harness::new().await;
+    let cfg = h.emu.config();
+    let http = reqwest::Client::new();
+    let base = h.emu.base_url();
+    let login = http
+        .post(format!("{base}/dev/v1/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", cfg.client_id.as_str()),
+            ("client_secret", cfg.client_secret.as_str()),
+            ("username", cfg.username.as_str()),
+            ("password", cfg.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = login.json().await.unwrap();
+    assert_eq!(v["expires_in"], 36_000);
+    let token = v["access_token"].as_str().unwrap().to_string();
+    let get = |auth: Option<String>| {
+        let mut r = http.get(format!("{base}/dev/v3/servicelocation"));
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(Some(format!("Bearer {token}"))).await, 200);
+    assert_eq!(get(Some("Bearer nonsense".into())).await, 401);
+    assert_eq!(get(None).await, 401);
+    advance(Duration::from_secs(36_000)).await;
+    assert_eq!(get(Some(format!("Bearer {token}"))).await, 401, "expired");
+}

@@ -345,3 +345,35 @@ async fn after_a_restart_a_long_running_session_is_not_mistaken_for_a_replug() {
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
     assert_eq!(h.mode_bodies().len(), 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn without_sessions_the_plug_state_is_unknown_but_the_rest_is_read() {
+    let h = Harness::new().await;
+    let mut c = h.charger(LimitUnit::Ampere);
+    h.emu.plug_in(1);
+    c.apply(h.now(), &Command::Pause).await.unwrap();
+    h.emu.inject(
+        sunplug::emulators::smappee::Target::PathContains("/sessions"),
+        sunplug::emulators::smappee::Fault::Status(404),
+    );
+    let s = c.read_state(h.now()).await.unwrap();
+    assert_eq!((s.plugged, s.paused, s.session), (None, Some(true), None));
+    h.emu.clear_requests();
+    c.read_state(h.now()).await.unwrap();
+    assert!(
+        h.emu
+            .requests()
+            .iter()
+            .all(|r| !r.path.ends_with("/sessions")),
+        "not asked again"
+    );
+}
+
+/// The daemon's writer task needs `Send` futures (checked at compile time).
+#[allow(dead_code)]
+fn the_adapter_futures_are_send(c: &mut SmappeeCharger, now: chrono::DateTime<chrono::Utc>) {
+    fn send<T: Send>(_: T) {}
+    send(c.apply(now, &Command::Pause));
+    send(c.read_state(now));
+    send(c.verify());
+}

@@ -41,6 +41,8 @@ pub enum Target {
     Mode,
     /// Any request.
     Any,
+    /// Requests whose path contains this, e.g. "/sessions".
+    PathContains(&'static str),
 }
 
 /// A fault for one request.
@@ -247,8 +249,13 @@ fn target_of(method: &Method, path: &str) -> Target {
     }
 }
 
-fn applies(t: Target, to: Target) -> bool {
-    t == Target::Any || t == to || (t == Target::Api && to == Target::Mode)
+fn applies(t: Target, to: Target, path: &str) -> bool {
+    match t {
+        Target::Any => true,
+        Target::PathContains(p) => path.contains(p),
+        Target::Api => to == Target::Api || to == Target::Mode,
+        t => t == to,
+    }
 }
 
 async fn handle(
@@ -262,7 +269,7 @@ async fn handle(
     let target = target_of(&method, &path);
     let fault = {
         let mut faults = lock(&shared.faults);
-        let i = faults.iter().position(|(t, _)| applies(*t, target));
+        let i = faults.iter().position(|(t, _)| applies(*t, target, &path));
         i.and_then(|i| faults.remove(i)).map(|(_, f)| f)
     };
     let response = match fault {

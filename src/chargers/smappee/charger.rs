@@ -68,6 +68,8 @@ pub struct SmappeeCharger {
     seen_session: Option<String>,
     last: Option<ChargerState>,
     power: Option<Reading<Watts>>,
+    /// The sessions endpoint answered 4xx once: not asked again.
+    sessions_refused: bool,
 }
 
 impl SmappeeCharger {
@@ -93,6 +95,7 @@ impl SmappeeCharger {
             seen_session: None,
             last: None,
             power: None,
+            sessions_refused: false,
         }
     }
 
@@ -365,19 +368,38 @@ impl SmappeeCharger {
         }
     }
 
-    async fn read(&self, now: DateTime<Utc>, st: &Station) -> Result<ChargerState, VendorError> {
+    async fn read(
+        &mut self,
+        now: DateTime<Utc>,
+        st: &Station,
+    ) -> Result<ChargerState, VendorError> {
         let device = match &st.smart_device_id {
             Some(id) => Some(self.client.smart_device(st.location_id, id).await?),
             None => None,
         };
-        let sessions = self
-            .client
-            .sessions(&self.serial, now - SESSION_LOOKBACK, true)
-            .await?;
+        let sessions = if self.sessions_refused {
+            None
+        } else {
+            let from = now - SESSION_LOOKBACK;
+            match self.client.sessions(&self.serial, from, true).await {
+                Ok(s) => Some(s),
+                // Some accounts or stations cannot list sessions: go on without the plug state.
+                Err(VendorError::Rejected { status, .. }) => {
+                    warn!(
+                        "smappee: the sessions of station {} cannot be read (HTTP {status}); the plug \
+                         state and replugs are unknown, only the charging state is read",
+                        self.serial
+                    );
+                    self.sessions_refused = true;
+                    None
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let mut s = mapping::charger_state(
             now,
             device.as_ref(),
-            &sessions,
+            sessions.as_deref(),
             mapping::scale(&self.limits),
         );
         s.min_current = s.min_current.or(st.min_current);

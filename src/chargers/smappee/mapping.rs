@@ -221,11 +221,12 @@ fn session_open(s: &Session) -> bool {
 }
 
 /// Combine the connector's smart device (`None` when it could not be identified) and the station's
-/// active sessions into its state. `scale` turns `percentageLimit` into amps.
+/// active sessions (`None` when the account cannot read them) into its state. `scale` turns
+/// `percentageLimit` into amps.
 pub fn charger_state(
     at: DateTime<Utc>,
     device: Option<&SmartDevice>,
-    active_sessions: &[Session],
+    active_sessions: Option<&[Session]>,
     scale: Option<PercentScale>,
 ) -> ChargerState {
     let charging_state = device
@@ -239,6 +240,7 @@ pub fn charger_state(
         .filter(|p| (0.0..=100.0).contains(p))
         .map(|p| p.round() as u8);
     let session = active_sessions
+        .unwrap_or_default()
         .iter()
         .filter(|s| session_open(s))
         .max_by_key(|s| s.from.unwrap_or(i64::MIN))
@@ -259,7 +261,11 @@ pub fn charger_state(
     ChargerState {
         at,
         // A charging connector is plugged, even if the session list lags behind.
-        plugged: Some(session.is_some() || charging == Some(true)),
+        plugged: match (active_sessions, charging) {
+            (_, Some(true)) => Some(true),
+            (Some(_), _) => Some(session.is_some()),
+            (None, _) => None,
+        },
         charging,
         paused,
         charging_state,
@@ -362,6 +368,62 @@ mod tests {
             phases: Phases::Three,
         };
         assert_eq!(request_for(&c, &l), ModeRequest::PAUSED);
+    }
+
+    fn device(state: &str, pct: u32) -> SmartDevice {
+        serde_json::from_value(serde_json::json!({"id": "CARCHARGER-299", "properties": [
+            {"spec": {"name": "chargingState"}, "value": state},
+            {"spec": {"name": "percentageLimit"}, "value": pct}]}))
+        .unwrap()
+    }
+
+    fn session(id: &str, from: i64, status: &str) -> Session {
+        serde_json::from_value(serde_json::json!({"id": id, "from": from, "status": status}))
+            .unwrap()
+    }
+
+    #[test]
+    fn state_from_device_and_sessions() {
+        let at = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let scale = scale(&limits(LimitUnit::Percentage, 32.0));
+        let sessions = [session("41", 1, "STOPPED"), session("42", 2, "CHARGING")];
+        let s = charger_state(at, Some(&device("CHARGING", 10)), Some(&sessions), scale);
+        assert_eq!(
+            (s.plugged, s.charging, s.paused),
+            (Some(true), Some(true), Some(false))
+        );
+        assert_eq!(
+            s.session_id(),
+            Some("42"),
+            "the stopped session is not the active one"
+        );
+        assert!((s.obs().offered.unwrap().0 - 8.6).abs() < 1e-9);
+
+        let s = charger_state(at, Some(&device("PAUSED", 10)), Some(&sessions), scale);
+        assert_eq!(
+            (s.paused, s.charging, s.obs().offered),
+            (Some(true), Some(false), Some(Amps::ZERO))
+        );
+        let s = charger_state(at, Some(&device("AVAILABLE", 10)), Some(&[]), scale);
+        assert_eq!(
+            (s.plugged, s.charging, s.session),
+            (Some(false), Some(false), None)
+        );
+        // Without sessions the plug state is unknown, unless the car is charging.
+        let s = charger_state(at, Some(&device("SUSPENDED", 10)), None, scale);
+        assert_eq!(s.plugged, None);
+        let s = charger_state(at, Some(&device("charging", 10)), None, scale);
+        assert_eq!(
+            (s.plugged, s.charging),
+            (Some(true), Some(true)),
+            "case does not matter"
+        );
+        // Without a device the session's status speaks.
+        let s = charger_state(at, None, Some(&sessions), scale);
+        assert_eq!(
+            (s.plugged, s.charging, s.paused, s.limit),
+            (Some(true), Some(true), None, None)
+        );
     }
 
     #[test]
