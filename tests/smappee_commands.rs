@@ -293,6 +293,12 @@ async fn a_station_range_other_than_the_config_is_refused_in_percentage_mode() {
     let e = pct.read_state(h.now()).await.unwrap_err();
     assert_eq!(e.kind(), "unsupported");
     assert!(e.to_string().contains("max_current_a = 16"), "{e}");
+    // No limit goes out against that station; a pause still does.
+    let e = pct.apply(h.now(), &charge(10.0)).await.unwrap_err();
+    assert_eq!(e.kind(), "unsupported");
+    assert_eq!(pct.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
+    assert_eq!(h.mode_bodies(), [r#"{"mode":"PAUSED"}"#]);
+    h.emu.clear_requests();
     // In ampere mode the station's lower maximum caps the commands instead.
     let mut amp = h.charger(LimitUnit::Ampere);
     amp.read_state(h.now()).await.unwrap();

@@ -5,7 +5,8 @@ mod smappee_support;
 
 use smappee_support::{Harness, LogBuffer, limits};
 use std::time::Duration;
-use sunplug::chargers::smappee::{Applied, SmappeeCharger};
+use sunplug::chargers::smappee::wire::WireUnit;
+use sunplug::chargers::smappee::{Applied, ModeRequest, SmappeeCharger};
 use sunplug::config::LimitUnit;
 use sunplug::control::Command;
 use sunplug::emulators::smappee::{EmulatorConfig, Fault, Target};
@@ -23,20 +24,17 @@ fn charge(a: f64) -> Command {
 #[tokio::test(start_paused = true)]
 async fn a_400_is_logged_once_with_the_body_and_not_repeated() {
     let (logs, _serial) = LogBuffer::lock().await;
-    // A 16 A station configured as 32 A in ampere mode, never verified: 20 A is refused.
-    let h = Harness::with(EmulatorConfig {
-        connectors: vec![(1, 6.0, 16.0)],
-        ..EmulatorConfig::default()
-    })
-    .await;
+    // A value the station refuses: 40 A on a 32 A station.
+    let h = Harness::new().await;
     let mut c = h.charger(LimitUnit::Ampere);
-    let e = c.apply(h.now(), &charge(20.0)).await.unwrap_err();
+    let too_much = ModeRequest::normal(WireUnit::Ampere, 40);
+    let e = c.apply_request(h.now(), too_much).await.unwrap_err();
     assert!(
         matches!(e, VendorError::Rejected { status: 400, .. }),
         "{e:?}"
     );
     assert!(e.to_string().contains("out of range"), "{e}");
-    let again = c.apply(h.now(), &charge(20.0)).await.unwrap_err();
+    let again = c.apply_request(h.now(), too_much).await.unwrap_err();
     assert_eq!(again, e);
     assert_eq!(
         h.mode_bodies().len(),
@@ -47,7 +45,7 @@ async fn a_400_is_logged_once_with_the_body_and_not_repeated() {
     let lines: Vec<_> = text.lines().filter(|l| l.contains("ERROR")).collect();
     assert_eq!(lines.len(), 1, "{text}");
     assert!(
-        lines[0].contains(r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":20}}"#),
+        lines[0].contains(r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":40}}"#),
         "{}",
         lines[0]
     );
@@ -58,7 +56,7 @@ async fn a_400_is_logged_once_with_the_body_and_not_repeated() {
     );
     // Another request goes out, and clears the memory.
     assert_eq!(c.apply(h.now(), &charge(10.0)).await, Ok(Applied::Sent));
-    assert!(c.apply(h.now(), &charge(20.0)).await.is_err());
+    assert!(c.apply_request(h.now(), too_much).await.is_err());
     assert_eq!(h.mode_bodies().len(), 3);
 }
 

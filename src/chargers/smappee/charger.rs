@@ -145,13 +145,18 @@ impl SmappeeCharger {
         self.confirmed = None;
     }
 
-    /// Bring the connector to `command`.
+    /// Bring the connector to `command`. Before the first limit is sent the station is verified
+    /// (its range against the config, see [`SmappeeCharger::verify`]); a pause never waits for that.
     pub async fn apply(
         &mut self,
         now: DateTime<Utc>,
         command: &Command,
     ) -> Result<Applied, VendorError> {
-        let request = self.request_for(command);
+        let mut request = self.request_for(command);
+        if request.limit.is_some() && self.station.is_none() {
+            self.verify().await?;
+            request = self.request_for(command);
+        }
         self.apply_request(now, request).await
     }
 
