@@ -60,7 +60,8 @@ pub enum Fault {
     Echo(u16),
 }
 
-/// One request as it arrived, and the status it got.
+/// One request as it arrived, and the status it was answered with (also when the answer was
+/// delayed past the client's patience).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedRequest {
     pub method: String,
@@ -267,22 +268,38 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_string();
     let target = target_of(&method, &path);
+    // Recorded on arrival: a request whose answer the client gave up on is still recorded.
+    let header_text = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let index = {
+        let mut requests = lock(&shared.requests);
+        requests.push(RecordedRequest {
+            method: method.to_string(),
+            path: path.clone(),
+            query: uri.query().map(str::to_string),
+            authorization: header_text(header::AUTHORIZATION),
+            content_type: header_text(header::CONTENT_TYPE),
+            body: String::from_utf8_lossy(&body).to_string(),
+            status: 0,
+        });
+        requests.len() - 1
+    };
     let fault = {
         let mut faults = lock(&shared.faults);
         let i = faults.iter().position(|(t, _)| applies(*t, target, &path));
         i.and_then(|i| faults.remove(i)).map(|(_, f)| f)
     };
-    let response = match fault {
-        Some(Fault::Delay(d)) => {
-            // The request takes effect at once; only the answer is late (or lost, if the client
-            // gives up first), as with a slow cloud.
-            let r = route(&shared, &method, &uri, &headers, &body);
-            tokio::time::sleep(d).await;
-            r
-        }
+    let (response, delay) = match fault {
+        // The request takes effect at once; only the answer is late (or lost, if the client gives
+        // up first), as with a slow cloud.
+        Some(Fault::Delay(d)) => (route(&shared, &method, &uri, &headers, &body), Some(d)),
         Some(Fault::Status(s)) => {
             let status = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            error(status, "injected", "injected failure")
+            (error(status, "injected", "injected failure"), None)
         }
         Some(Fault::RateLimited(after)) => {
             let mut r = error(
@@ -293,39 +310,32 @@ async fn handle(
             if let Some(s) = after {
                 r.headers_mut().insert(header::RETRY_AFTER, s.into());
             }
-            r
+            (r, None)
         }
         Some(Fault::Garbage) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            "{\"serviceLocations\": [{\"serviceLoc",
-        )
-            .into_response(),
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                "{\"serviceLocations\": [{\"serviceLoc",
+            )
+                .into_response(),
+            None,
+        ),
         Some(Fault::Echo(s)) => {
             let status = StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, String::from_utf8_lossy(&body).to_string()).into_response()
+            let echo = String::from_utf8_lossy(&body).to_string();
+            ((status, echo).into_response(), None)
         }
-        None => route(&shared, &method, &uri, &headers, &body),
+        None => (route(&shared, &method, &uri, &headers, &body), None),
     };
-    tracing::debug!(
-        "smappee emulator: {method} {path} -> {}",
-        response.status().as_u16()
-    );
-    let header_text = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    lock(&shared.requests).push(RecordedRequest {
-        method: method.to_string(),
-        path,
-        query: uri.query().map(str::to_string),
-        authorization: header_text(header::AUTHORIZATION),
-        content_type: header_text(header::CONTENT_TYPE),
-        body: String::from_utf8_lossy(&body).to_string(),
-        status: response.status().as_u16(),
-    });
+    let status = response.status().as_u16();
+    tracing::debug!("smappee emulator: {method} {path} -> {status}");
+    if let Some(r) = lock(&shared.requests).get_mut(index) {
+        r.status = status;
+    }
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     response
 }
 

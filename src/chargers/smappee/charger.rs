@@ -248,22 +248,13 @@ impl SmappeeCharger {
             return Ok(s.clone());
         }
         self.backoff.check()?;
-        let result = self.find_station().await;
-        let mut st = match result {
+        let st = match self.discover().await {
             Ok(st) => st,
             Err(e) => {
                 self.backoff.failed(&e);
                 return Err(e);
             }
         };
-        if st.min_current.is_none() || st.max_current.is_none() {
-            if let Some(id) = st.smart_device_id.clone() {
-                let dev = self.client.smart_device(st.location_id, &id).await?;
-                let (min, max) = mapping::device_range(&dev);
-                st.min_current = st.min_current.or(min);
-                st.max_current = st.max_current.or(max);
-            }
-        }
         match mapping::check_station_limits(&self.limits, st.min_current, st.max_current) {
             Err(detail) => {
                 return Err(VendorError::Unsupported {
@@ -281,6 +272,21 @@ impl SmappeeCharger {
             Ok(None) => {}
         }
         self.station = Some(st.clone());
+        Ok(st)
+    }
+
+    /// The station with its current range (from the smart device where the metering configuration
+    /// lacks it).
+    async fn discover(&self) -> Result<Station, VendorError> {
+        let mut st = self.find_station().await?;
+        if st.min_current.is_none() || st.max_current.is_none() {
+            if let Some(id) = st.smart_device_id.clone() {
+                let dev = self.client.smart_device(st.location_id, &id).await?;
+                let (min, max) = mapping::device_range(&dev);
+                st.min_current = st.min_current.or(min);
+                st.max_current = st.max_current.or(max);
+            }
+        }
         Ok(st)
     }
 

@@ -69,16 +69,26 @@ pub fn check_config(s: &SmappeeSection, needs_charger: bool, push: &mut dyn FnMu
             ),
         );
     }
-    let url_ok = (s.base_url.starts_with("https://") || s.base_url.starts_with("http://"))
-        && reqwest::Url::parse(&s.base_url).is_ok_and(|u| u.host().is_some());
-    if !url_ok {
-        push(
+    let url = reqwest::Url::parse(&s.base_url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    match url {
+        None => push(
             "base_url",
             format!(
                 "\"{}\" is not a URL: use e.g. \"https://app1pub.smappee.net\"",
                 s.base_url
             ),
-        );
+        ),
+        Some(u) if u.path() != "/" || u.query().is_some() => push(
+            "base_url",
+            format!(
+                "\"{}\" has a path: give only the scheme and host, e.g. \"https://app1pub.smappee.net\" \
+                 (sunplug adds /dev/v1/oauth2/token and /dev/v3/...)",
+                s.base_url
+            ),
+        ),
+        Some(_) => {}
     }
     if s.service_location_id.is_some_and(|id| id <= 0) {
         push(
@@ -270,6 +280,19 @@ mod tests {
         };
         assert!(problems(&s, false).is_empty());
         assert!(problems(&s, true)[0].contains("smappee locations"));
+    }
+
+    #[test]
+    fn base_url_is_scheme_and_host_only() {
+        let with = |u: &str| SmappeeSection {
+            base_url: u.into(),
+            ..ok()
+        };
+        assert!(problems(&with("http://127.0.0.1:8080"), true).is_empty());
+        assert!(problems(&with("https://app1pub.smappee.net/"), true).is_empty());
+        let p = problems(&with("https://app1pub.smappee.net/dev/v3"), true).join("");
+        assert!(p.contains("has a path"), "{p}");
+        assert!(!problems(&with("ftp://x"), true).is_empty());
     }
 
     #[test]
