@@ -213,7 +213,7 @@ async fn set_then_status_through_the_api_with_one_login() {
         "Smappee station 5010000123, connector 1 (right), service location 12345 \"Home\"",
         "plugged in, charging (session 4001, CHARGING",
         "state:     CHARGING",
-        "limit:     15 % = 9.90 A   (station range 6–32 A)",
+        "limit:     15 % ≈ 9.90 A (reported as a percentage)   (station range 6–32 A)",
         "AMPERE, whole amps",
         "token:     valid until",
     ] {

@@ -192,7 +192,10 @@ fn print_status(
             ""
         }
     );
+    // The station reports its limit as a percentage; an AMPERE limit shows as the nearest one.
+    let ampere = charger.limits().unit == crate::config::LimitUnit::Ampere;
     let limit = match (s.percentage_limit, s.limit) {
+        (Some(p), Some(a)) if ampere => format!("{p} % ≈ {a} (reported as a percentage)"),
         (Some(p), Some(a)) => format!("{p} % = {a}"),
         (Some(p), None) => format!("{p} %"),
         (None, Some(a)) => a.to_string(),
