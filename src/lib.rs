@@ -11,6 +11,7 @@
 //! - [`emulators`]: the vendor APIs emulated on port 0, for tests and `sunplug demo`.
 //! - [`sim`]: the replay simulator: real PV/load days, car and charger models, metrics, oracle, plots.
 //! - [`daemon`]: the service: event loop, charger writer, persistence, systemd, Home Assistant.
+//! - [`emulators`]: HTTP emulators of the vendor APIs, for tests and the demo.
 //! - [`clock`]: the only place that reads a clock.
 //! - [`cli`] / [`commands`]: the command line and the one-shot commands.
 

@@ -532,7 +532,7 @@ fn check_charger(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) -> Option<
         }
     }
     match &raw.smappee {
-        Some(s) => crate::chargers::smappee::check_config(s, &mut |k, m| {
+        Some(s) => crate::chargers::smappee::check_config(s, needs.charger, &mut |k, m| {
             ck.push(&format!("smappee.{k}"), m)
         }),
         None if needs.charger => ck.push(
