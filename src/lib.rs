@@ -5,6 +5,7 @@
 //! - [`config`]: `sunplug.toml` (serde, every problem reported at once with its line), secrets.
 //! - [`control`]: the pure core. `Controller::step(now, &Observation) -> Decision`: policies, PI loop,
 //!   start/stop hysteresis, stale fail-safe, and the guard. No I/O, no clock.
+//! - [`mqtt`]: the one broker connection (`MqttLink`): reconnect, resubscribe, last will, TLS.
 //! - [`sources`]: the surplus from MQTT meters; the vehicle from Enode, Cariad or MQTT.
 //! - [`chargers`]: the Smappee client (OAuth, mode/limit commands, discovery).
 //! - [`vendor`]: the shared error vocabulary and HTTP plumbing of every vendor adapter.
@@ -20,7 +21,8 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
-pub mod sources;
+pub mod mqtt;
 pub mod sim;
+pub mod sources;
 pub mod units;
 pub mod vendor;
