@@ -98,7 +98,7 @@ impl PiLoop {
     /// The integral term now, in amps.
     pub fn integral(&self) -> Amps {
         // The kernel exposes the integral only through an output; a zero-gain probe reads it.
-        let mut probe = self.pid.clone();
+        let mut probe = self.pid;
         probe.kp = 0.0;
         probe.ki = 0.0;
         Amps(probe.next_control_output(0.0).i)

@@ -94,8 +94,8 @@ fn scalar_eq(v: &Value, want: &str) -> bool {
 
 fn describe(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 40 {
-        format!("{}…", &s[..s.floor_char_boundary(40)])
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
     } else {
         s
     }
@@ -162,8 +162,8 @@ pub fn extract_bool(payload: &[u8], pointer: Option<&str>) -> Result<bool, Paylo
     match field {
         Value::Bool(b) => Ok(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Ok(true),
-            Some(x) if x == 0.0 => Ok(false),
+            Some(1.0) => Ok(true),
+            Some(0.0) => Ok(false),
             _ => Err(wrong()),
         },
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
