@@ -22,7 +22,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod mqtt;
-pub mod sim;
 pub mod sources;
+pub mod sim;
 pub mod units;
 pub mod vendor;

@@ -89,12 +89,7 @@ impl Guard {
     }
 
     /// Apply every rule to what the policy wants (`None` = pause).
-    pub fn apply(
-        &mut self,
-        now: DateTime<Utc>,
-        wanted: Option<Amps>,
-        house_load: Option<Watts>,
-    ) -> Guarded {
+    pub fn apply(&mut self, now: DateTime<Utc>, wanted: Option<Amps>, house_load: Option<Watts>) -> Guarded {
         let p = self.params;
         let mut clamp = None;
         let (cap, cap_rule) = p.cap(house_load);
@@ -188,10 +183,7 @@ mod tests {
         assert_eq!(out.command.current(), Amps(6.0));
         assert_eq!(out.clamp, Some("ramp"));
         // 10 s later the ramp allows +10 A.
-        assert_eq!(
-            g.apply(t(30), Some(Amps(16.0)), None).command.current(),
-            Amps(16.0)
-        );
+        assert_eq!(g.apply(t(30), Some(Amps(16.0)), None).command.current(), Amps(16.0));
     }
 
     #[test]
@@ -205,10 +197,7 @@ mod tests {
             t(-100),
         );
         let out = g.apply(t(0), Some(Amps(40.0)), None);
-        assert_eq!(
-            (out.command.current(), out.clamp),
-            (Amps(16.0), Some("max"))
-        );
+        assert_eq!((out.command.current(), out.clamp), (Amps(16.0), Some("max")));
         // 13.8 kW of house load = 20 A per phase: 5 A left < floor: pause, at once.
         let out = g.apply(t(1), Some(Amps(16.0)), Some(Watts(13_800.0)));
         assert_eq!(out.command, Command::Pause);
@@ -225,14 +214,8 @@ mod tests {
             t(0),
         );
         let out = g.apply(t(5), Some(Amps(8.0)), None);
-        assert_eq!(
-            (out.command.current(), out.clamp),
-            (Amps(10.0), Some("interval"))
-        );
-        assert_eq!(
-            g.apply(t(10), Some(Amps(8.0)), None).command.current(),
-            Amps(8.0)
-        );
+        assert_eq!((out.command.current(), out.clamp), (Amps(10.0), Some("interval")));
+        assert_eq!(g.apply(t(10), Some(Amps(8.0)), None).command.current(), Amps(8.0));
     }
 
     #[test]

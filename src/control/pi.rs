@@ -183,15 +183,9 @@ mod tests {
     #[test]
     fn exact_charger_settles_in_one_step_without_overshoot() {
         let trace = run(4600.0, 1.0, 50, PiParams::default());
-        assert!(
-            trace.iter().all(|c| (c - trace[0]).abs() < 1e-9),
-            "{trace:?}"
-        );
+        assert!(trace.iter().all(|c| (c - trace[0]).abs() < 1e-9), "{trace:?}");
         let target = 4600.0 / 690.0;
-        assert!(
-            (trace[0] - target).abs() < 1e-9,
-            "feed-forward follows the step at once"
-        );
+        assert!((trace[0] - target).abs() < 1e-9, "feed-forward follows the step at once");
         for c in &trace {
             assert!(*c <= target + 1e-9, "no overshoot: {c} > {target}");
         }
@@ -205,10 +199,7 @@ mod tests {
         let last = *trace.last().unwrap();
         assert!((last - needed).abs() < 0.1, "settles near {needed}: {last}");
         let peak = trace.iter().cloned().fold(0.0, f64::max);
-        assert!(
-            peak <= needed * 1.05,
-            "overshoot within 5 %: peak {peak} vs {needed}"
-        );
+        assert!(peak <= needed * 1.05, "overshoot within 5 %: peak {peak} vs {needed}");
     }
 
     #[test]
@@ -216,29 +207,13 @@ mod tests {
         let mut pi = PiLoop::new(PiParams::default());
         for _ in 0..1000 {
             // A huge surplus but the output is held at max (the car draws 16 A): no growth.
-            pi.step(
-                THREE,
-                Watts(50_000.0),
-                Watts(0.0),
-                Watts(11_040.0),
-                Amps(0.0),
-                Saturation::High,
-                5.0,
-            );
+            pi.step(THREE, Watts(50_000.0), Watts(0.0), Watts(11_040.0), Amps(0.0), Saturation::High, 5.0);
         }
         assert_eq!(pi.integral(), Amps(0.0));
         // And it still integrates the other way: the car draws more than wanted (a step to aim
         // at nothing, then one that sees the car still at 16 A).
         for _ in 0..2 {
-            pi.step(
-                THREE,
-                Watts(0.0),
-                Watts(0.0),
-                Watts(11_040.0),
-                Amps(0.0),
-                Saturation::High,
-                5.0,
-            );
+            pi.step(THREE, Watts(0.0), Watts(0.0), Watts(11_040.0), Amps(0.0), Saturation::High, 5.0);
         }
         assert!(pi.integral().0 < 0.0);
     }
@@ -248,15 +223,7 @@ mod tests {
         let mut pi = PiLoop::new(PiParams::default());
         for _ in 0..10_000 {
             // The car draws nothing of the 5 kW wanted (it is full): the integral hits its bound.
-            pi.step(
-                THREE,
-                Watts(5000.0),
-                Watts(0.0),
-                Watts(0.0),
-                Amps(0.0),
-                Saturation::None,
-                5.0,
-            );
+            pi.step(THREE, Watts(5000.0), Watts(0.0), Watts(0.0), Amps(0.0), Saturation::None, 5.0);
         }
         assert!((pi.integral().0 - 3.0).abs() < 1e-9);
         pi.reset();
@@ -268,15 +235,7 @@ mod tests {
         let mut pi = PiLoop::new(PiParams::default());
         for _ in 0..100 {
             // 7.3 A wanted, 7 A delivered (1 A steps, 1 A dead band): no integration.
-            pi.step(
-                THREE,
-                Watts(5037.0),
-                Watts(0.0),
-                Watts(4830.0),
-                Amps(1.0),
-                Saturation::None,
-                5.0,
-            );
+            pi.step(THREE, Watts(5037.0), Watts(0.0), Watts(4830.0), Amps(1.0), Saturation::None, 5.0);
         }
         assert_eq!(pi.integral(), Amps(0.0));
     }

@@ -47,9 +47,7 @@ fn parse(payload: &[u8]) -> Result<Value, PayloadError> {
 fn pointed<'a>(v: &'a Value, pointer: Option<&str>) -> Result<&'a Value, PayloadError> {
     match pointer {
         None | Some("") => Ok(v),
-        Some(p) if !p.contains('[') => v
-            .pointer(p)
-            .ok_or_else(|| PayloadError::Missing(p.to_string())),
+        Some(p) if !p.contains('[') => v.pointer(p).ok_or_else(|| PayloadError::Missing(p.to_string())),
         Some(p) => select(v, p).ok_or_else(|| PayloadError::Missing(p.to_string())),
     }
 }
@@ -62,17 +60,13 @@ fn select<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
         let token = raw.replace("~1", "/").replace("~0", "~");
         cur = match cur {
             Value::Object(map) => map.get(&token)?,
-            Value::Array(items) => {
-                match token.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
-                    Some(sel) => {
-                        let (key, want) = sel.split_once('=')?;
-                        items
-                            .iter()
-                            .find(|item| item.get(key).is_some_and(|v| scalar_eq(v, want)))?
-                    }
-                    None => items.get(token.parse::<usize>().ok()?)?,
+            Value::Array(items) => match token.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+                Some(sel) => {
+                    let (key, want) = sel.split_once('=')?;
+                    items.iter().find(|item| item.get(key).is_some_and(|v| scalar_eq(v, want)))?
                 }
-            }
+                None => items.get(token.parse::<usize>().ok()?)?,
+            },
             _ => return None,
         };
     }
@@ -94,11 +88,7 @@ fn scalar_eq(v: &Value, want: &str) -> bool {
 
 fn describe(v: &Value) -> String {
     let s = v.to_string();
-    if s.chars().count() > 40 {
-        format!("{}…", s.chars().take(40).collect::<String>())
-    } else {
-        s
-    }
+    if s.chars().count() > 40 { format!("{}…", s.chars().take(40).collect::<String>()) } else { s }
 }
 
 /// A finite number at `pointer` (or the whole payload). Numeric strings ("231.5") are accepted, as
@@ -114,28 +104,18 @@ pub fn number_at(v: &Value, pointer: Option<&str>) -> Result<f64, PayloadError> 
         Value::Number(n) => n.as_f64(),
         Value::String(s) => match s.trim() {
             "unavailable" | "unknown" | "" => {
-                return Err(PayloadError::Missing(
-                    pointer.unwrap_or("payload").to_string(),
-                ));
+                return Err(PayloadError::Missing(pointer.unwrap_or("payload").to_string()));
             }
             t => t.parse::<f64>().ok(),
         },
-        Value::Null => {
-            return Err(PayloadError::Missing(
-                pointer.unwrap_or("payload").to_string(),
-            ));
-        }
+        Value::Null => return Err(PayloadError::Missing(pointer.unwrap_or("payload").to_string())),
         _ => None,
     };
     let n = n.ok_or_else(|| PayloadError::WrongType {
         pointer: pointer.unwrap_or("payload").to_string(),
         found: describe(field),
     })?;
-    if n.is_finite() {
-        Ok(n)
-    } else {
-        Err(PayloadError::NotFinite)
-    }
+    if n.is_finite() { Ok(n) } else { Err(PayloadError::NotFinite) }
 }
 
 /// Whether the field at `pointer` is present but says "no value": JSON `null` (Victron's invalid
@@ -167,20 +147,12 @@ pub fn extract_bool(payload: &[u8], pointer: Option<&str>) -> Result<bool, Paylo
             _ => Err(wrong()),
         },
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "on" | "yes" | "1" | "connected" | "plugged" | "plugged_in" | "charging" => {
-                Ok(true)
-            }
-            "false" | "off" | "no" | "0" | "disconnected" | "unplugged" | "not_charging" => {
-                Ok(false)
-            }
-            "unavailable" | "unknown" | "" => Err(PayloadError::Missing(
-                pointer.unwrap_or("payload").to_string(),
-            )),
+            "true" | "on" | "yes" | "1" | "connected" | "plugged" | "plugged_in" | "charging" => Ok(true),
+            "false" | "off" | "no" | "0" | "disconnected" | "unplugged" | "not_charging" => Ok(false),
+            "unavailable" | "unknown" | "" => Err(PayloadError::Missing(pointer.unwrap_or("payload").to_string())),
             _ => Err(wrong()),
         },
-        Value::Null => Err(PayloadError::Missing(
-            pointer.unwrap_or("payload").to_string(),
-        )),
+        Value::Null => Err(PayloadError::Missing(pointer.unwrap_or("payload").to_string())),
         _ => Err(wrong()),
     }
 }
@@ -194,40 +166,19 @@ mod tests {
     fn numbers_in_their_usual_forms() {
         assert_eq!(extract_number(b"231.5", None), Ok(231.5));
         assert_eq!(extract_number(b" -12 \n", None), Ok(-12.0));
-        assert_eq!(
-            extract_number(br#"{"a":{"b":"7.5"}}"#, Some("/a/b")),
-            Ok(7.5)
-        );
-        assert_eq!(
-            extract_number(br#"{"value":null}"#, Some("/value")),
-            Err(PayloadError::Missing("/value".into()))
-        );
-        assert_eq!(
-            extract_number(br#"{"x":1}"#, Some("/total")),
-            Err(PayloadError::Missing("/total".into()))
-        );
-        assert!(matches!(
-            extract_number(br#"{"x":[1]}"#, Some("/x")),
-            Err(PayloadError::WrongType { .. })
-        ));
-        assert_eq!(
-            extract_number(b"unavailable", None),
-            Err(PayloadError::Missing("payload".into()))
-        );
+        assert_eq!(extract_number(br#"{"a":{"b":"7.5"}}"#, Some("/a/b")), Ok(7.5));
+        assert_eq!(extract_number(br#"{"value":null}"#, Some("/value")), Err(PayloadError::Missing("/value".into())));
+        assert_eq!(extract_number(br#"{"x":1}"#, Some("/total")), Err(PayloadError::Missing("/total".into())));
+        assert!(matches!(extract_number(br#"{"x":[1]}"#, Some("/x")), Err(PayloadError::WrongType { .. })));
+        assert_eq!(extract_number(b"unavailable", None), Err(PayloadError::Missing("payload".into())));
         assert_eq!(extract_number(b"NaN", None), Err(PayloadError::NotFinite));
-        assert_eq!(
-            extract_number(b"\xff\xfe", None),
-            Err(PayloadError::NotUtf8)
-        );
+        assert_eq!(extract_number(b"\xff\xfe", None), Err(PayloadError::NotUtf8));
     }
 
     #[test]
     fn booleans_in_their_usual_forms() {
         assert_eq!(extract_bool(b"ON", None), Ok(true));
-        assert_eq!(
-            extract_bool(br#"{"plug":"disconnected"}"#, Some("/plug")),
-            Ok(false)
-        );
+        assert_eq!(extract_bool(br#"{"plug":"disconnected"}"#, Some("/plug")), Ok(false));
         assert_eq!(extract_bool(b"1", None), Ok(true));
         assert!(extract_bool(b"maybe", None).is_err());
     }
@@ -235,34 +186,16 @@ mod tests {
     #[test]
     fn selector_picks_records_by_field() {
         let rt = br#"{"totalPower":812,"channelPowers":[{"publishIndex":4,"power":-1200},{"publishIndex":3,"power":"57"}]}"#;
-        assert_eq!(
-            extract_number(rt, Some("/channelPowers/[publishIndex=3]/power")),
-            Ok(57.0)
-        );
-        assert_eq!(
-            extract_number(rt, Some("/channelPowers/[publishIndex=4]/power")),
-            Ok(-1200.0)
-        );
-        assert_eq!(
-            extract_number(rt, Some("/channelPowers/0/power")),
-            Ok(-1200.0)
-        );
-        assert!(matches!(
-            extract_number(rt, Some("/channelPowers/[publishIndex=9]/power")),
-            Err(PayloadError::Missing(_))
-        ));
-        assert!(matches!(
-            extract_number(rt, Some("/channelPowers/[bad]/power")),
-            Err(PayloadError::Missing(_))
-        ));
-        assert_eq!(
-            extract_number(br#"{"a/b":{"~x":2}}"#, Some("/a~1b/[k=1]/~0x")),
-            Err(PayloadError::Missing("/a~1b/[k=1]/~0x".into()))
-        );
-        assert_eq!(
-            extract_number(br#"{"a/b":[{"k":"1","~x":2}]}"#, Some("/a~1b/[k=1]/~0x")),
-            Ok(2.0)
-        );
+        assert_eq!(extract_number(rt, Some("/channelPowers/[publishIndex=3]/power")), Ok(57.0));
+        assert_eq!(extract_number(rt, Some("/channelPowers/[publishIndex=4]/power")), Ok(-1200.0));
+        assert_eq!(extract_number(rt, Some("/channelPowers/0/power")), Ok(-1200.0));
+        let absent = extract_number(rt, Some("/channelPowers/[publishIndex=9]/power"));
+        assert!(matches!(absent, Err(PayloadError::Missing(_))));
+        assert!(matches!(extract_number(rt, Some("/channelPowers/[bad]/power")), Err(PayloadError::Missing(_))));
+        let escaped = br#"{"a/b":[{"k":"1","~x":2}]}"#;
+        assert_eq!(extract_number(escaped, Some("/a~1b/[k=1]/~0x")), Ok(2.0));
+        let literal = br#"{"a":{"[k=1]":5}}"#;
+        assert_eq!(extract_number(literal, Some("/a/[k=1]")), Ok(5.0), "objects keep literal keys");
     }
 
     #[test]
