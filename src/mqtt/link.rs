@@ -123,7 +123,14 @@ impl MqttLink {
         });
         let (tx, rx) = mpsc::channel(EVENT_BUFFER);
         let target = format!("{}:{}", options.host, options.port);
-        tokio::spawn(run(lp, shared.clone(), tx, options.backoff, target));
+        tokio::spawn(run(
+            lp,
+            client.clone(),
+            shared.clone(),
+            tx,
+            options.backoff,
+            target,
+        ));
         for p in options.periodic {
             tokio::spawn(periodic(p, client.clone(), shared.clone()));
         }
@@ -220,8 +227,8 @@ impl MqttHandle {
             .collect()
     }
 
-    /// Send DISCONNECT if connected (so no last will is published), stop the link and wait until it
-    /// has stopped (at most a few seconds).
+    /// Send what is already queued, then DISCONNECT if connected (so no last will is published);
+    /// stop the link and wait until it has stopped (at most a few seconds).
     pub async fn shutdown(&self) {
         self.shared.cancel.cancel();
         let mut rx = self.shared.status.subscribe();
@@ -249,6 +256,7 @@ async fn emit(tx: &mpsc::Sender<MqttEvent>, cancel: &CancellationToken, ev: Mqtt
 
 async fn run(
     mut lp: Loop,
+    client: Client,
     shared: Arc<Shared>,
     tx: mpsc::Sender<MqttEvent>,
     mut backoff: Backoff,
@@ -315,7 +323,9 @@ async fn run(
         }
     }
     if connected {
-        lp.queue_disconnect();
+        if client.try_disconnect().is_err() {
+            lp.queue_disconnect();
+        }
         let drain = async {
             loop {
                 match lp.poll().await {

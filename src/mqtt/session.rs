@@ -151,6 +151,14 @@ impl Client {
             Client::V5(c) => c.try_unsubscribe(filter).map_err(|_| Busy),
         }
     }
+
+    /// Queue a DISCONNECT behind the requests already queued (a last "offline" goes out first).
+    pub fn try_disconnect(&self) -> Result<(), Busy> {
+        match self {
+            Client::V4(c) => c.try_disconnect().map_err(|_| Busy),
+            Client::V5(c) => c.try_disconnect().map_err(|_| Busy),
+        }
+    }
 }
 
 impl Loop {
@@ -218,7 +226,7 @@ impl Loop {
         }
     }
 
-    /// Queue a DISCONNECT ahead of everything else.
+    /// Queue a DISCONNECT ahead of everything else (when the request queue is full).
     pub fn queue_disconnect(&mut self) {
         match self {
             Loop::V4(l) => l
@@ -252,10 +260,15 @@ pub(crate) fn describe_v4(e: &rumqttc::ConnectionError) -> String {
                 .into()
         }
         E::Tls(t) => format!("TLS handshake failed: {t}"),
+        E::MqttState(rumqttc::StateError::ConnectionAborted) => CLOSED_BY_BROKER.into(),
         E::MqttState(s) => format!("connection lost: {s}"),
         other => format!("connection lost: {other}"),
     }
 }
+
+/// Some brokers (rumqttd) close the socket instead of answering CONNECT with a refusal.
+const CLOSED_BY_BROKER: &str = "the broker closed the connection (right after connecting, this usually means a wrong \
+                                user name or password, or a client id or ACL rule)";
 
 /// A 5 connection error as a sentence.
 pub(crate) fn describe_v5(e: &r5::ConnectionError) -> String {
