@@ -198,6 +198,20 @@ impl SurplusTracker {
             Ok(v) => v,
             Err(e) => return self.reject(topic, payload, e.to_string(), now, out),
         };
+        if is_unavailable(&doc, None) {
+            // The whole payload says "no value" (Home Assistant's `unavailable`).
+            for i in idxs {
+                self.parts[i].last = None;
+            }
+            out.unavailable = 1;
+            self.stats.unavailable += 1;
+            return out;
+        }
+        let structured = doc.is_object() || doc.is_array();
+        if !structured && idxs.iter().any(|i| self.parts[*i].spec.pointer.is_some()) {
+            let why = "payload is not a JSON object, so a pointer cannot apply".to_string();
+            return self.reject(topic, payload, why, now, out);
+        }
         let raw = crate::vendor::excerpt(&String::from_utf8_lossy(payload));
         let (lo, hi) = (self.spec.plausible_min_w, self.spec.plausible_max_w);
         let mut problems = Vec::new();
