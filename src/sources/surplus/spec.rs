@@ -327,9 +327,12 @@ pub fn resolve(s: &SurplusSection) -> Result<MeterSpec, Vec<Problem>> {
             Some(p) => Some(p),
             None => {
                 let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+                let hint = crate::config::diag::nearest(name, &names)
+                    .map(|n| format!("did you mean \"{n}\"? Known presets: "))
+                    .unwrap_or_else(|| "use one of ".into());
                 errs.push((
                     "preset".into(),
-                    format!("unknown preset \"{name}\": use one of {}", names.join(", ")),
+                    format!("unknown preset \"{name}\": {hint}{}", names.join(", ")),
                 ));
                 None
             }
@@ -373,6 +376,10 @@ pub fn resolve(s: &SurplusSection) -> Result<MeterSpec, Vec<Problem>> {
         )),
     }
 
+    if s.preset.is_some() && preset.is_none() {
+        // Everything else would only repeat that the preset's defaults are missing.
+        return Err(errs);
+    }
     let d = defaults.unwrap_or_default();
     let user_main = s.value();
     let (mut main, mut pv, mut load) = (None, None, None);
