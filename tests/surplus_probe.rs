@@ -105,7 +105,7 @@ async fn a_retained_value_is_named_and_the_probe_waits_for_a_live_one() {
         assert!(stdout.contains("surplus for the car: 3201 W"), "{stdout}");
         assert!(stderr.contains("connected to 127.0.0.1"), "{stderr}");
         assert!(
-            stderr.contains("retained value of unknown age, waiting for a live one"),
+            stderr.contains("retained value of unknown age (grid 777 W), waiting for a live one"),
             "{stderr}"
         );
     }
@@ -149,7 +149,7 @@ async fn only_a_retained_value_times_out_and_says_so() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("retained value of unknown age, waiting for a live one"),
+        stderr.contains("retained value of unknown age (grid 400 W), waiting for a live one"),
         "{stderr}"
     );
     assert!(

@@ -122,11 +122,14 @@ pub async fn run_probe(
                     if tracker.reading(now).is_some() {
                         return Ok(report(&tracker, rule, now, told_retained));
                     }
-                    if let (State::RetainedOnly { .. }, false) =
-                        (&tracker.snapshot(now).state, told_retained)
-                    {
+                    let snap = tracker.snapshot(now);
+                    if let (State::RetainedOnly { .. }, false) = (&snap.state, told_retained) {
                         told_retained = true;
-                        note("retained value of unknown age, waiting for a live one".into());
+                        let seen = snap
+                            .sample
+                            .map(|s| format!(" (grid {:.0} W)", s.balance.grid(Watts::ZERO).0))
+                            .unwrap_or_default();
+                        note(format!("retained value of unknown age{seen}, waiting for a live one"));
                     }
                 }
             }
@@ -209,7 +212,10 @@ fn report(
                 .sum()
         }),
         battery_w: sample.battery.map(|w| w.0),
-        home_battery_rule: format!("{rule:?}"),
+        home_battery_rule: serde_json::to_value(rule)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{rule:?}")),
         age_s: snap.oldest.map_or(0.0, age),
         topic,
         raw,
@@ -240,9 +246,13 @@ pub fn render(r: &Report) -> String {
         Some(g) => out.push_str(&format!("grid: {:.0} W export\n", -g)),
         None => {}
     }
+    let rule = match r.battery_w {
+        Some(_) => format!("; home battery rule {}", r.home_battery_rule),
+        None => String::new(),
+    };
     out.push_str(&format!(
-        "surplus for the car: {:.0} W (export positive, with the car at 0 W; home battery rule {})\n",
-        r.surplus_w, r.home_battery_rule
+        "surplus for the car: {:.0} W (export positive, with the car at 0 W{rule})\n",
+        r.surplus_w
     ));
     for (name, v) in [
         ("pv", r.pv_w),
