@@ -334,6 +334,12 @@ mod tests {
         .client_config()
         .unwrap_err();
         assert!(e.contains("holds no certificate"), "{e}");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem");
+        let ok = TlsOptions {
+            system_roots: false,
+            ca_file: Some(fixture),
+        };
+        assert!(ok.client_config().is_ok(), "a PEM CA file is enough");
         let none = TlsOptions {
             system_roots: false,
             ca_file: None,

@@ -259,12 +259,15 @@ pub(crate) fn describe_v4(e: &rumqttc::ConnectionError) -> String {
             "no answer from the broker in time (is host/port right, or is a firewall dropping it?)"
                 .into()
         }
-        E::Tls(t) => format!("TLS handshake failed: {t}"),
+        E::Tls(t) => format!("TLS handshake failed: {t} {TLS_HINT}"),
         E::MqttState(rumqttc::StateError::ConnectionAborted) => CLOSED_BY_BROKER.into(),
         E::MqttState(s) => format!("connection lost: {s}"),
         other => format!("connection lost: {other}"),
     }
 }
+
+const TLS_HINT: &str =
+    "(check mqtt.ca_file, and that mqtt.host is a name or address in the broker's certificate)";
 
 /// Some brokers (rumqttd) close the socket instead of answering CONNECT with a refusal.
 const CLOSED_BY_BROKER: &str = "the broker closed the connection (right after connecting, this usually means a wrong \
@@ -290,7 +293,7 @@ pub(crate) fn describe_v5(e: &r5::ConnectionError) -> String {
             "no answer from the broker in time (is host/port right, or is a firewall dropping it?)"
                 .into()
         }
-        E::Tls(t) => format!("TLS handshake failed: {t}"),
+        E::Tls(t) => format!("TLS handshake failed: {t} {TLS_HINT}"),
         E::MqttState(s) => format!("connection lost: {s}"),
         other => format!("connection lost: {other}"),
     }

@@ -88,6 +88,8 @@ enum Inner {
     Mosquitto {
         bin: String,
         dir: tempfile::TempDir,
+        /// Listener options (TLS files).
+        extra: String,
         child: Option<Child>,
     },
 }
@@ -119,6 +121,7 @@ impl TestBroker {
                 Inner::Mosquitto {
                     bin: bin.clone(),
                     dir: tempfile::tempdir().unwrap(),
+                    extra: String::new(),
                     child: None,
                 }
             }
@@ -155,22 +158,41 @@ impl TestBroker {
                 wait_listening(port, "rumqttd");
                 wait_listening(port_v5, "rumqttd (MQTT 5)");
             }
-            Inner::Mosquitto { bin, dir, child } => {
+            Inner::Mosquitto {
+                bin,
+                dir,
+                extra,
+                child,
+            } => {
                 let conf = dir.path().join("mosquitto.conf");
+                let log = dir.path().join("mosquitto.log");
                 std::fs::write(
                     &conf,
-                    format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"),
+                    format!(
+                        "listener {port} 127.0.0.1\n{extra}allow_anonymous true\npersistence false\nlog_dest stderr\n"
+                    ),
                 )
                 .unwrap();
                 let c = Command::new(&*bin)
                     .arg("-c")
                     .arg(&conf)
                     .stdout(Stdio::null())
-                    .stderr(Stdio::null())
+                    .stderr(std::fs::File::create(&log).unwrap())
                     .spawn()
                     .unwrap_or_else(|e| panic!("SUNPLUG_TEST_MOSQUITTO={bin} does not start: {e}"));
                 *child = Some(c);
-                wait_listening(port, "mosquitto");
+                let start = Instant::now();
+                while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                    if let Some(status) = child.as_mut().unwrap().try_wait().unwrap() {
+                        let text = std::fs::read_to_string(&log).unwrap_or_default();
+                        panic!("mosquitto ({bin}) exited with {status}:\n{text}");
+                    }
+                    assert!(
+                        start.elapsed() < DEADLINE,
+                        "mosquitto did not listen on port {port}"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
             }
         }
     }
@@ -194,6 +216,42 @@ impl TestBroker {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// mosquitto with a TLS listener (certificate for localhost and 127.0.0.1 from
+    /// `tests/fixtures/tls`).
+    pub fn start_mosquitto_tls(bin: &str) -> TestBroker {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+        // mosquitto started as root drops to its own user: keep everything it reads world-readable.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut extra = String::new();
+        for (key, file) in [
+            ("cafile", "ca.pem"),
+            ("certfile", "server.pem"),
+            ("keyfile", "server.key"),
+        ] {
+            let to = dir.path().join(file);
+            std::fs::copy(fixtures.join(file), &to).unwrap();
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644)).unwrap();
+            extra.push_str(&format!("{key} {}\n", to.display()));
+        }
+        let port = free_port();
+        let mut b = TestBroker {
+            kind: Kind::Mosquitto(bin.to_string()),
+            port,
+            port_v5: port,
+            users: None,
+            inner: Inner::Mosquitto {
+                bin: bin.to_string(),
+                dir,
+                extra,
+                child: None,
+            },
+        };
+        b.up();
+        b
     }
 
     /// Start again on the same ports.
