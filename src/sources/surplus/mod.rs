@@ -2,7 +2,8 @@
 //!
 //! Owns:
 //! - `presets.rs`: the meters people have ([`Preset`]), each with the payload it publishes;
-//! - `spec.rs`: `[surplus]` resolved over its preset into topics, pointers and signs ([`MeterSpec`]);
+//! - `spec.rs` and `value.rs`: `[surplus]` resolved over its preset into topics, pointers and signs
+//!   ([`MeterSpec`], [`ValueSpec`]);
 //! - `tracker.rs`: messages in, a timestamped `MeterSample` out, with the freshness rules
 //!   ([`SurplusTracker`]);
 //! - `probe.rs`: `sunplug probe surplus`, the first thing a user runs.
@@ -17,11 +18,13 @@ pub mod presets;
 pub mod probe;
 pub mod spec;
 pub mod tracker;
+pub mod value;
 
 pub use presets::Preset;
 pub use probe::probe;
-pub use spec::{MeterSpec, PartSpec, Role, ValueSpec, resolve};
+pub use spec::{MeterSpec, resolve};
 pub use tracker::{Outcome, Snapshot, State, Stats, SurplusTracker};
+pub use value::{PartSpec, Role, ValueSpec};
 
 use crate::config::surplus::SurplusSection;
 

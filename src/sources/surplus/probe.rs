@@ -5,8 +5,9 @@
 //! Owns: [`probe`] (the command), [`run_probe`] (the part tests drive with their own options and
 //! clock) and [`Report`] (the `--json` object: `grid_w`, `surplus_w`, `age_s`, `topic`, `raw`...).
 
-use super::spec::{MeterSpec, Role};
+use super::spec::MeterSpec;
 use super::tracker::{State, SurplusTracker};
+use super::value::Role;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Needs};
 use crate::control::controller::effective_grid;
@@ -129,7 +130,9 @@ pub async fn run_probe(
                             .sample
                             .map(|s| format!(" (grid {:.0} W)", s.balance.grid(Watts::ZERO).0))
                             .unwrap_or_default();
-                        note(format!("retained value of unknown age{seen}, waiting for a live one"));
+                        note(format!(
+                            "retained value of unknown age{seen}, waiting for a live one"
+                        ));
                     }
                 }
             }

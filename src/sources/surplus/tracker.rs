@@ -15,7 +15,8 @@
 //! - bad payloads (not JSON, wrong type, NaN, beyond the plausible range) change nothing, are
 //!   counted, and are logged at most once a minute per topic with a short excerpt.
 
-use super::spec::{MeterSpec, PartSpec, Role};
+use super::spec::MeterSpec;
+use super::value::{PartSpec, Role};
 use crate::config::surplus::SurplusKind;
 use crate::control::observation::{MeterSample, PowerBalance, Reading};
 use crate::sources::payload::{PayloadError, is_unavailable, number_at, parse_payload};
