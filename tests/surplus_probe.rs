@@ -199,3 +199,59 @@ async fn config_problems_exit_1_with_their_keys() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_password_comes_from_the_environment_and_never_shows() {
+    let users =
+        std::collections::HashMap::from([("sunplug".to_string(), "s3cret-from-env".to_string())]);
+    let broker = TestBroker::start_with_users(&support::Kind::Rumqttd, Some(users));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&dir, broker.port, "preset = \"evcc\"");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("client_id", "username = \"sunplug\"\nclient_id");
+    std::fs::write(&cfg, text).unwrap();
+
+    let run = |password: &str| {
+        Command::new(env!("CARGO_BIN_EXE_sunplug"))
+            .args(["probe", "surplus", "--timeout", "2s", "--config"])
+            .arg(&cfg)
+            .env("SUNPLUG_MQTT_PASSWORD", password)
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .output()
+            .unwrap()
+    };
+    let out = run("wrong-password-123");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("cannot connect to the MQTT broker") && all.contains("password"),
+        "{all}"
+    );
+    assert!(!all.contains("wrong-password-123"), "{all}");
+
+    let out = run("s3cret-from-env");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "nobody publishes, so it times out: {all}"
+    );
+    assert!(
+        all.contains("connected to 127.0.0.1"),
+        "the right password connects: {all}"
+    );
+    assert!(
+        all.contains("nothing usable on evcc/site/grid/power"),
+        "{all}"
+    );
+    assert!(!all.contains("s3cret"), "{all}");
+}

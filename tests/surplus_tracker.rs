@@ -148,3 +148,19 @@ fn bad_payload_warnings_are_rate_limited_per_topic_with_an_excerpt() {
     );
     assert!(lines[1].contains("suppressed=2"), "{}", lines[1]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn max_age_on_tokio_time_as_the_daemon_runs_it() {
+    use sunplug::clock::{Clock, TokioClock};
+    let clock = TokioClock::starting_at(t0());
+    let mut t = tracker("topic = \"m\"\nmax_age = \"30s\"");
+    t.on_message("m", b"-900", false, clock.now());
+    tokio::time::advance(std::time::Duration::from_secs(30)).await;
+    assert_eq!(
+        t.reading(clock.now()).map(|r| r.value.balance),
+        Some(PowerBalance::Grid(Watts(-900.0)))
+    );
+    tokio::time::advance(std::time::Duration::from_millis(1)).await;
+    assert_eq!(t.reading(clock.now()), None, "30.001 s old: stale");
+    assert!(matches!(t.snapshot(clock.now()).state, State::Stale { .. }));
+}
