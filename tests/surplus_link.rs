@@ -155,7 +155,8 @@ fn link_with_will(
             .build()
             .unwrap();
         rt.block_on(async {
-            let mut o = options(port, "will-test");
+            // Distinct ids: rumqttd fires a session's pending will when the same id reconnects at once.
+            let mut o = options(port, if clean { "will-clean" } else { "will-lost" });
             o.last_will = Some(LastWill {
                 topic: "sunplug/availability".into(),
                 payload: b"offline".to_vec(),

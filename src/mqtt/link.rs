@@ -326,18 +326,25 @@ async fn run(
         if client.try_disconnect().is_err() {
             lp.queue_disconnect();
         }
+        // Send what is queued and the DISCONNECT, then let the broker close the socket: closing it
+        // ourselves right behind the DISCONNECT lets some brokers (rumqttd) see the close before
+        // the packet, and publish the last will after all.
         let drain = async {
+            let mut sent = false;
             loop {
                 match lp.poll().await {
-                    Ok(Polled::DisconnectSent) | Err(_) => break,
+                    Ok(Polled::DisconnectSent) => sent = true,
+                    Err(_) => return sent,
                     Ok(_) => {}
                 }
             }
         };
-        if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
-            debug!(broker = %target, "MQTT DISCONNECT not confirmed in time; closing the socket");
-        } else {
-            info!(broker = %target, "MQTT disconnected");
+        match tokio::time::timeout(SHUTDOWN_GRACE, drain).await {
+            Ok(true) => info!(broker = %target, "MQTT disconnected"),
+            Ok(false) => debug!(broker = %target, "MQTT connection ended before our DISCONNECT"),
+            Err(_) => {
+                debug!(broker = %target, "the broker did not close after DISCONNECT; closing the socket")
+            }
         }
     }
     shared.set(LinkState::Stopped, false);
