@@ -118,7 +118,14 @@ pub async fn run_probe(
                     let out = tracker.on_message(&topic, &payload, retained, now);
                     if let (Some(why), true) = (&out.rejected, told_bad < 5) {
                         told_bad += 1;
-                        note(format!("ignored a bad payload on {topic}: {why}"));
+                        let raw: String =
+                            crate::vendor::excerpt(&String::from_utf8_lossy(&payload))
+                                .chars()
+                                .take(80)
+                                .collect();
+                        note(format!(
+                            "ignored a bad payload on {topic}: {why} (payload: {raw})"
+                        ));
                     }
                     if tracker.reading(now).is_some() {
                         return Ok(report(&tracker, rule, now, told_retained));
