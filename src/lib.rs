@@ -5,13 +5,13 @@
 //! - [`config`]: `sunplug.toml` (serde, every problem reported at once with its line), secrets.
 //! - [`control`]: the pure core. `Controller::step(now, &Observation) -> Decision`: policies, PI loop,
 //!   start/stop hysteresis, stale fail-safe, and the guard. No I/O, no clock.
+//! - [`mqtt`]: the one broker connection (`MqttLink`): reconnect, resubscribe, last will, TLS.
 //! - [`sources`]: the surplus from MQTT meters; the vehicle from Enode, Cariad or MQTT.
 //! - [`chargers`]: the Smappee client (OAuth, mode/limit commands, discovery).
 //! - [`vendor`]: the shared error vocabulary and HTTP plumbing of every vendor adapter.
 //! - [`emulators`]: the vendor APIs emulated on port 0, for tests and `sunplug demo`.
 //! - [`sim`]: the replay simulator: real PV/load days, car and charger models, metrics, oracle, plots.
 //! - [`daemon`]: the service: event loop, charger writer, persistence, systemd, Home Assistant.
-//! - [`emulators`]: HTTP emulators of the vendor APIs, for tests and the demo.
 //! - [`clock`]: the only place that reads a clock.
 //! - [`cli`] / [`commands`]: the command line and the one-shot commands.
 
@@ -24,6 +24,7 @@ pub mod control;
 pub mod daemon;
 pub mod emulators;
 pub mod logging;
+pub mod mqtt;
 pub mod sim;
 pub mod sources;
 pub mod units;

@@ -1,11 +1,11 @@
 //! The control core on hand-made observation sequences: each built-in policy, the rules every policy
 //! obeys (no car, target SoC, charge-now), hysteresis and the stale-meter fail-safe.
 
-mod support;
+mod control_support;
 
+use control_support::*;
 use sunplug::control::{Command, Observation, Overrides, Reading};
 use sunplug::units::{Amps, Soc, Watts};
-use support::*;
 
 fn amps(d: &sunplug::control::Decision) -> f64 {
     d.command.current().0

@@ -14,15 +14,15 @@
 //! The guard is checked over 100,000 random sequences; the whole controller (every built-in policy,
 //! random observations including stale and garbage ones) over fewer, longer ones.
 
-mod support;
+mod control_support;
 
 use chrono::{DateTime, Utc};
+use control_support::*;
 use proptest::prelude::*;
 use std::time::Duration;
 use sunplug::control::guard::{Guard, GuardParams};
 use sunplug::control::{Command, Controller, MeterSample, Observation, Reading};
 use sunplug::units::{Amps, Phases, Soc, Supply, Volts, Watts};
-use support::*;
 
 const EPS: f64 = 1e-9;
 

@@ -196,6 +196,9 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
                 ),
             );
         }
+        for (key, message) in crate::mqtt::check_section(m) {
+            ck.push(key, message);
+        }
     } else if needs.mqtt {
         ck.push(
             "mqtt",

@@ -1,8 +1,9 @@
 //! `[surplus]`: where the solar surplus comes from (an MQTT meter), as written in the file.
 //!
 //! A preset fills in topics, pointers, units and signs for a known meter; any key the user writes
-//! overrides the preset. Resolving presets and checking the result is `sources::surplus`'s job;
-//! this file only holds the keys.
+//! overrides the preset. Resolving presets and checking the result is `sources::surplus`'s job
+//! (`spec.rs`, `presets.rs`); this file only holds the keys. User documentation:
+//! `docs/surplus-presets.md`.
 
 use super::values::HumanDuration;
 use serde::{Deserialize, Serialize};
@@ -90,6 +91,9 @@ pub struct SurplusSection {
     /// The preset's device part of the topic (Shelly/Tasmota device name, Victron portal id,
     /// Smappee service location UUID, Home Assistant entity id...).
     pub device: Option<String>,
+    /// Preset "smappee": the realtime `channelPowers[].publishIndex` values to sum: the grid CTs
+    /// (kind `grid`) or the solar CTs (kind `pv_and_load`).
+    pub channels: Vec<u32>,
     /// The value itself (kinds `grid` and `surplus`): the keys of [`PowerValue`], written directly in
     /// `[surplus]` (serde cannot flatten a struct that denies unknown keys).
     pub topic: Option<String>,
@@ -127,6 +131,7 @@ impl Default for SurplusSection {
             kind: SurplusKind::Grid,
             preset: None,
             device: None,
+            channels: Vec::new(),
             topic: None,
             topics: Vec::new(),
             pointer: None,

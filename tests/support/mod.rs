@@ -1,118 +1,157 @@
-//! Helpers shared by the control-core tests: parameters of a typical site and a small observation builder.
+//! Real MQTT brokers for the integration tests, started by the tests themselves.
+//!
+//! - rumqttd, embedded (a dev-dependency): always. Its router lives for the whole test; the TCP
+//!   listener and every connection run on their own runtime, so `stop()` really closes every socket
+//!   and `restart()` listens again on the same port with no memory of any session.
+//! - mosquitto, when `SUNPLUG_TEST_MOSQUITTO` names its binary (CI sets it): started on a free port
+//!   from a temporary config. If it does not come up, the test fails; it is never skipped.
+//!
+//! Also: [`Publisher`], a plain rumqttc client that plays the meter, and [`Events`] helpers that wait
+//! for link events with a deadline (tests never sleep for timing).
 #![allow(dead_code)]
 
-use chrono::{DateTime, TimeZone, Utc};
-use std::path::Path;
-use std::time::Duration;
-use sunplug::config::surplus::OnStale;
-use sunplug::control::guard::GuardParams;
-use sunplug::control::policies::{self, LoadedPolicy};
-use sunplug::control::{
-    ChargerObs, Controller, ControllerParams, MeterSample, Observation, Reading,
-};
-use sunplug::units::{Amps, Phases, Soc, Supply, Volts, Watts};
+mod broker;
+pub mod harness;
 
-pub const THREE: Supply = Supply {
-    phases: Phases::Three,
-    voltage: Volts(230.0),
-};
+#[allow(unused_imports)]
+pub use broker::{Kind, TestBroker, free_port, kinds};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use std::time::{Duration, Instant};
+use sunplug::mqtt::MqttEvent;
+use tokio::sync::mpsc;
 
-/// Noon on a summer day in Brussels.
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
+/// How long any single wait in a test may take before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+/// Plays the meter: publishes with QoS 1 and waits for the broker's PUBACK, so a publish is at the
+/// broker when `publish` returns.
+pub struct Publisher {
+    client: AsyncClient,
+    acks: mpsc::UnboundedReceiver<()>,
+    pub received: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
 }
 
-pub fn at(s: i64) -> DateTime<Utc> {
-    t0() + chrono::Duration::seconds(s)
-}
-
-/// A 3-phase site, 6..16 A in whole amps, 25 A fuse, no ramp limit to speak of.
-pub fn params() -> ControllerParams {
-    ControllerParams {
-        tz: "Europe/Brussels".parse().unwrap(),
-        guard: GuardParams {
-            supply: THREE,
-            floor: Amps(6.0),
-            max: Amps(16.0),
-            main_fuse: Some(Amps(25.0)),
-            step: Amps(1.0),
-            step_base: Amps(0.0),
-            ramp_a_per_s: 10.0,
-            min_change_interval: Duration::from_secs(5),
-        },
-        grid_setpoint: Watts(0.0),
-        meter_max_age: Duration::from_secs(30),
-        on_stale: OnStale::Floor,
-        stale_pause_after: Duration::from_secs(60),
-        vehicle_max_age: Duration::from_secs(6 * 3600),
-        capacity_kwh: Some(60.0),
-        efficiency: 0.9,
-    }
-}
-
-/// A shipped policy file, e.g. "pv-only".
-pub fn policy(name: &str) -> LoadedPolicy {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("policies")
-        .join(format!("{name}.toml"));
-    policies::load(&path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A policy from inline TOML.
-pub fn policy_str(text: &str) -> LoadedPolicy {
-    policies::load_str(Path::new("inline.toml"), text).unwrap_or_else(|e| panic!("{e}"))
-}
-
-pub fn controller(name: &str) -> Controller {
-    Controller::new(params(), policy(name))
-}
-
-/// A little site model: the car draws exactly what the last command offered, the meter is fresh.
-pub struct Site {
-    pub pv_w: f64,
-    pub load_w: f64,
-    pub car_w: f64,
-    pub plugged: bool,
-    pub soc: Option<(f64, DateTime<Utc>)>,
-}
-
-impl Site {
-    pub fn new(pv_w: f64) -> Site {
-        Site {
-            pv_w,
-            load_w: 0.0,
-            car_w: 0.0,
-            plugged: true,
-            soc: None,
+impl Publisher {
+    pub async fn connect(port: u16, id: &str) -> Publisher {
+        let mut o = MqttOptions::new(id, "127.0.0.1", port);
+        o.set_keep_alive(Duration::from_secs(30));
+        let (client, mut lp): (AsyncClient, EventLoop) = AsyncClient::new(o, 64);
+        let (ack_tx, acks) = mpsc::unbounded_channel();
+        let (msg_tx, received) = mpsc::unbounded_channel();
+        let (up_tx, mut up_rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                match lp.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = up_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        let _ = ack_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let _ = msg_tx.send((p.topic, p.payload.to_vec()));
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        if ack_tx.is_closed() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        });
+        tokio::time::timeout(DEADLINE, up_rx.recv())
+            .await
+            .expect("test publisher could not connect");
+        Publisher {
+            client,
+            acks,
+            received,
         }
     }
 
-    pub fn obs(&self, now: DateTime<Utc>) -> Observation {
-        let grid = self.load_w + self.car_w - self.pv_w;
-        let mut o = Observation {
-            meter: Some(Reading::new(MeterSample::grid(Watts(grid)), now)),
-            charger: ChargerObs {
-                plugged: Some(self.plugged),
-                charging: Some(self.car_w > 0.0),
-                power: Some(Reading::new(Watts(self.car_w), now)),
-                ..ChargerObs::default()
-            },
-            ..Observation::default()
-        };
-        if let Some((s, t)) = self.soc {
-            o.vehicle.soc = Some(Reading::new(Soc::new(s).unwrap(), t));
-        }
-        o
+    pub async fn publish(&mut self, topic: &str, payload: impl Into<Vec<u8>>, retain: bool) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, retain, payload.into())
+            .await
+            .unwrap();
+        tokio::time::timeout(DEADLINE, self.acks.recv())
+            .await
+            .expect("no PUBACK from the broker");
     }
 
-    /// Step the controller at `now` and let the car follow the command at once.
-    pub fn step(&mut self, c: &mut Controller, now: DateTime<Utc>) -> sunplug::control::Decision {
-        let d = c.step(now, &self.obs(now));
-        self.car_w = if self.plugged {
-            THREE.power(d.command.current()).0
-        } else {
-            0.0
-        };
-        d
+    pub async fn subscribe(&self, filter: &str) {
+        self.client
+            .subscribe(filter, QoS::AtMostOnce)
+            .await
+            .unwrap();
+    }
+
+    /// The next message this publisher received on its own subscriptions (the canary skipped).
+    pub async fn next_received(&mut self) -> (String, Vec<u8>) {
+        loop {
+            let m = tokio::time::timeout(DEADLINE, self.received.recv())
+                .await
+                .expect("nothing received in time")
+                .expect("publisher stopped");
+            if m.0 != CANARY {
+                return m;
+            }
+        }
+    }
+}
+
+/// The next link event, or fail after [`DEADLINE`].
+pub async fn next_event(events: &mut mpsc::Receiver<MqttEvent>) -> MqttEvent {
+    tokio::time::timeout(DEADLINE, events.recv())
+        .await
+        .expect("no MQTT event in time")
+        .expect("link stopped")
+}
+
+/// Skip events until `pred` holds for one; return it.
+pub async fn wait_for(
+    events: &mut mpsc::Receiver<MqttEvent>,
+    mut pred: impl FnMut(&MqttEvent) -> bool,
+) -> MqttEvent {
+    loop {
+        let ev = next_event(events).await;
+        if pred(&ev) {
+            return ev;
+        }
+    }
+}
+
+/// The topic every harness subscribes to as a "subscriptions are active" signal.
+pub const CANARY: &str = "sunplug-test/canary";
+
+/// Publish the canary until the link delivers it: then every subscription sent with it is active.
+/// Returns the other events seen meanwhile (retained messages may arrive before the canary).
+pub async fn until_subscribed(
+    publisher: &mut Publisher,
+    events: &mut mpsc::Receiver<MqttEvent>,
+) -> Vec<MqttEvent> {
+    let mut seen = Vec::new();
+    let start = Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "subscriptions never became active"
+        );
+        publisher.publish(CANARY, "ping", false).await;
+        let got = tokio::time::timeout(Duration::from_millis(300), async {
+            loop {
+                match events.recv().await {
+                    Some(MqttEvent::Message { topic, .. }) if topic == CANARY => return true,
+                    Some(ev) => seen.push(ev),
+                    None => return false,
+                }
+            }
+        })
+        .await;
+        if got == Ok(true) {
+            return seen;
+        }
     }
 }
