@@ -14,7 +14,12 @@ use std::process::ExitCode;
 /// Cariad or MQTT, and sets the Smappee charger's current so the car charges from the sun, following a
 /// policy file. `sunplug simulate` replays real days through the same controller to compare policies.
 #[derive(Debug, Parser)]
-#[command(name = "sunplug", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "sunplug",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -221,8 +226,11 @@ mod tests {
     #[test]
     fn charger_set_needs_exactly_one_action() {
         assert!(Cli::try_parse_from(["sunplug", "charger", "set", "--config", "c.toml"]).is_err());
-        assert!(Cli::try_parse_from(["sunplug", "charger", "set", "--amps", "10", "--pause"]).is_err());
-        let cli = Cli::try_parse_from(["sunplug", "charger", "set", "--amps", "10", "--dry-run"]).unwrap();
+        assert!(
+            Cli::try_parse_from(["sunplug", "charger", "set", "--amps", "10", "--pause"]).is_err()
+        );
+        let cli = Cli::try_parse_from(["sunplug", "charger", "set", "--amps", "10", "--dry-run"])
+            .unwrap();
         match cli.command {
             Command::Charger(ChargerCommand::Set(a)) => {
                 assert_eq!(a.amps, Some(10.0));
@@ -242,14 +250,21 @@ mod tests {
             Command::Simulate(a) => assert_eq!(a.policies.len(), 2),
             other => panic!("{other:?}"),
         }
-        assert!(Cli::try_parse_from(["sunplug", "simulate", "s.toml", "--net", "n.csv", "--pv", "p.csv"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "sunplug", "simulate", "s.toml", "--net", "n.csv", "--pv", "p.csv"
+            ])
+            .is_err()
+        );
     }
 
     #[test]
     fn probe_timeout_is_a_human_duration() {
         let cli = Cli::try_parse_from(["sunplug", "probe", "surplus", "--timeout", "5s"]).unwrap();
         match cli.command {
-            Command::Probe(ProbeCommand::Surplus { timeout, .. }) => assert_eq!(timeout.get().as_secs(), 5),
+            Command::Probe(ProbeCommand::Surplus { timeout, .. }) => {
+                assert_eq!(timeout.get().as_secs(), 5)
+            }
             other => panic!("{other:?}"),
         }
     }

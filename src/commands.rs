@@ -32,10 +32,15 @@ pub fn summary(cfg: &config::Config) -> Vec<String> {
         cfg.tz,
         cfg.supply.phases,
         cfg.supply.voltage,
-        cfg.main_fuse.map(|f| format!(", main fuse {f}")).unwrap_or_default()
+        cfg.main_fuse
+            .map(|f| format!(", main fuse {f}"))
+            .unwrap_or_default()
     )];
     if let Some(p) = &cfg.policy {
-        out.push(format!("policy \"{}\" (module {}), target {} %", p.name, p.module, p.common.target_soc));
+        out.push(format!(
+            "policy \"{}\" (module {}), target {} %",
+            p.name, p.module, p.common.target_soc
+        ));
     }
     if let Some(c) = &cfg.charger {
         let (_, step) = c.resolution();
@@ -48,7 +53,10 @@ pub fn summary(cfg: &config::Config) -> Vec<String> {
         out.push(format!(
             "surplus: {:?}{}, stale after {}",
             s.kind,
-            s.preset.as_ref().map(|p| format!(" via preset {p}")).unwrap_or_default(),
+            s.preset
+                .as_ref()
+                .map(|p| format!(" via preset {p}"))
+                .unwrap_or_default(),
             s.max_age
         ));
     }
@@ -61,7 +69,11 @@ pub fn summary(cfg: &config::Config) -> Vec<String> {
 pub fn list_policies() -> anyhow::Result<ExitCode> {
     println!("Built-in policy modules (set `module = \"...\"` in a policy file):");
     for m in MODULES {
-        let soc = if m.needs_soc { " [needs the car's SoC]" } else { "" };
+        let soc = if m.needs_soc {
+            " [needs the car's SoC]"
+        } else {
+            ""
+        };
         println!("  {:<20} {}{soc}", m.name, m.summary);
     }
     Ok(ExitCode::SUCCESS)
@@ -79,9 +91,15 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => crate::sim::simulate(args),
         Command::Run(args) => rt()?.block_on(crate::daemon::run_cli(args)),
         Command::Demo(args) => rt()?.block_on(crate::daemon::demo(args)),
-        Command::Probe(ProbeCommand::Surplus { config, json, timeout }) => {
-            rt()?.block_on(crate::sources::surplus::probe(&config.config, json, timeout.get()))
-        }
+        Command::Probe(ProbeCommand::Surplus {
+            config,
+            json,
+            timeout,
+        }) => rt()?.block_on(crate::sources::surplus::probe(
+            &config.config,
+            json,
+            timeout.get(),
+        )),
         Command::Probe(ProbeCommand::Vehicle { config, json }) => {
             rt()?.block_on(crate::sources::vehicle::probe(&config.config, json))
         }

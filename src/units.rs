@@ -158,7 +158,8 @@ impl Soc {
 impl<'de> Deserialize<'de> for Soc {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Soc, D::Error> {
         let v = f64::deserialize(d)?;
-        Soc::new(v).ok_or_else(|| serde::de::Error::custom(format!("SoC {v} is not within 0..=100 %")))
+        Soc::new(v)
+            .ok_or_else(|| serde::de::Error::custom(format!("SoC {v} is not within 0..=100 %")))
     }
 }
 
@@ -291,13 +292,33 @@ mod tests {
     fn percent_edges() {
         let s = scale32();
         assert_eq!(s.percent(Amps(6.0)), Some(0));
-        assert_eq!(s.percent(Amps(8.6)), Some(10), "seed 003: 10 % of a 32 A station is 8.6 A");
+        assert_eq!(
+            s.percent(Amps(8.6)),
+            Some(10),
+            "seed 003: 10 % of a 32 A station is 8.6 A"
+        );
         assert!((s.amps(10).0 - 8.6).abs() < 1e-9);
         assert_eq!(s.percent(Amps(32.0)), Some(100));
-        assert_eq!(s.percent(Amps(40.0)), Some(100), "above max is capped, never > 100");
-        assert_eq!(s.percent(Amps(5.99)), None, "below the floor there is no percentage: pause");
-        assert_eq!(s.percent(Amps(5.9999999)), Some(0), "float noise at the floor is the floor");
-        assert_eq!(s.percent(Amps(8.85)), Some(10), "rounds down: 8.85 A is not yet 11 %");
+        assert_eq!(
+            s.percent(Amps(40.0)),
+            Some(100),
+            "above max is capped, never > 100"
+        );
+        assert_eq!(
+            s.percent(Amps(5.99)),
+            None,
+            "below the floor there is no percentage: pause"
+        );
+        assert_eq!(
+            s.percent(Amps(5.9999999)),
+            Some(0),
+            "float noise at the floor is the floor"
+        );
+        assert_eq!(
+            s.percent(Amps(8.85)),
+            Some(10),
+            "rounds down: 8.85 A is not yet 11 %"
+        );
         assert_eq!(s.percent(Amps(f64::NAN)), None);
         assert!((s.step().0 - 0.26).abs() < 1e-12);
         assert_eq!(s.amps(250), Amps(32.0));
@@ -322,7 +343,10 @@ mod tests {
     #[test]
     fn floor_to_step_rounds_down_with_tolerance() {
         assert_eq!(Amps(7.99).floor_to_step(Amps(0.0), Amps(1.0)), Amps(7.0));
-        assert_eq!(Amps(7.9999999).floor_to_step(Amps(0.0), Amps(1.0)), Amps(8.0));
+        assert_eq!(
+            Amps(7.9999999).floor_to_step(Amps(0.0), Amps(1.0)),
+            Amps(8.0)
+        );
         assert_eq!(Amps(16.0).floor_to_step(Amps(0.0), Amps(1.0)), Amps(16.0));
         let a = Amps(8.6).floor_to_step(Amps(6.0), Amps(0.26));
         assert!((a.0 - 8.6).abs() < 1e-9);

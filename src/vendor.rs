@@ -16,7 +16,10 @@ use std::time::Duration;
 pub enum VendorError {
     /// Network trouble, a timeout or a 5xx: try again later with backoff.
     #[error("{vendor}: temporary failure: {detail}")]
-    Transient { vendor: &'static str, detail: String },
+    Transient {
+        vendor: &'static str,
+        detail: String,
+    },
     /// The vendor asked us to slow down (429). Wait at least `retry_after` when given.
     #[error("{vendor}: rate limited{}", retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default())]
     RateLimited {
@@ -25,7 +28,10 @@ pub enum VendorError {
     },
     /// Credentials were refused, even after a refresh/re-login. A person must fix the config or re-link.
     #[error("{vendor}: authentication failed: {detail}")]
-    Auth { vendor: &'static str, detail: String },
+    Auth {
+        vendor: &'static str,
+        detail: String,
+    },
     /// The vendor refused the request itself (HTTP 400/404/422...). Retrying the same request is pointless.
     #[error("{vendor}: request rejected (HTTP {status}): {detail}")]
     Rejected {
@@ -35,13 +41,19 @@ pub enum VendorError {
     },
     /// The device or account cannot do this (capability missing, DC station with a limit...).
     #[error("{vendor}: not supported: {detail}")]
-    Unsupported { vendor: &'static str, detail: String },
+    Unsupported {
+        vendor: &'static str,
+        detail: String,
+    },
     /// The car is asleep or offline; its data will come later. Not an error of ours.
     #[error("{vendor}: vehicle asleep or unreachable")]
     Asleep { vendor: &'static str },
     /// The answer made no sense (not JSON, wrong shape, impossible values).
     #[error("{vendor}: unexpected answer: {detail}")]
-    Protocol { vendor: &'static str, detail: String },
+    Protocol {
+        vendor: &'static str,
+        detail: String,
+    },
 }
 
 impl VendorError {
@@ -49,7 +61,9 @@ impl VendorError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            VendorError::Transient { .. } | VendorError::RateLimited { .. } | VendorError::Asleep { .. }
+            VendorError::Transient { .. }
+                | VendorError::RateLimited { .. }
+                | VendorError::Asleep { .. }
         )
     }
 
@@ -202,8 +216,14 @@ mod tests {
         assert_eq!(e.retry_after(), Some(Duration::from_secs(42)));
         assert!(e.is_retryable());
         let h = HeaderMap::new();
-        assert_eq!(classify_status("x", StatusCode::UNAUTHORIZED, &h, "no".into()).kind(), "auth");
-        assert_eq!(classify_status("x", StatusCode::BAD_GATEWAY, &h, "".into()).kind(), "transient");
+        assert_eq!(
+            classify_status("x", StatusCode::UNAUTHORIZED, &h, "no".into()).kind(),
+            "auth"
+        );
+        assert_eq!(
+            classify_status("x", StatusCode::BAD_GATEWAY, &h, "".into()).kind(),
+            "transient"
+        );
         let bad = classify_status("x", StatusCode::BAD_REQUEST, &h, "limit".into());
         assert_eq!(bad.kind(), "rejected");
         assert!(!bad.is_retryable());
@@ -212,7 +232,10 @@ mod tests {
     #[test]
     fn retry_after_ignores_garbage() {
         let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&h), None);
         h.insert(RETRY_AFTER, HeaderValue::from_static("-5"));
         assert_eq!(retry_after(&h), None);

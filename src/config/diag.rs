@@ -59,7 +59,8 @@ impl Problems {
     }
     fn sort(&mut self) {
         self.0.sort_by(|a, b| {
-            (a.file.as_path(), a.line.unwrap_or(usize::MAX)).cmp(&(b.file.as_path(), b.line.unwrap_or(usize::MAX)))
+            (a.file.as_path(), a.line.unwrap_or(usize::MAX))
+                .cmp(&(b.file.as_path(), b.line.unwrap_or(usize::MAX)))
         });
         self.0.dedup();
     }
@@ -146,7 +147,11 @@ impl KeyIndex {
 
 /// 1-based line of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parse `text` strictly into `T`, collecting every serde error with its key and line. Returns the
@@ -176,7 +181,9 @@ pub fn parse_all<T: DeserializeOwned>(file: &Path, text: &str) -> (Option<T>, Pr
                 let entry = span.as_ref().and_then(|s| idx.at(s));
                 let message = humanize(e.message());
                 match entry {
-                    Some((key, line, _, whole)) if !whole.is_empty() && !is_table_header(&current, whole) => {
+                    Some((key, line, _, whole))
+                        if !whole.is_empty() && !is_table_header(&current, whole) =>
+                    {
                         problems.push(Problem {
                             file: file.to_path_buf(),
                             key: key.clone(),
@@ -189,7 +196,9 @@ pub fn parse_all<T: DeserializeOwned>(file: &Path, text: &str) -> (Option<T>, Pr
                         problems.push(Problem {
                             file: file.to_path_buf(),
                             key: other.map(|e| e.0.clone()).unwrap_or_default(),
-                            line: other.map(|e| e.1).or_else(|| span.map(|s| line_of(text, s.start))),
+                            line: other
+                                .map(|e| e.1)
+                                .or_else(|| span.map(|s| line_of(text, s.start))),
                             message,
                         });
                         problems.sort();
@@ -296,7 +305,8 @@ mod tests {
         let text = "[a]\nintervl = 3\nname = \"x\"\n\n[b]\ninterval = \"soon\"\nname = 4\n";
         let (doc, problems) = parse_all::<Doc>(Path::new("t.toml"), text);
         assert!(doc.is_some(), "the rest still parses: {problems}");
-        let got: Vec<(String, Option<usize>)> = problems.iter().map(|p| (p.key.clone(), p.line)).collect();
+        let got: Vec<(String, Option<usize>)> =
+            problems.iter().map(|p| (p.key.clone(), p.line)).collect();
         assert_eq!(
             got,
             vec![
@@ -306,7 +316,10 @@ mod tests {
             ],
             "{problems}"
         );
-        assert!(problems.0[0].message.contains("did you mean `interval`"), "{problems}");
+        assert!(
+            problems.0[0].message.contains("did you mean `interval`"),
+            "{problems}"
+        );
     }
 
     #[test]
@@ -329,7 +342,10 @@ mod tests {
 
     #[test]
     fn typo_suggestions() {
-        assert_eq!(nearest("max_curent_a", &["max_current_a", "min_current_a"]), Some("max_current_a"));
+        assert_eq!(
+            nearest("max_curent_a", &["max_current_a", "min_current_a"]),
+            Some("max_current_a")
+        );
         assert_eq!(nearest("zzz", &["max_current_a"]), None);
     }
 }

@@ -25,6 +25,7 @@ pub struct RawConfig {
     pub charger: Option<ChargerSection>,
     pub smappee: Option<SmappeeSection>,
     pub logging: LoggingSection,
+    pub recording: RecordingSection,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -253,6 +254,27 @@ impl Default for LoggingSection {
         LoggingSection {
             level: "info".into(),
             format: LogFormat::Human,
+        }
+    }
+}
+
+/// Daily CSV recordings of what the service saw and did, for `sunplug simulate`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingSection {
+    pub enabled: bool,
+    /// Recordings older than this many days are removed.
+    pub keep_days: u32,
+    /// The oldest recordings are removed beyond this total size.
+    pub max_mb: u64,
+}
+
+impl Default for RecordingSection {
+    fn default() -> RecordingSection {
+        RecordingSection {
+            enabled: true,
+            keep_days: 60,
+            max_mb: 200,
         }
     }
 }

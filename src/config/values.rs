@@ -75,13 +75,19 @@ impl std::str::FromStr for LocalTime {
     fn from_str(s: &str) -> Result<LocalTime, String> {
         NaiveTime::parse_from_str(s.trim(), "%H:%M")
             .map(LocalTime)
-            .map_err(|_| format!("invalid time \"{s}\": write it as HH:MM in the site's timezone, e.g. \"07:30\""))
+            .map_err(|_| {
+                format!(
+                    "invalid time \"{s}\": write it as HH:MM in the site's timezone, e.g. \"07:30\""
+                )
+            })
     }
 }
 
 impl<'de> Deserialize<'de> for LocalTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<LocalTime, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -136,8 +142,9 @@ fn resolve_secret_in(
     if let Some(dir) = credentials_dir {
         let path = dir.join(src.credential);
         if path.exists() {
-            return read_secret_file(&path)
-                .map_err(|e| format!("cannot read the systemd credential {}: {e}", path.display()));
+            return read_secret_file(&path).map_err(|e| {
+                format!("cannot read the systemd credential {}: {e}", path.display())
+            });
         }
     }
     if let Some(v) = env(src.env) {
@@ -157,7 +164,8 @@ fn read_secret_file(path: &Path) -> Result<SecretString, String> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => {
-            "permission denied (the service runs as its own user: check the file's owner and mode)".to_string()
+            "permission denied (the service runs as its own user: check the file's owner and mode)"
+                .to_string()
         }
         _ => e.to_string(),
     })?;
@@ -184,11 +192,18 @@ mod tests {
 
     #[test]
     fn durations_parse_and_explain() {
-        assert_eq!("10s".parse::<HumanDuration>().unwrap(), HumanDuration::secs(10));
-        assert_eq!("1h 30m".parse::<HumanDuration>().unwrap(), HumanDuration::secs(5400));
+        assert_eq!(
+            "10s".parse::<HumanDuration>().unwrap(),
+            HumanDuration::secs(10)
+        );
+        assert_eq!(
+            "1h 30m".parse::<HumanDuration>().unwrap(),
+            HumanDuration::secs(5400)
+        );
         let e = "ten".parse::<HumanDuration>().unwrap_err();
         assert!(e.contains("\"ten\"") && e.contains("\"10s\""), "{e}");
-        let e = toml::from_str::<std::collections::BTreeMap<String, HumanDuration>>("a = 10").unwrap_err();
+        let e = toml::from_str::<std::collections::BTreeMap<String, HumanDuration>>("a = 10")
+            .unwrap_err();
         assert!(e.to_string().contains("need a unit"), "{e}");
     }
 
@@ -219,10 +234,17 @@ mod tests {
 
     #[test]
     fn missing_secret_says_how_to_provide_it() {
-        let e = resolve_secret_in(&src(Some("/nonexistent/pw".into())), None, |_| None).unwrap_err();
-        assert!(e.contains("/nonexistent/pw") && e.contains("SUNPLUG_TEST_SECRET"), "{e}");
+        let e =
+            resolve_secret_in(&src(Some("/nonexistent/pw".into())), None, |_| None).unwrap_err();
+        assert!(
+            e.contains("/nonexistent/pw") && e.contains("SUNPLUG_TEST_SECRET"),
+            "{e}"
+        );
         let e = resolve_secret_in(&src(None), None, |_| None).unwrap_err();
-        assert!(e.contains("smappee.password_file") && e.contains("LoadCredential"), "{e}");
+        assert!(
+            e.contains("smappee.password_file") && e.contains("LoadCredential"),
+            "{e}"
+        );
     }
 
     #[test]

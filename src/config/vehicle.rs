@@ -123,16 +123,22 @@ impl Default for EnodeSection {
 
 impl EnodeSection {
     pub fn api_url(&self) -> String {
-        self.api_url.clone().unwrap_or_else(|| match self.environment {
-            EnodeEnvironment::Production => "https://enode-api.production.enode.io".into(),
-            EnodeEnvironment::Sandbox => "https://enode-api.sandbox.enode.io".into(),
-        })
+        self.api_url
+            .clone()
+            .unwrap_or_else(|| match self.environment {
+                EnodeEnvironment::Production => "https://enode-api.production.enode.io".into(),
+                EnodeEnvironment::Sandbox => "https://enode-api.sandbox.enode.io".into(),
+            })
     }
     pub fn oauth_url(&self) -> String {
-        self.oauth_url.clone().unwrap_or_else(|| match self.environment {
-            EnodeEnvironment::Production => "https://oauth.production.enode.io/oauth2/token".into(),
-            EnodeEnvironment::Sandbox => "https://oauth.sandbox.enode.io/oauth2/token".into(),
-        })
+        self.oauth_url
+            .clone()
+            .unwrap_or_else(|| match self.environment {
+                EnodeEnvironment::Production => {
+                    "https://oauth.production.enode.io/oauth2/token".into()
+                }
+                EnodeEnvironment::Sandbox => "https://oauth.sandbox.enode.io/oauth2/token".into(),
+            })
     }
 }
 

@@ -42,6 +42,8 @@ pub fn effective_grid(grid: Watts, battery: Option<Watts>, rule: HomeBattery) ->
 
 /// SoC below the target at which charging resumes after the target was reached.
 const RESUME_BELOW_TARGET_PCT: f64 = 2.0;
+/// The car's measured power is used only when measured within this many seconds of the meter reading.
+const CAR_METER_SYNC_S: i64 = 3;
 /// Longest step the PI loop integrates over (a long gap is not a long error).
 const MAX_DT_S: f64 = 60.0;
 
@@ -141,21 +143,41 @@ impl Controller {
         let supply = p.supply();
         let dt = self
             .last_now
-            .map(|t| (now - t).to_std().unwrap_or_default().as_secs_f64().min(MAX_DT_S))
+            .map(|t| {
+                (now - t)
+                    .to_std()
+                    .unwrap_or_default()
+                    .as_secs_f64()
+                    .min(MAX_DT_S)
+            })
             .unwrap_or(0.0);
         self.last_now = Some(now);
         let last_command = self.guard.last().map(|(c, _)| c).unwrap_or(Command::Pause);
 
-        // 1. What the car draws: measured if fresh, else what the last command would draw.
-        let car_power = match obs.charger.power.and_then(|r| r.fresh(now, p.meter_max_age).copied()) {
-            Some(w) => w,
-            None if obs.charger.charging == Some(false) => Watts::ZERO,
-            None => supply.power(last_command.current()),
+        // 1. What the car draws: measured if fresh and taken together with the meter reading (the
+        //    feed-forward subtracts one from the other), else what the last command would draw.
+        let measured = obs
+            .charger
+            .power
+            .filter(|r| r.is_fresh(now, p.meter_max_age))
+            .filter(|r| {
+                obs.meter.is_none_or(|m| {
+                    (m.at - r.at).abs() <= chrono::Duration::seconds(CAR_METER_SYNC_S)
+                })
+            });
+        let (car_power, car_measured) = match measured {
+            Some(r) => (r.value, true),
+            None if obs.charger.charging == Some(false) => (Watts::ZERO, true),
+            None => (supply.power(last_command.current()), false),
         };
         let meter_reading = obs.meter.filter(|m| m.is_fresh(now, p.meter_max_age));
         let battery_rule = self.policy.common.home_battery;
         let meter = meter_reading.map(|m| {
-            let grid = effective_grid(m.value.balance.grid(car_power), m.value.battery, battery_rule);
+            let grid = effective_grid(
+                m.value.balance.grid(car_power),
+                m.value.battery,
+                battery_rule,
+            );
             MeterView {
                 grid,
                 available: car_power - grid,
@@ -166,7 +188,11 @@ impl Controller {
         let plugged = obs
             .charger
             .plugged
-            .or_else(|| obs.vehicle.plugged.and_then(|r| r.fresh(now, p.vehicle_max_age).copied()))
+            .or_else(|| {
+                obs.vehicle
+                    .plugged
+                    .and_then(|r| r.fresh(now, p.vehicle_max_age).copied())
+            })
             .unwrap_or(true);
         if self.plugged && !plugged {
             self.soc.reset();
@@ -174,7 +200,8 @@ impl Controller {
             self.target_reached = false;
         }
         self.plugged = plugged;
-        self.soc.update(obs.vehicle.soc, car_power, dt, p.efficiency);
+        self.soc
+            .update(obs.vehicle.soc, car_power, dt, p.efficiency);
         let soc = self.soc.estimate(now, p.vehicle_max_age, p.capacity_kwh);
         let target = self.target(now, obs);
 
@@ -236,15 +263,22 @@ impl Controller {
         };
 
         // 4. The wish as a current.
-        let (wanted, reason) = self.resolve(now, dt, &wish, meter, car_power, &mut factors);
+        let car_for_pi = car_measured.then_some(car_power);
+        let (wanted, reason) = self.resolve(now, dt, &wish, meter, car_for_pi, &mut factors);
         let wanted = self.hold(wanted, last_command);
         factors.wanted_a = wanted.map(|a| a.0);
 
         // 5. The guard.
-        let guarded = self.guard.apply(now, wanted, house_load);
+        let guarded = if plugged {
+            self.guard.apply(now, wanted, house_load)
+        } else {
+            self.guard.idle(now)
+        };
         let (cap, _) = p.guard.cap(house_load);
         self.saturation = match (wanted, guarded.command) {
-            (Some(w), Command::Charge { current, .. }) if w > current && current >= cap - p.guard.step => {
+            (Some(w), Command::Charge { current, .. })
+                if w > current && current >= cap - p.guard.step =>
+            {
                 Saturation::High
             }
             (Some(w), Command::Charge { current, .. }) if w < current => Saturation::Low,
@@ -289,7 +323,7 @@ impl Controller {
         dt: f64,
         wish: &Wish,
         meter: Option<MeterView>,
-        car_power: Watts,
+        car_power: Option<Watts>,
         factors: &mut Factors,
     ) -> (Option<Amps>, String) {
         let p = self.params;
@@ -316,7 +350,12 @@ impl Controller {
             }
             Wish::Solar { minimum, reason } => {
                 let m = meter.expect("checked above");
-                let setpoint = Watts(self.policy.common.grid_setpoint_w.unwrap_or(p.grid_setpoint.0));
+                let setpoint = Watts(
+                    self.policy
+                        .common
+                        .grid_setpoint_w
+                        .unwrap_or(p.grid_setpoint.0),
+                );
                 // Positive setpoint = allowed import, so the car may take available + setpoint.
                 let was_on = self.switch.on;
                 let on = match minimum {
@@ -326,7 +365,9 @@ impl Controller {
                     }
                     None => {
                         let excess = m.available.0 + setpoint.0 - p.supply().power(floor).0;
-                        let on = self.switch.update(&self.policy.common.switch, now, dt, excess);
+                        let on = self
+                            .switch
+                            .update(&self.policy.common.switch, now, dt, excess);
                         factors.window_wh = Some(self.switch.window_wh);
                         on
                     }
@@ -337,7 +378,10 @@ impl Controller {
                 if !on {
                     return (
                         None,
-                        format!("{reason}: waiting for surplus ({:.0} W available)", m.available.0),
+                        format!(
+                            "{reason}: waiting for surplus ({:.0} W available)",
+                            m.available.0
+                        ),
                     );
                 }
                 let out = self.pi.step(
@@ -355,7 +399,10 @@ impl Controller {
                 let lowest = minimum.unwrap_or(floor).max(floor);
                 let wanted = out.current.max(lowest);
                 let why = if out.current < lowest {
-                    format!("{reason}: holding {lowest} ({:.0} W available)", m.available.0)
+                    format!(
+                        "{reason}: holding {lowest} ({:.0} W available)",
+                        m.available.0
+                    )
                 } else {
                     format!("{reason}: {:.0} W available", m.available.0)
                 };
@@ -379,11 +426,17 @@ impl Controller {
         let stale_for = (now - since).to_std().unwrap_or_default();
         if p.on_stale == OnStale::Pause || stale_for >= p.stale_pause_after {
             self.switch.set(false, now);
-            (None, format!("meter stale for {}s: paused", stale_for.as_secs()))
+            (
+                None,
+                format!("meter stale for {}s: paused", stale_for.as_secs()),
+            )
         } else {
             (
                 Some(p.guard.floor),
-                format!("meter stale for {}s: holding the floor", stale_for.as_secs()),
+                format!(
+                    "meter stale for {}s: holding the floor",
+                    stale_for.as_secs()
+                ),
             )
         }
     }
@@ -392,7 +445,9 @@ impl Controller {
     fn hold(&self, wanted: Option<Amps>, last: Command) -> Option<Amps> {
         let band = self.policy.common.hold_band_a;
         match (wanted, last) {
-            (Some(w), Command::Charge { current, .. }) if w < current && w > current - Amps(band) => {
+            (Some(w), Command::Charge { current, .. })
+                if w < current && w > current - Amps(band) =>
+            {
                 Some(current)
             }
             _ => wanted,

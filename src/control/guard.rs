@@ -10,7 +10,8 @@
 //! 4. **ramp**: an increase is limited to `ramp_a_per_s` × the time since the last change; a start
 //!    (from pause, or from nothing after a restart) begins at the floor. Decreases are never limited;
 //! 5. **change interval**: at most one change per `min_change_interval` (IEC 61851 cars need ≥ 5 s),
-//!    except a decrease forced by a cap that the present command exceeds (safety before comfort).
+//!    except a decrease forced by a cap that the present command exceeds (safety before comfort), and
+//!    a pause when no car is connected ([`Guard::idle`]).
 //!
 //! These are proptested over random sequences in `tests/guard_props.rs`.
 
@@ -84,12 +85,43 @@ impl Guard {
 
     /// Start from a known command (the charger's state after a restart). The ramp then counts from
     /// `at`, so a restart never jumps to a higher current.
+    /// The reported current is brought onto the command resolution and within the floor and max, so
+    /// whatever the guard lets through stays a command the charger can be sent.
     pub fn resume(&mut self, command: Command, at: DateTime<Utc>) {
+        let p = self.params;
+        let command = match command {
+            Command::Charge { current, phases } => {
+                let a = p.quantize(current.min(p.max));
+                if a < p.floor || !a.is_finite() {
+                    Command::Pause
+                } else {
+                    Command::Charge { current: a, phases }
+                }
+            }
+            Command::Pause => Command::Pause,
+        };
         self.last = Some((command, at));
     }
 
+    /// No car is connected: pause at once. The change interval protects a car; with none there is
+    /// nothing to protect, and a stale limit must not wait for the next car.
+    pub fn idle(&mut self, now: DateTime<Utc>) -> Guarded {
+        if self.last.is_none_or(|(c, _)| c != Command::Pause) {
+            self.last = Some((Command::Pause, now));
+        }
+        Guarded {
+            command: Command::Pause,
+            clamp: None,
+        }
+    }
+
     /// Apply every rule to what the policy wants (`None` = pause).
-    pub fn apply(&mut self, now: DateTime<Utc>, wanted: Option<Amps>, house_load: Option<Watts>) -> Guarded {
+    pub fn apply(
+        &mut self,
+        now: DateTime<Utc>,
+        wanted: Option<Amps>,
+        house_load: Option<Watts>,
+    ) -> Guarded {
         let p = self.params;
         let mut clamp = None;
         let (cap, cap_rule) = p.cap(house_load);
@@ -183,7 +215,10 @@ mod tests {
         assert_eq!(out.command.current(), Amps(6.0));
         assert_eq!(out.clamp, Some("ramp"));
         // 10 s later the ramp allows +10 A.
-        assert_eq!(g.apply(t(30), Some(Amps(16.0)), None).command.current(), Amps(16.0));
+        assert_eq!(
+            g.apply(t(30), Some(Amps(16.0)), None).command.current(),
+            Amps(16.0)
+        );
     }
 
     #[test]
@@ -197,7 +232,10 @@ mod tests {
             t(-100),
         );
         let out = g.apply(t(0), Some(Amps(40.0)), None);
-        assert_eq!((out.command.current(), out.clamp), (Amps(16.0), Some("max")));
+        assert_eq!(
+            (out.command.current(), out.clamp),
+            (Amps(16.0), Some("max"))
+        );
         // 13.8 kW of house load = 20 A per phase: 5 A left < floor: pause, at once.
         let out = g.apply(t(1), Some(Amps(16.0)), Some(Watts(13_800.0)));
         assert_eq!(out.command, Command::Pause);
@@ -214,8 +252,14 @@ mod tests {
             t(0),
         );
         let out = g.apply(t(5), Some(Amps(8.0)), None);
-        assert_eq!((out.command.current(), out.clamp), (Amps(10.0), Some("interval")));
-        assert_eq!(g.apply(t(10), Some(Amps(8.0)), None).command.current(), Amps(8.0));
+        assert_eq!(
+            (out.command.current(), out.clamp),
+            (Amps(10.0), Some("interval"))
+        );
+        assert_eq!(
+            g.apply(t(10), Some(Amps(8.0)), None).command.current(),
+            Amps(8.0)
+        );
     }
 
     #[test]

@@ -63,11 +63,21 @@ impl Default for Switch {
 impl Switch {
     /// Feed one step: `excess_w` is the available power minus the floor power (negative = deficit).
     /// Returns whether to charge.
-    pub fn update(&mut self, p: &SwitchParams, now: DateTime<Utc>, dt_s: f64, excess_w: f64) -> bool {
+    pub fn update(
+        &mut self,
+        p: &SwitchParams,
+        now: DateTime<Utc>,
+        dt_s: f64,
+        excess_w: f64,
+    ) -> bool {
         let toward_change = if self.on { -excess_w } else { excess_w };
         let factor = if toward_change >= 0.0 { 1.0 } else { p.drain };
         self.window_wh = (self.window_wh + toward_change * factor * dt_s / 3600.0).max(0.0);
-        let threshold = if self.on { p.stop_energy_wh } else { p.start_energy_wh };
+        let threshold = if self.on {
+            p.stop_energy_wh
+        } else {
+            p.start_energy_wh
+        };
         let min_time = if self.on { p.min_on } else { p.min_off };
         let held = self
             .since

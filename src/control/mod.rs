@@ -17,5 +17,7 @@ pub mod soc;
 
 pub use controller::{Controller, ControllerParams, Snapshot};
 pub use decision::{Command, Decision, Factors};
-pub use observation::{ChargerObs, MeterSample, Observation, Overrides, PowerBalance, Reading, VehicleObs};
+pub use observation::{
+    ChargerObs, MeterSample, Observation, Overrides, PowerBalance, Reading, VehicleObs,
+};
 pub use policy::{Policy, PolicyContext, Wish};

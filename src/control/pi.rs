@@ -98,14 +98,15 @@ impl PiLoop {
     /// The integral term now, in amps.
     pub fn integral(&self) -> Amps {
         // The kernel exposes the integral only through an output; a zero-gain probe reads it.
-        let mut probe = self.pid.clone();
+        let mut probe = self.pid;
         probe.kp = 0.0;
         probe.ki = 0.0;
         Amps(probe.next_control_output(0.0).i)
     }
 
     /// One step. `available` is the power the car may take (export positive, without the car), `car`
-    /// what it draws now, `dead_band` one command step, `saturation` whether the previous output was
+    /// what it draws now (`None` when not measured with the meter: then nothing is integrated, the
+    /// feed-forward alone acts), `dead_band` one command step, `saturation` whether the previous output was
     /// clamped, `dt_s` the time since the last step.
     #[allow(clippy::too_many_arguments)]
     pub fn step(
@@ -113,16 +114,16 @@ impl PiLoop {
         supply: Supply,
         available: Watts,
         setpoint: Watts,
-        car: Watts,
+        car: Option<Watts>,
         dead_band: Amps,
         saturation: Saturation,
         dt_s: f64,
     ) -> PiOutput {
         let feed_forward = supply.current(available + setpoint);
-        let error = self
-            .last_wanted
-            .map(|wanted| wanted.0 - supply.current(car).0)
-            .unwrap_or(0.0);
+        let error = match (self.last_wanted, car) {
+            (Some(wanted), Some(car)) => wanted.0 - supply.current(car).0,
+            _ => 0.0,
+        };
         let winds_into_limit = match saturation {
             Saturation::None => false,
             Saturation::High => error > 0.0,
@@ -168,7 +169,7 @@ mod tests {
                 THREE,
                 available,
                 Watts(0.0),
-                Watts(car_w),
+                Some(Watts(car_w)),
                 Amps(0.05),
                 Saturation::None,
                 5.0,
@@ -183,9 +184,15 @@ mod tests {
     #[test]
     fn exact_charger_settles_in_one_step_without_overshoot() {
         let trace = run(4600.0, 1.0, 50, PiParams::default());
-        assert!(trace.iter().all(|c| (c - trace[0]).abs() < 1e-9), "{trace:?}");
+        assert!(
+            trace.iter().all(|c| (c - trace[0]).abs() < 1e-9),
+            "{trace:?}"
+        );
         let target = 4600.0 / 690.0;
-        assert!((trace[0] - target).abs() < 1e-9, "feed-forward follows the step at once");
+        assert!(
+            (trace[0] - target).abs() < 1e-9,
+            "feed-forward follows the step at once"
+        );
         for c in &trace {
             assert!(*c <= target + 1e-9, "no overshoot: {c} > {target}");
         }
@@ -199,7 +206,10 @@ mod tests {
         let last = *trace.last().unwrap();
         assert!((last - needed).abs() < 0.1, "settles near {needed}: {last}");
         let peak = trace.iter().cloned().fold(0.0, f64::max);
-        assert!(peak <= needed * 1.05, "overshoot within 5 %: peak {peak} vs {needed}");
+        assert!(
+            peak <= needed * 1.05,
+            "overshoot within 5 %: peak {peak} vs {needed}"
+        );
     }
 
     #[test]
@@ -207,13 +217,29 @@ mod tests {
         let mut pi = PiLoop::new(PiParams::default());
         for _ in 0..1000 {
             // A huge surplus but the output is held at max (the car draws 16 A): no growth.
-            pi.step(THREE, Watts(50_000.0), Watts(0.0), Watts(11_040.0), Amps(0.0), Saturation::High, 5.0);
+            pi.step(
+                THREE,
+                Watts(50_000.0),
+                Watts(0.0),
+                Some(Watts(11_040.0)),
+                Amps(0.0),
+                Saturation::High,
+                5.0,
+            );
         }
         assert_eq!(pi.integral(), Amps(0.0));
         // And it still integrates the other way: the car draws more than wanted (a step to aim
         // at nothing, then one that sees the car still at 16 A).
         for _ in 0..2 {
-            pi.step(THREE, Watts(0.0), Watts(0.0), Watts(11_040.0), Amps(0.0), Saturation::High, 5.0);
+            pi.step(
+                THREE,
+                Watts(0.0),
+                Watts(0.0),
+                Some(Watts(11_040.0)),
+                Amps(0.0),
+                Saturation::High,
+                5.0,
+            );
         }
         assert!(pi.integral().0 < 0.0);
     }
@@ -223,7 +249,15 @@ mod tests {
         let mut pi = PiLoop::new(PiParams::default());
         for _ in 0..10_000 {
             // The car draws nothing of the 5 kW wanted (it is full): the integral hits its bound.
-            pi.step(THREE, Watts(5000.0), Watts(0.0), Watts(0.0), Amps(0.0), Saturation::None, 5.0);
+            pi.step(
+                THREE,
+                Watts(5000.0),
+                Watts(0.0),
+                Some(Watts(0.0)),
+                Amps(0.0),
+                Saturation::None,
+                5.0,
+            );
         }
         assert!((pi.integral().0 - 3.0).abs() < 1e-9);
         pi.reset();
@@ -235,7 +269,15 @@ mod tests {
         let mut pi = PiLoop::new(PiParams::default());
         for _ in 0..100 {
             // 7.3 A wanted, 7 A delivered (1 A steps, 1 A dead band): no integration.
-            pi.step(THREE, Watts(5037.0), Watts(0.0), Watts(4830.0), Amps(1.0), Saturation::None, 5.0);
+            pi.step(
+                THREE,
+                Watts(5037.0),
+                Watts(0.0),
+                Some(Watts(4830.0)),
+                Amps(1.0),
+                Saturation::None,
+                5.0,
+            );
         }
         assert_eq!(pi.integral(), Amps(0.0));
     }

@@ -68,12 +68,18 @@ pub enum Wish {
     /// Follow the surplus (feed-forward + PI on the grid). With a `minimum`, never go below it (taken
     /// from the grid when the sun does not give it) and never stop; without, start and stop with the
     /// hysteresis windows and hold the floor in between.
-    Solar { minimum: Option<Amps>, reason: String },
+    Solar {
+        minimum: Option<Amps>,
+        reason: String,
+    },
     /// This current, whatever the sun does.
     Fixed { current: Amps, reason: String },
     /// The policy runs its own loop (a baseline model): this current or a pause, as is. Only the guard
     /// and the stale-meter fail-safe apply.
-    Direct { current: Option<Amps>, reason: String },
+    Direct {
+        current: Option<Amps>,
+        reason: String,
+    },
 }
 
 impl Wish {

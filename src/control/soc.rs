@@ -45,10 +45,17 @@ impl SocEstimator {
 
     /// The estimate at `now`, or `None` when there is no report younger than `max_age`, or no capacity
     /// to convert energy into percent (then the report itself, if fresh).
-    pub fn estimate(&self, now: DateTime<Utc>, max_age: Duration, capacity_kwh: Option<f64>) -> Option<Soc> {
+    pub fn estimate(
+        &self,
+        now: DateTime<Utc>,
+        max_age: Duration,
+        capacity_kwh: Option<f64>,
+    ) -> Option<Soc> {
         let base = self.base.filter(|b| b.is_fresh(now, max_age))?;
         match capacity_kwh {
-            Some(cap) if cap > 0.0 => Some(Soc::saturating(base.value.pct() + self.added_kwh / cap * 100.0)),
+            Some(cap) if cap > 0.0 => Some(Soc::saturating(
+                base.value.pct() + self.added_kwh / cap * 100.0,
+            )),
             _ => Some(base.value),
         }
     }
@@ -75,12 +82,25 @@ mod tests {
             est.update(Some(r), Watts(11_000.0), 10.0, 0.9);
         }
         let now = t0 + chrono::Duration::hours(1);
-        let s = est.estimate(now, Duration::from_secs(7200), Some(55.0)).unwrap();
+        let s = est
+            .estimate(now, Duration::from_secs(7200), Some(55.0))
+            .unwrap();
         assert!((s.pct() - 68.0).abs() < 1e-6, "{s}");
         // Too old a base: unknown, never passed off as fresh.
-        assert_eq!(est.estimate(now, Duration::from_secs(1800), Some(55.0)), None);
+        assert_eq!(
+            est.estimate(now, Duration::from_secs(1800), Some(55.0)),
+            None
+        );
         // A newer report rebases.
-        est.update(Some(Reading::new(Soc::new(70.0).unwrap(), now)), Watts(0.0), 10.0, 0.9);
-        assert_eq!(est.estimate(now, Duration::from_secs(60), Some(55.0)), Soc::new(70.0));
+        est.update(
+            Some(Reading::new(Soc::new(70.0).unwrap(), now)),
+            Watts(0.0),
+            10.0,
+            0.9,
+        );
+        assert_eq!(
+            est.estimate(now, Duration::from_secs(60), Some(55.0)),
+            Soc::new(70.0)
+        );
     }
 }

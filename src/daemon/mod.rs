@@ -1,4 +1,15 @@
-//! The service (to be built: issue 8).
+//! The service: wiring sources, the controller and the charger into one loop.
+//!
+//! Owns: the event loop (`run`), the charger writer task, restart state ([`state`]), Home Assistant
+//! discovery and commands ([`ha`]), recording for replay ([`recorder`]) and systemd ([`systemd`]).
+
+pub mod ha;
+pub mod ports;
+pub mod recorder;
+pub mod run;
+pub mod state;
+pub mod systemd;
+pub mod writer;
 
 use crate::cli::{DemoArgs, RunArgs};
 use std::process::ExitCode;

@@ -37,13 +37,17 @@ fn parse(payload: &[u8]) -> Result<Value, PayloadError> {
 fn pointed<'a>(v: &'a Value, pointer: Option<&str>) -> Result<&'a Value, PayloadError> {
     match pointer {
         None | Some("") => Ok(v),
-        Some(p) => v.pointer(p).ok_or_else(|| PayloadError::Missing(p.to_string())),
+        Some(p) => v
+            .pointer(p)
+            .ok_or_else(|| PayloadError::Missing(p.to_string())),
     }
 }
 
 fn describe(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 40 { format!("{}…", &s[..s.floor_char_boundary(40)]) } else { s }
+    crate::vendor::excerpt(&v.to_string())
+        .chars()
+        .take(41)
+        .collect()
 }
 
 /// A finite number at `pointer` (or the whole payload). Numeric strings ("231.5") are accepted, as
@@ -55,18 +59,28 @@ pub fn extract_number(payload: &[u8], pointer: Option<&str>) -> Result<f64, Payl
         Value::Number(n) => n.as_f64(),
         Value::String(s) => match s.trim() {
             "unavailable" | "unknown" | "" => {
-                return Err(PayloadError::Missing(pointer.unwrap_or("payload").to_string()));
+                return Err(PayloadError::Missing(
+                    pointer.unwrap_or("payload").to_string(),
+                ));
             }
             t => t.parse::<f64>().ok(),
         },
-        Value::Null => return Err(PayloadError::Missing(pointer.unwrap_or("payload").to_string())),
+        Value::Null => {
+            return Err(PayloadError::Missing(
+                pointer.unwrap_or("payload").to_string(),
+            ));
+        }
         _ => None,
     };
     let n = n.ok_or_else(|| PayloadError::WrongType {
         pointer: pointer.unwrap_or("payload").to_string(),
         found: describe(field),
     })?;
-    if n.is_finite() { Ok(n) } else { Err(PayloadError::NotFinite) }
+    if n.is_finite() {
+        Ok(n)
+    } else {
+        Err(PayloadError::NotFinite)
+    }
 }
 
 /// A boolean at `pointer`: true/false, 1/0, "on"/"off", "true"/"false", "yes"/"no",
@@ -81,17 +95,25 @@ pub fn extract_bool(payload: &[u8], pointer: Option<&str>) -> Result<bool, Paylo
     match field {
         Value::Bool(b) => Ok(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Ok(true),
-            Some(x) if x == 0.0 => Ok(false),
+            Some(1.0) => Ok(true),
+            Some(0.0) => Ok(false),
             _ => Err(wrong()),
         },
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "on" | "yes" | "1" | "connected" | "plugged" | "plugged_in" | "charging" => Ok(true),
-            "false" | "off" | "no" | "0" | "disconnected" | "unplugged" | "not_charging" => Ok(false),
-            "unavailable" | "unknown" | "" => Err(PayloadError::Missing(pointer.unwrap_or("payload").to_string())),
+            "true" | "on" | "yes" | "1" | "connected" | "plugged" | "plugged_in" | "charging" => {
+                Ok(true)
+            }
+            "false" | "off" | "no" | "0" | "disconnected" | "unplugged" | "not_charging" => {
+                Ok(false)
+            }
+            "unavailable" | "unknown" | "" => Err(PayloadError::Missing(
+                pointer.unwrap_or("payload").to_string(),
+            )),
             _ => Err(wrong()),
         },
-        Value::Null => Err(PayloadError::Missing(pointer.unwrap_or("payload").to_string())),
+        Value::Null => Err(PayloadError::Missing(
+            pointer.unwrap_or("payload").to_string(),
+        )),
         _ => Err(wrong()),
     }
 }
@@ -105,19 +127,40 @@ mod tests {
     fn numbers_in_their_usual_forms() {
         assert_eq!(extract_number(b"231.5", None), Ok(231.5));
         assert_eq!(extract_number(b" -12 \n", None), Ok(-12.0));
-        assert_eq!(extract_number(br#"{"a":{"b":"7.5"}}"#, Some("/a/b")), Ok(7.5));
-        assert_eq!(extract_number(br#"{"value":null}"#, Some("/value")), Err(PayloadError::Missing("/value".into())));
-        assert_eq!(extract_number(br#"{"x":1}"#, Some("/total")), Err(PayloadError::Missing("/total".into())));
-        assert!(matches!(extract_number(br#"{"x":[1]}"#, Some("/x")), Err(PayloadError::WrongType { .. })));
-        assert_eq!(extract_number(b"unavailable", None), Err(PayloadError::Missing("payload".into())));
+        assert_eq!(
+            extract_number(br#"{"a":{"b":"7.5"}}"#, Some("/a/b")),
+            Ok(7.5)
+        );
+        assert_eq!(
+            extract_number(br#"{"value":null}"#, Some("/value")),
+            Err(PayloadError::Missing("/value".into()))
+        );
+        assert_eq!(
+            extract_number(br#"{"x":1}"#, Some("/total")),
+            Err(PayloadError::Missing("/total".into()))
+        );
+        assert!(matches!(
+            extract_number(br#"{"x":[1]}"#, Some("/x")),
+            Err(PayloadError::WrongType { .. })
+        ));
+        assert_eq!(
+            extract_number(b"unavailable", None),
+            Err(PayloadError::Missing("payload".into()))
+        );
         assert_eq!(extract_number(b"NaN", None), Err(PayloadError::NotFinite));
-        assert_eq!(extract_number(b"\xff\xfe", None), Err(PayloadError::NotUtf8));
+        assert_eq!(
+            extract_number(b"\xff\xfe", None),
+            Err(PayloadError::NotUtf8)
+        );
     }
 
     #[test]
     fn booleans_in_their_usual_forms() {
         assert_eq!(extract_bool(b"ON", None), Ok(true));
-        assert_eq!(extract_bool(br#"{"plug":"disconnected"}"#, Some("/plug")), Ok(false));
+        assert_eq!(
+            extract_bool(br#"{"plug":"disconnected"}"#, Some("/plug")),
+            Ok(false)
+        );
         assert_eq!(extract_bool(b"1", None), Ok(true));
         assert!(extract_bool(b"maybe", None).is_err());
     }

@@ -169,12 +169,16 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedPolicy, Problems> {
             message,
         }])
     };
-    let header: Header = toml::from_str(text).map_err(|e| problem("", format!("not valid TOML: {}", e.message())))?;
+    let header: Header = toml::from_str(text)
+        .map_err(|e| problem("", format!("not valid TOML: {}", e.message())))?;
     let names: Vec<&str> = MODULES.iter().map(|m| m.name).collect();
     let Some(name) = header.module else {
         return Err(problem(
             "module",
-            format!("missing: name the built-in policy module, one of {}", names.join(", ")),
+            format!(
+                "missing: name the built-in policy module, one of {}",
+                names.join(", ")
+            ),
         ));
     };
     let Some(module) = MODULES.iter().find(|m| m.name == name) else {
@@ -183,7 +187,10 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedPolicy, Problems> {
             .unwrap_or_default();
         return Err(problem(
             "module",
-            format!("unknown module \"{name}\": {hint}the built-in modules are {}", names.join(", ")),
+            format!(
+                "unknown module \"{name}\": {hint}the built-in modules are {}",
+                names.join(", ")
+            ),
         ));
     };
     match (module.load)(path, text) {
@@ -217,15 +224,24 @@ where
     };
     let pct = |v: f64| (0.0..=100.0).contains(&v);
     if !pct(file.target_soc) {
-        push("target_soc".into(), format!("{} is not a SoC: use 0..=100", file.target_soc));
+        push(
+            "target_soc".into(),
+            format!("{} is not a SoC: use 0..=100", file.target_soc),
+        );
     }
     if let Some(m) = file.min_soc {
         if !pct(m) || m > file.target_soc {
-            push("min_soc".into(), format!("{m} must be within 0..=target_soc ({})", file.target_soc));
+            push(
+                "min_soc".into(),
+                format!("{m} must be within 0..=target_soc ({})", file.target_soc),
+            );
         }
     }
     if file.pi.ki < 0.0 || file.pi.kp < 0.0 || file.pi.max_correction_a < 0.0 {
-        push("pi".into(), "gains and max_correction_a must not be negative".into());
+        push(
+            "pi".into(),
+            "gains and max_correction_a must not be negative".into(),
+        );
     }
     let s = &file.switch;
     if s.start_energy_wh < 0.0 || s.stop_energy_wh < 0.0 || s.drain <= 0.0 {
@@ -292,7 +308,8 @@ mod tests {
 
     #[test]
     fn bad_knobs_are_all_reported() {
-        let text = "module = \"pv-only\"\ntarget_soc = 120\n[switch]\nstart_energy_wh = -1\nstrat = 3\n";
+        let text =
+            "module = \"pv-only\"\ntarget_soc = 120\n[switch]\nstart_energy_wh = -1\nstrat = 3\n";
         let e = load_str(Path::new("p.toml"), text).unwrap_err();
         let keys: Vec<&str> = e.iter().map(|p| p.key.as_str()).collect();
         for key in ["switch.strat", "target_soc", "switch"] {

@@ -21,7 +21,9 @@ pub const MODULE: Module = Module {
     summary: "reach the target SoC by a local departure time; solar first, grid for the rest",
     needs_soc: true,
     load: |path, text| {
-        load_module::<Params>(path, text, &MODULE, |p, _| Box::new(TargetByDeparture { params: p }))
+        load_module::<Params>(path, text, &MODULE, |p, _| {
+            Box::new(TargetByDeparture { params: p })
+        })
     },
 };
 
@@ -50,7 +52,10 @@ impl CheckParams for Params {
     fn check(&self) -> Vec<(&'static str, String)> {
         let mut v = Vec::new();
         if !(0.0..=100.0).contains(&self.fallback_soc) {
-            v.push(("fallback_soc", format!("{} is not a SoC: use 0..=100", self.fallback_soc)));
+            v.push((
+                "fallback_soc",
+                format!("{} is not a SoC: use 0..=100", self.fallback_soc),
+            ));
         }
         v
     }
@@ -93,7 +98,10 @@ impl Policy for TargetByDeparture {
         let departure = next_departure(ctx.now, ctx.tz, departure_at);
         let (soc, soc_note) = match ctx.soc {
             Some(s) => (s.pct(), ""),
-            None => (self.params.fallback_soc, " (SoC unknown, assuming the fallback)"),
+            None => (
+                self.params.fallback_soc,
+                " (SoC unknown, assuming the fallback)",
+            ),
         };
         let Some(capacity) = ctx.capacity_kwh else {
             return Wish::Solar {
@@ -101,7 +109,8 @@ impl Policy for TargetByDeparture {
                 reason: "solar only: no battery capacity configured to plan the departure".into(),
             };
         };
-        let need_kwh = ((ctx.target.pct() - soc).max(0.0) / 100.0) * capacity / ctx.efficiency.max(0.1);
+        let need_kwh =
+            ((ctx.target.pct() - soc).max(0.0) / 100.0) * capacity / ctx.efficiency.max(0.1);
         let p_max = ctx.max_power().0.max(1.0);
         let hours_at_max = need_kwh * 1000.0 / p_max;
         let full_power_time = Duration::seconds((hours_at_max * 3600.0 * 1.1).ceil() as i64);
@@ -143,13 +152,25 @@ mod tests {
         let tz: Tz = "Europe/Brussels".parse().unwrap();
         let at: LocalTime = "07:30".parse().unwrap();
         // Summer: 07:30 CEST = 05:30Z.
-        assert_eq!(next_departure(utc("2026-06-01T03:00:00Z"), tz, at), utc("2026-06-01T05:30:00Z"));
+        assert_eq!(
+            next_departure(utc("2026-06-01T03:00:00Z"), tz, at),
+            utc("2026-06-01T05:30:00Z")
+        );
         // Already past today: tomorrow.
-        assert_eq!(next_departure(utc("2026-06-01T06:00:00Z"), tz, at), utc("2026-06-02T05:30:00Z"));
+        assert_eq!(
+            next_departure(utc("2026-06-01T06:00:00Z"), tz, at),
+            utc("2026-06-02T05:30:00Z")
+        );
         // Evening before the spring change (29 March 2026): 07:30 CEST = 05:30Z, one hour less night.
-        assert_eq!(next_departure(utc("2026-03-28T20:00:00Z"), tz, at), utc("2026-03-29T05:30:00Z"));
+        assert_eq!(
+            next_departure(utc("2026-03-28T20:00:00Z"), tz, at),
+            utc("2026-03-29T05:30:00Z")
+        );
         // Evening before the autumn change (25 October 2026): 07:30 CET = 06:30Z.
-        assert_eq!(next_departure(utc("2026-10-24T20:00:00Z"), tz, at), utc("2026-10-25T06:30:00Z"));
+        assert_eq!(
+            next_departure(utc("2026-10-24T20:00:00Z"), tz, at),
+            utc("2026-10-25T06:30:00Z")
+        );
     }
 
     #[test]
@@ -157,8 +178,14 @@ mod tests {
         let tz: Tz = "Europe/Brussels".parse().unwrap();
         // 02:30 does not exist on 29 March 2026: the first minute after the gap, 03:00 CEST = 01:00Z.
         let at: LocalTime = "02:30".parse().unwrap();
-        assert_eq!(next_departure(utc("2026-03-28T22:00:00Z"), tz, at), utc("2026-03-29T01:00:00Z"));
+        assert_eq!(
+            next_departure(utc("2026-03-28T22:00:00Z"), tz, at),
+            utc("2026-03-29T01:00:00Z")
+        );
         // 02:30 happens twice on 25 October 2026: the first, 02:30 CEST = 00:30Z.
-        assert_eq!(next_departure(utc("2026-10-24T22:00:00Z"), tz, at), utc("2026-10-25T00:30:00Z"));
+        assert_eq!(
+            next_departure(utc("2026-10-24T22:00:00Z"), tz, at),
+            utc("2026-10-25T00:30:00Z")
+        );
     }
 }

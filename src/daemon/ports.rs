@@ -1,0 +1,109 @@
+//! The daemon's view of the outside world: small traits each adapter implements, so the loop can be
+//! tested with fakes and each adapter stays testable alone.
+//!
+//! Owns: [`ChargerPort`] (the one actuator, owned by the writer task), [`VehiclePort`] (polled),
+//! [`TopicSource`] (anything fed by MQTT messages: the surplus meter, a vehicle on MQTT, Smappee's
+//! realtime power), [`MqttPort`] (publish/subscribe on the shared link) and [`MqttIn`] (what arrives).
+
+use crate::control::{ChargerObs, Command, MeterSample, Reading, VehicleObs};
+use crate::units::Watts;
+use crate::vendor::VendorError;
+use chrono::{DateTime, Utc};
+use std::future::Future;
+use std::time::Duration;
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The charger confirmed the command.
+    Sent,
+    /// The charger already was in that state; nothing was sent.
+    Unchanged,
+}
+
+/// The charger, as the writer task drives it. One owner, one write at a time.
+pub trait ChargerPort: Send + 'static {
+    /// Bring the charger to `command`, deduplicating against its last confirmed state (and
+    /// re-asserting a pause after a replug).
+    fn apply(
+        &mut self,
+        now: DateTime<Utc>,
+        command: &Command,
+    ) -> impl Future<Output = Result<Written, VendorError>> + Send;
+    /// Read the charger's state for the controller.
+    fn read_state(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ChargerObs, VendorError>> + Send;
+}
+
+/// The car's location, for Home Assistant's map.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub accuracy_m: Option<f64>,
+}
+
+/// One vehicle fetch: what the controller needs plus what Home Assistant shows.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct VehicleUpdate {
+    pub obs: VehicleObs,
+    pub location: Option<Reading<Location>>,
+    pub range_km: Option<Reading<f64>>,
+}
+
+/// Something fed by MQTT messages.
+pub trait TopicSource: Send + 'static {
+    type Output;
+    /// The topics to subscribe to (re-subscribed after every reconnect by the link).
+    fn topics(&self) -> Vec<String>;
+    /// Offer a message; returns whether it was one of ours.
+    fn on_message(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        retained: bool,
+        now: DateTime<Utc>,
+    ) -> bool;
+    /// The latest value, with the time it was true.
+    fn latest(&self, now: DateTime<Utc>) -> Option<Self::Output>;
+}
+
+/// The meter: a [`TopicSource`] of meter samples.
+pub type MeterOutput = Reading<MeterSample>;
+/// The charger's power from a push stream.
+pub type PowerOutput = Reading<Watts>;
+
+/// The vehicle's cloud (or nothing), polled on its own schedule.
+pub trait VehiclePort: Send + 'static {
+    fn fetch(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<VehicleUpdate, VendorError>> + Send;
+    /// How long to wait before the next fetch, given the last result (budgets, charging or not,
+    /// Retry-After). `None`: never poll (no vehicle source).
+    fn next_poll(
+        &self,
+        now: DateTime<Utc>,
+        last: Option<&Result<VehicleUpdate, VendorError>>,
+    ) -> Option<Duration>;
+}
+
+/// Publishing on the shared MQTT link. Fire-and-forget: the link queues and retries.
+pub trait MqttPort: Send + Sync + 'static {
+    fn publish(&self, topic: &str, payload: &str, retain: bool);
+    fn subscribe(&self, topic: &str);
+}
+
+/// What arrives from the MQTT link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MqttIn {
+    Connected,
+    Disconnected(String),
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+        retained: bool,
+    },
+}

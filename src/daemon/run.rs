@@ -1,0 +1,547 @@
+//! The event loop: observations in, one controller step, the command to the writer.
+//!
+//! Owns: [`Wiring`] (everything the loop talks to, injected by the caller) and [`run`]. The loop
+//! selects over: the control tick, MQTT messages (meter, vehicle topics, Smappee realtime, Home
+//! Assistant commands and its "online" announcement), the watchdog tick, and shutdown. A failing
+//! source never stops it: a silent meter goes stale and the controller's fail-safe acts; a vehicle
+//! that cannot be read is unknown and the policy falls back; a charger that does not answer is retried
+//! by the writer. On shutdown: the writer leaves the charger in the safe state, Home Assistant is told
+//! "offline" (retained), the state is saved.
+
+use super::ha::{self, HaCommand, StateView, Topics};
+use super::ports::{
+    ChargerPort, MeterOutput, MqttIn, MqttPort, PowerOutput, TopicSource, VehiclePort,
+    VehicleUpdate,
+};
+use super::recorder::{Recorder, Row};
+use super::state::{Persisted, StateStore};
+use super::systemd::Notifier;
+use super::writer::{ChargerReport, WriterSettings, spawn_writer};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::control::policies::{self, LoadedPolicy};
+use crate::control::{Command, Controller, Decision, Observation};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+const STATE_FILE: &str = "state.json";
+const SAVE_EVERY: Duration = Duration::from_secs(60);
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const WATCHDOG_FALLBACK: Duration = Duration::from_secs(10);
+
+/// Everything the loop talks to. The caller builds it from the config (or from emulators in tests).
+pub struct Wiring<C: ChargerPort, V: VehiclePort> {
+    pub clock: Arc<dyn Clock>,
+    pub charger: C,
+    pub vehicle: V,
+    pub meter: Box<dyn TopicSource<Output = MeterOutput>>,
+    /// The charger's power from a push stream (Smappee realtime), if configured.
+    pub charger_power: Option<Box<dyn TopicSource<Output = PowerOutput>>>,
+    /// The vehicle from MQTT topics (`[vehicle] kind = "mqtt"`), if configured.
+    pub vehicle_topics: Option<Box<dyn TopicSource<Output = VehicleUpdate>>>,
+    /// The MQTT link; `None` runs without MQTT (the meter then has to be fed otherwise).
+    pub mqtt: Option<(Arc<dyn MqttPort>, mpsc::Receiver<MqttIn>)>,
+    pub notifier: Notifier,
+    pub dry_run: bool,
+    /// Simulated seconds per real second: 1 for the service; `demo` runs faster. Only the loop's own
+    /// timers are scaled; the controller's durations are in the clock's time.
+    pub speed: f64,
+}
+
+/// Run until `shutdown` completes.
+pub async fn run<C: ChargerPort, V: VehiclePort>(
+    cfg: Config,
+    wiring: Wiring<C, V>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let Wiring {
+        clock,
+        charger,
+        vehicle,
+        mut meter,
+        mut charger_power,
+        mut vehicle_topics,
+        mqtt,
+        notifier,
+        dry_run,
+        speed,
+    } = wiring;
+    let scaled = move |d: Duration| d.div_f64(speed.max(1e-3));
+    let params = cfg
+        .controller_params()
+        .ok_or_else(|| anyhow::anyhow!("the config has no [charger] section"))?;
+    let store = StateStore::open(&cfg.state_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot use the state directory {}: {e}",
+            cfg.state_dir.display()
+        )
+    })?;
+    let mut persisted: Persisted = store
+        .load(STATE_FILE)
+        .unwrap_or_else(|e| {
+            warn!("{e}");
+            None
+        })
+        .unwrap_or_default();
+
+    let policy_dir = cfg
+        .policy_path
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf);
+    let policy_names = policy_dir.as_deref().map(list_policies).unwrap_or_default();
+    let mut cfg = cfg;
+    let base_policy = cfg
+        .policy
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no policy loaded"))?;
+    let base_policy_name = base_policy.name.clone();
+    let policy = match (&persisted.settings.policy, &policy_dir) {
+        (Some(name), Some(dir)) if *name != base_policy.name => {
+            load_named(dir, name).unwrap_or(base_policy)
+        }
+        _ => base_policy,
+    };
+    let mut controller = Controller::new(params, policy);
+
+    // The writer owns the charger.
+    let stop = CancellationToken::new();
+    let (wish_tx, wish_rx) = watch::channel::<Option<Command>>(None);
+    let (report_tx, mut report_rx) = watch::channel(ChargerReport::default());
+    let smappee = cfg.smappee.clone().unwrap_or_default();
+    let writer = spawn_writer(
+        charger,
+        clock.clone(),
+        wish_rx,
+        report_tx,
+        WriterSettings {
+            poll_interval: scaled(smappee.poll_interval.get().max(Duration::from_secs(1))),
+            safe_state: cfg.control.on_shutdown,
+            floor: params.guard.floor,
+            phases: params.guard.supply.phases,
+            dry_run,
+        },
+        stop.clone(),
+    );
+    let (vehicle_tx, vehicle_rx) = watch::channel::<Option<VehicleUpdate>>(None);
+    let vehicle_task = spawn_vehicle(vehicle, clock.clone(), vehicle_tx, stop.clone(), speed);
+
+    // MQTT: subscriptions, Home Assistant discovery, availability.
+    let topics = cfg
+        .mqtt
+        .as_ref()
+        .map(|m| Topics::new(&m.base_topic, &m.discovery_prefix, &cfg.site_name))
+        .unwrap_or_else(|| Topics::new("sunplug", "homeassistant", &cfg.site_name));
+    let discovery_on = cfg.mqtt.as_ref().is_some_and(|m| m.discovery);
+    let with_tracker = cfg.vehicle.kind == crate::config::vehicle::VehicleKind::Enode;
+    let (link, mut mqtt_rx) = match mqtt {
+        Some((l, rx)) => (Some(l), Some(rx)),
+        None => (None, None),
+    };
+    if let Some(l) = &link {
+        let mut subs = meter.topics();
+        subs.extend(charger_power.iter().flat_map(|p| p.topics()));
+        subs.extend(vehicle_topics.iter().flat_map(|v| v.topics()));
+        subs.push(topics.commands());
+        subs.push(topics.ha_status());
+        for t in subs {
+            l.subscribe(&t);
+        }
+        publish_discovery(
+            &**l,
+            &topics,
+            &cfg.site_name,
+            &policy_names,
+            discovery_on,
+            with_tracker,
+        );
+    }
+
+    // Resume from what the charger reports, so a restart never jumps to a higher current.
+    let first_state = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if report_rx.borrow().state.is_some() {
+                break;
+            }
+            if report_rx.changed().await.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    if first_state.is_err() {
+        warn!("the charger did not report its state within 10 s: starting from the floor");
+    }
+    if let Some(snapshot) = persisted.snapshot {
+        let now_cmd = charger_command(&report_rx.borrow(), &params);
+        controller.restore(snapshot, now_cmd, clock.now());
+        info!("resumed: charger at {now_cmd}, ramping from there");
+    }
+
+    let mut ticker = tokio::time::interval(scaled(cfg.control.interval.get()));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut watchdog =
+        tokio::time::interval(notifier.watchdog_interval().unwrap_or(WATCHDOG_FALLBACK));
+    let mut recorder = Recorder::new(
+        store.dir().join("recordings"),
+        cfg.tz,
+        cfg.recording.keep_days,
+        cfg.recording.max_mb,
+    );
+    let mut last_logged: Option<(Command, String)> = None;
+    let mut last_saved = tokio::time::Instant::now();
+    let mut ready = false;
+    let started = tokio::time::Instant::now();
+    let mut was_plugged: Option<bool> = None;
+    tokio::pin!(shutdown);
+
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            _ = watchdog.tick() => notifier.watchdog(),
+            msg = recv(&mut mqtt_rx) => {
+                let now = clock.now();
+                match msg {
+                    Some(MqttIn::Message { topic, payload, retained }) => {
+                        if topic == topics.ha_status() {
+                            if payload == b"online" {
+                                info!("Home Assistant is back: publishing discovery");
+                                if let Some(l) = &link {
+                                    publish_discovery(&**l, &topics, &cfg.site_name, &policy_names, discovery_on, with_tracker);
+                                }
+                            }
+                        } else if topic.starts_with(&format!("{}/set/", topics.base)) {
+                            match ha::parse_command(&topics, &topic, &payload, &policy_names) {
+                                Ok(cmd) => {
+                                    info!("Home Assistant: {cmd:?}");
+                                    apply_command(cmd, &mut persisted, &mut controller, policy_dir.as_deref(), &base_policy_name);
+                                    save(&store, &persisted, &controller);
+                                }
+                                Err(e) => warn!("Home Assistant command rejected: {e}"),
+                            }
+                        } else {
+                            let _ = meter.on_message(&topic, &payload, retained, now)
+                                || charger_power.as_mut().is_some_and(|p| p.on_message(&topic, &payload, retained, now))
+                                || vehicle_topics.as_mut().is_some_and(|v| v.on_message(&topic, &payload, retained, now));
+                        }
+                    }
+                    Some(MqttIn::Connected) => {
+                        info!("MQTT connected");
+                        if let Some(l) = &link {
+                            publish_discovery(&**l, &topics, &cfg.site_name, &policy_names, discovery_on, with_tracker);
+                        }
+                    }
+                    Some(MqttIn::Disconnected(why)) => warn!("MQTT disconnected: {why}"),
+                    None => mqtt_rx = None,
+                }
+            }
+            _ = ticker.tick() => {
+                let now = clock.now();
+                let report = report_rx.borrow().clone();
+                let vehicle_update = merge_vehicle(*vehicle_rx.borrow(), vehicle_topics.as_ref().and_then(|v| v.latest(now)));
+                let mut obs = Observation {
+                    meter: meter.latest(now),
+                    charger: report.state.unwrap_or_default(),
+                    vehicle: vehicle_update.obs,
+                    overrides: persisted.settings.overrides(),
+                };
+                if let Some(p) = charger_power.as_ref().and_then(|p| p.latest(now)) {
+                    obs.charger.power = Some(p);
+                }
+                // "Charge now" lasts until the car leaves.
+                let plugged = obs.charger.plugged;
+                if was_plugged == Some(true) && plugged == Some(false) && persisted.settings.charge_now {
+                    info!("car unplugged: back to the policy");
+                    persisted.settings.charge_now = false;
+                    obs.overrides.charge_now = false;
+                }
+                was_plugged = plugged.or(was_plugged);
+
+                let d = controller.step(now, &obs);
+                wish_tx.send_if_modified(|w| {
+                    let changed = *w != Some(d.command);
+                    *w = Some(d.command);
+                    changed
+                });
+                log_decision(&d, &mut last_logged, &notifier, controller.policy_name());
+                if let Some(l) = &link {
+                    let view = state_view(&d, &obs, &report, &persisted, controller.policy_name(), now);
+                    l.publish(&topics.state(), &view.to_json(), true);
+                    if let Some(loc) = vehicle_update.location {
+                        l.publish(&topics.car_location(), &ha::location_payload(loc.value.latitude, loc.value.longitude, loc.value.accuracy_m.unwrap_or(0.0)), true);
+                    }
+                }
+                if cfg.recording.enabled {
+                    let row = record_row(&d, &obs, controller.policy_name(), now);
+                    if let Err(e) = recorder.record(&row) {
+                        warn!("recording failed: {e}");
+                    }
+                }
+                if last_saved.elapsed() >= SAVE_EVERY {
+                    save(&store, &persisted, &controller);
+                    let _ = recorder.flush();
+                    last_saved = tokio::time::Instant::now();
+                }
+                if !ready && ((obs.meter.is_some() && report.state.is_some()) || started.elapsed() >= READY_TIMEOUT) {
+                    ready = true;
+                    notifier.ready(&format!("{}: {}", d.command, d.reason));
+                    info!("ready: policy {}, {}", controller.policy_name(), d.reason);
+                }
+            }
+        }
+    }
+
+    info!("stopping");
+    notifier.stopping();
+    stop.cancel();
+    let _ = vehicle_task.await;
+    let _ = writer.await;
+    save(&store, &persisted, &controller);
+    let _ = recorder.flush();
+    if let Some(l) = &link {
+        l.publish(&topics.availability(), "offline", true);
+    }
+    Ok(())
+}
+
+async fn recv(rx: &mut Option<mpsc::Receiver<MqttIn>>) -> Option<MqttIn> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn publish_discovery(
+    l: &dyn MqttPort,
+    t: &Topics,
+    site: &str,
+    policies: &[String],
+    discovery: bool,
+    tracker: bool,
+) {
+    if discovery {
+        for (topic, payload) in ha::discovery(t, site, policies, tracker) {
+            l.publish(&topic, &payload, true);
+        }
+    }
+    l.publish(&t.availability(), "online", true);
+}
+
+/// The command the charger is at, from its report (for resuming after a restart).
+fn charger_command(r: &ChargerReport, p: &crate::control::ControllerParams) -> Command {
+    match r.state {
+        Some(s) if s.paused == Some(true) || s.plugged == Some(false) => Command::Pause,
+        Some(s) => s
+            .offered
+            .map(|a| Command::Charge {
+                current: a,
+                phases: p.guard.supply.phases,
+            })
+            .unwrap_or(Command::Pause),
+        None => Command::Pause,
+    }
+}
+
+fn spawn_vehicle<V: VehiclePort>(
+    mut vehicle: V,
+    clock: Arc<dyn Clock>,
+    tx: watch::Sender<Option<VehicleUpdate>>,
+    stop: CancellationToken,
+    speed: f64,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            let Some(wait) = vehicle.next_poll(clock.now(), last.as_ref()) else {
+                return;
+            };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(wait.div_f64(speed.max(1e-3))) => {}
+            }
+            let result = tokio::select! {
+                _ = stop.cancelled() => return,
+                r = vehicle.fetch(clock.now()) => r,
+            };
+            match &result {
+                Ok(u) => {
+                    tx.send_replace(Some(*u));
+                }
+                Err(e) => warn!("vehicle: {e}"),
+            }
+            last = Some(result);
+        }
+    })
+}
+
+/// A vehicle update from the cloud, completed by MQTT topics where those are newer.
+fn merge_vehicle(cloud: Option<VehicleUpdate>, topics: Option<VehicleUpdate>) -> VehicleUpdate {
+    match (cloud, topics) {
+        (Some(c), None) => c,
+        (None, Some(t)) => t,
+        (None, None) => VehicleUpdate::default(),
+        (Some(c), Some(t)) => {
+            let mut m = c;
+            m.obs.soc = newer(c.obs.soc, t.obs.soc);
+            m.obs.plugged = newer(c.obs.plugged, t.obs.plugged);
+            m.obs.charging = newer(c.obs.charging, t.obs.charging);
+            m.obs.charge_limit = newer(c.obs.charge_limit, t.obs.charge_limit);
+            m
+        }
+    }
+}
+
+/// The newer of two readings.
+fn newer<T>(
+    a: Option<crate::control::Reading<T>>,
+    b: Option<crate::control::Reading<T>>,
+) -> Option<crate::control::Reading<T>> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if y.at > x.at { y } else { x }),
+        (x, y) => x.or(y),
+    }
+}
+
+fn apply_command(
+    cmd: HaCommand,
+    p: &mut Persisted,
+    controller: &mut Controller,
+    dir: Option<&Path>,
+    base: &str,
+) {
+    let s = &mut p.settings;
+    match cmd {
+        HaCommand::Policy(name) => match dir.and_then(|d| load_named(d, &name)) {
+            Some(policy) => {
+                controller.set_policy(policy);
+                s.policy = (name != base).then_some(name);
+            }
+            None => warn!(
+                "policy \"{name}\" could not be loaded; keeping {}",
+                controller.policy_name()
+            ),
+        },
+        HaCommand::TargetSoc(t) => s.target_soc = Some(t),
+        HaCommand::MinSoc(m) => s.min_soc = m,
+        HaCommand::Departure(d) => s.departure = d,
+        HaCommand::ChargeNow => s.charge_now = true,
+        HaCommand::BackToPolicy => s.charge_now = false,
+    }
+}
+
+fn save(store: &StateStore, p: &Persisted, controller: &Controller) {
+    let mut p = p.clone();
+    p.snapshot = Some(controller.snapshot());
+    if let Err(e) = store.save(STATE_FILE, &p) {
+        warn!("cannot save state: {e}");
+    }
+}
+
+/// The policy files of a directory that load.
+pub fn list_policies(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && policies::load(p).is_ok())
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    names
+}
+
+fn load_named(dir: &Path, name: &str) -> Option<LoadedPolicy> {
+    let path: PathBuf = dir.join(format!("{name}.toml"));
+    match policies::load(&path) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            warn!("{e}");
+            None
+        }
+    }
+}
+
+/// Log a decision once when it changes: the command, or the reason with its numbers left out.
+fn log_decision(
+    d: &Decision,
+    last: &mut Option<(Command, String)>,
+    notifier: &Notifier,
+    policy: &str,
+) {
+    let gist: String = d
+        .reason
+        .chars()
+        .filter(|c| !c.is_ascii_digit() && *c != '.')
+        .collect();
+    debug!(command = %d.command, reason = %d.reason, clamp = ?d.clamp, factors = ?d.factors, "step");
+    if last
+        .as_ref()
+        .is_none_or(|(c, g)| *c != d.command || *g != gist)
+    {
+        info!(command = %d.command, clamp = ?d.clamp, "{}", d.reason);
+        notifier.status(&format!("{} ({policy}): {}", d.command, d.reason));
+        *last = Some((d.command, gist));
+    }
+}
+
+fn state_view(
+    d: &Decision,
+    obs: &Observation,
+    r: &ChargerReport,
+    p: &Persisted,
+    policy: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StateView {
+    let s = &p.settings;
+    StateView {
+        surplus_w: d.factors.available_w,
+        grid_w: d.factors.grid_w,
+        charger_current_a: d.command.current().0,
+        charger_power_w: obs.charger.power.map(|w| w.value.0),
+        soc_pct: d.factors.soc_pct,
+        target_soc_pct: d.factors.target_soc_pct,
+        state: match (obs.charger.plugged, d.command) {
+            (Some(false), _) => "no car".into(),
+            (_, Command::Pause) => "paused".into(),
+            _ => "charging".into(),
+        },
+        policy: policy.to_string(),
+        reason: match &r.unconfirmed {
+            Some((_, why)) => format!("{} (charger: {why})", d.reason),
+            None => d.reason.clone(),
+        },
+        meter_age_s: d.factors.meter_age_s,
+        vehicle_age_s: obs.vehicle.soc.map(|r| r.age(now).as_secs_f64()),
+        target_soc_setting: s.target_soc.map(|t| t.pct()),
+        min_soc_setting: s.min_soc.map(|t| t.pct()),
+        departure_setting: s.departure.map(|t| t.to_string()).unwrap_or_default(),
+        charge_now: s.charge_now,
+    }
+}
+
+fn record_row(
+    d: &Decision,
+    obs: &Observation,
+    policy: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Row {
+    let meter = obs.meter.map(|m| m.value);
+    let car = crate::units::Watts(d.factors.car_w.unwrap_or(0.0));
+    Row {
+        time: now,
+        grid_w: meter.map(|m| m.balance.grid(car).0),
+        pv_w: meter.and_then(|m| m.pv).map(|w| w.0),
+        load_w: meter.and_then(|m| m.house_load).map(|w| w.0),
+        car_w: d.factors.car_w,
+        soc_pct: d.factors.soc_pct,
+        command_a: d.command.current().0,
+        policy: policy.to_string(),
+    }
+}

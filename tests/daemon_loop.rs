@@ -1,0 +1,387 @@
+//! The daemon's loop with fake ports, under tokio's paused clock: the wiring between meter, controller,
+//! writer, Home Assistant and persistence, without any network.
+
+use chrono::{DateTime, TimeZone, Utc};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use sunplug::clock::{Clock, TokioClock};
+use sunplug::config::{self, Needs};
+use sunplug::control::{ChargerObs, Command, MeterSample, Reading};
+use sunplug::daemon::ports::*;
+use sunplug::daemon::run::{Wiring, run};
+use sunplug::daemon::systemd::Notifier;
+use sunplug::units::{Amps, Watts};
+use sunplug::vendor::VendorError;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Default)]
+struct ChargerSim {
+    plugged: bool,
+    paused: bool,
+    limit: f64,
+    writes: Vec<Command>,
+    fail_next: u32,
+}
+
+#[derive(Clone, Default)]
+struct FakeCharger(Arc<Mutex<ChargerSim>>);
+
+impl FakeCharger {
+    fn car_w(&self) -> f64 {
+        let s = self.0.lock().unwrap();
+        if s.plugged && !s.paused {
+            s.limit * 690.0
+        } else {
+            0.0
+        }
+    }
+    fn writes(&self) -> Vec<Command> {
+        self.0.lock().unwrap().writes.clone()
+    }
+}
+
+impl ChargerPort for FakeCharger {
+    async fn apply(
+        &mut self,
+        _now: DateTime<Utc>,
+        command: &Command,
+    ) -> Result<Written, VendorError> {
+        let mut s = self.0.lock().unwrap();
+        if s.fail_next > 0 {
+            s.fail_next -= 1;
+            return Err(VendorError::Transient {
+                vendor: "fake",
+                detail: "HTTP 500".into(),
+            });
+        }
+        let unchanged = match command {
+            Command::Pause => s.paused,
+            Command::Charge { current, .. } => !s.paused && s.limit == current.0,
+        };
+        if unchanged {
+            return Ok(Written::Unchanged);
+        }
+        s.writes.push(*command);
+        match command {
+            Command::Pause => s.paused = true,
+            Command::Charge { current, .. } => {
+                s.paused = false;
+                s.limit = current.0;
+            }
+        }
+        Ok(Written::Sent)
+    }
+    async fn read_state(&mut self, now: DateTime<Utc>) -> Result<ChargerObs, VendorError> {
+        let s = self.0.lock().unwrap();
+        let car = if s.plugged && !s.paused {
+            s.limit * 690.0
+        } else {
+            0.0
+        };
+        Ok(ChargerObs {
+            plugged: Some(s.plugged),
+            charging: Some(car > 0.0),
+            offered: Some(Amps(s.limit)),
+            paused: Some(s.paused),
+            power: Some(Reading::new(Watts(car), now)),
+        })
+    }
+}
+
+struct NoVehicle;
+impl VehiclePort for NoVehicle {
+    async fn fetch(&mut self, _now: DateTime<Utc>) -> Result<VehicleUpdate, VendorError> {
+        Ok(VehicleUpdate::default())
+    }
+    fn next_poll(
+        &self,
+        _now: DateTime<Utc>,
+        _last: Option<&Result<VehicleUpdate, VendorError>>,
+    ) -> Option<Duration> {
+        None
+    }
+}
+
+/// A grid meter on topic "meter", payload = grid watts.
+#[derive(Default)]
+struct FakeMeter(Option<Reading<MeterSample>>);
+impl TopicSource for FakeMeter {
+    type Output = MeterOutput;
+    fn topics(&self) -> Vec<String> {
+        vec!["meter".into()]
+    }
+    fn on_message(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        _retained: bool,
+        now: DateTime<Utc>,
+    ) -> bool {
+        if topic != "meter" {
+            return false;
+        }
+        if let Ok(w) = std::str::from_utf8(payload).unwrap_or("").parse::<f64>() {
+            self.0 = Some(Reading::new(MeterSample::grid(Watts(w)), now));
+        }
+        true
+    }
+    fn latest(&self, _now: DateTime<Utc>) -> Option<MeterOutput> {
+        self.0
+    }
+}
+
+#[derive(Default)]
+struct FakeMqtt(Mutex<Vec<(String, String, bool)>>);
+impl MqttPort for FakeMqtt {
+    fn publish(&self, topic: &str, payload: &str, retain: bool) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((topic.into(), payload.into(), retain));
+    }
+    fn subscribe(&self, _topic: &str) {}
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
+}
+
+/// A config for a 3-phase 6–16 A Smappee in ampere mode, with the given policy, state in `dir`.
+fn config(dir: &Path, policy: &str, on_shutdown: &str) -> config::Config {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    for p in ["pv-only", "fast", "min-plus-pv"] {
+        std::fs::copy(
+            repo.join(format!("policies/{p}.toml")),
+            dir.join(format!("policies/{p}.toml")),
+        )
+        .unwrap();
+    }
+    let text = format!(
+        "[site]\ntimezone = \"Europe/Brussels\"\n[control]\ninterval = \"5s\"\npolicy = \"policies/{policy}.toml\"\n\
+         state_dir = \"state\"\nmin_change_interval = \"5s\"\nramp_a_per_s = 2.0\non_shutdown = \"{on_shutdown}\"\n\
+         [mqtt]\nhost = \"127.0.0.1\"\n[surplus]\ntopic = \"meter\"\n[charger]\nmax_current_a = 16\n\
+         [smappee]\nclient_id = \"c\"\nusername = \"u\"\nserial = \"5010000123\"\npoll_interval = \"5s\"\n"
+    );
+    let path = dir.join("sunplug.toml");
+    std::fs::write(&path, &text).unwrap();
+    let needs = Needs {
+        charger: false,
+        ..Needs::RUN
+    };
+    config::load_str(&path, &text, needs).unwrap_or_else(|e| panic!("{e}"))
+}
+
+struct Harness {
+    charger: FakeCharger,
+    mqtt: Arc<FakeMqtt>,
+    tx: mpsc::Sender<MqttIn>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pv_w: f64,
+}
+
+impl Harness {
+    fn start(dir: &Path, policy: &str, on_shutdown: &str, charger: FakeCharger) -> Harness {
+        let cfg = config(dir, policy, on_shutdown);
+        let mqtt = Arc::new(FakeMqtt::default());
+        let (tx, rx) = mpsc::channel(64);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(start()));
+        let wiring = Wiring {
+            clock,
+            charger: charger.clone(),
+            vehicle: NoVehicle,
+            meter: Box::new(FakeMeter::default()),
+            charger_power: None,
+            vehicle_topics: None,
+            mqtt: Some((mqtt.clone() as Arc<dyn MqttPort>, rx)),
+            notifier: Notifier::disabled(),
+            dry_run: false,
+            speed: 1.0,
+        };
+        let task = tokio::spawn(run(cfg, wiring, async {
+            let _ = stop_rx.await;
+        }));
+        Harness {
+            charger,
+            mqtt,
+            tx,
+            stop: Some(stop_tx),
+            task,
+            pv_w: 0.0,
+        }
+    }
+
+    /// Advance `secs` seconds, publishing the grid meter every second.
+    async fn run_for(&mut self, secs: u64) {
+        for _ in 0..secs {
+            let grid = self.charger.car_w() - self.pv_w;
+            self.send("meter", &format!("{grid}")).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn send(&self, topic: &str, payload: &str) {
+        self.tx
+            .send(MqttIn::Message {
+                topic: topic.into(),
+                payload: payload.as_bytes().to_vec(),
+                retained: false,
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn stop(mut self) -> (FakeCharger, Arc<FakeMqtt>) {
+        self.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("stops in time")
+            .unwrap()
+            .unwrap();
+        (self.charger, self.mqtt)
+    }
+}
+
+fn plugged() -> FakeCharger {
+    let c = FakeCharger::default();
+    {
+        let mut s = c.0.lock().unwrap();
+        s.plugged = true;
+        s.paused = true;
+        s.limit = 16.0;
+    }
+    c
+}
+
+#[tokio::test(start_paused = true)]
+async fn follows_the_surplus_pauses_below_the_floor_and_leaves_the_safe_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::start(dir.path(), "pv-only", "pause", plugged());
+    h.pv_w = 8000.0;
+    h.run_for(180).await;
+    let writes = h.charger.writes();
+    assert_eq!(
+        writes.first().map(|c| c.current()),
+        Some(Amps(6.0)),
+        "starts at the floor: {writes:?}"
+    );
+    assert_eq!(
+        h.charger.0.lock().unwrap().limit,
+        11.0,
+        "8000 W / 690 = 11.6 → 11 A: {writes:?}"
+    );
+    assert!(writes.len() <= 5, "no write storm: {writes:?}");
+    // Clouds for 10 minutes: holds the floor, then pauses.
+    h.pv_w = 1000.0;
+    h.run_for(600).await;
+    assert_eq!(h.charger.writes().last(), Some(&Command::Pause));
+    // A clean stop leaves the charger paused and tells Home Assistant.
+    let (_, mqtt) = h.stop().await;
+    let published = mqtt.0.lock().unwrap().clone();
+    let last_status = published
+        .iter()
+        .rev()
+        .find(|(t, _, _)| t == "sunplug/status")
+        .unwrap();
+    assert_eq!((last_status.1.as_str(), last_status.2), ("offline", true));
+    assert!(
+        published
+            .iter()
+            .any(|(t, p, r)| t.starts_with("homeassistant/sensor/")
+                && *r
+                && p.contains("unique_id"))
+    );
+    let state: Vec<_> = published
+        .iter()
+        .filter(|(t, _, _)| t == "sunplug/state")
+        .collect();
+    assert!(state.last().unwrap().1.contains("\"policy\":\"pv-only\""));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_meter_drops_to_the_floor_then_pauses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::start(dir.path(), "pv-only", "keep", plugged());
+    h.pv_w = 10_000.0;
+    h.run_for(120).await;
+    assert!(h.charger.0.lock().unwrap().limit >= 13.0);
+    // The meter goes quiet.
+    tokio::time::sleep(Duration::from_secs(45)).await;
+    assert_eq!(
+        h.charger.0.lock().unwrap().limit,
+        6.0,
+        "floor once stale: {:?}",
+        h.charger.writes()
+    );
+    tokio::time::sleep(Duration::from_secs(70)).await;
+    assert_eq!(h.charger.writes().last(), Some(&Command::Pause));
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_never_jumps_to_max_and_keeps_the_users_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let charger = plugged();
+    let h = Harness::start(dir.path(), "fast", "keep", charger.clone());
+    h.send("sunplug/set/target_soc", "55").await;
+    h.send("sunplug/set/target_soc", "555").await; // rejected
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(charger.0.lock().unwrap().limit, 16.0);
+    let (charger, _) = h.stop().await;
+    // The car was paused by hand meanwhile; on restart sunplug ramps from the floor again.
+    charger.0.lock().unwrap().paused = true;
+    let before = charger.writes().len();
+    let h = Harness::start(dir.path(), "fast", "keep", charger.clone());
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let after: Vec<Command> = charger.writes()[before..].to_vec();
+    assert_eq!(
+        after.first().map(|c| c.current()),
+        Some(Amps(6.0)),
+        "{after:?}"
+    );
+    let (_, mqtt) = h.stop().await;
+    let published = mqtt.0.lock().unwrap().clone();
+    let state = published
+        .iter()
+        .rev()
+        .find(|(t, _, _)| t == "sunplug/state")
+        .unwrap();
+    assert!(
+        state.1.contains("\"target_soc_setting\":55.0"),
+        "{}",
+        state.1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn charger_errors_are_retried_and_home_assistant_can_switch_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let charger = plugged();
+    charger.0.lock().unwrap().fail_next = 2;
+    let mut h = Harness::start(dir.path(), "pv-only", "keep", charger.clone());
+    h.run_for(30).await; // no sun: paused, nothing to write
+    h.send("sunplug/set/policy", "min-plus-pv").await;
+    h.run_for(60).await;
+    assert_eq!(
+        charger.0.lock().unwrap().limit,
+        6.0,
+        "min-plus-pv holds the floor after retries: {:?}",
+        charger.writes()
+    );
+    assert!(!charger.0.lock().unwrap().paused);
+    let (_, mqtt) = h.stop().await;
+    let published = mqtt.0.lock().unwrap().clone();
+    let state = published
+        .iter()
+        .rev()
+        .find(|(t, _, _)| t == "sunplug/state")
+        .unwrap();
+    assert!(
+        state.1.contains("\"policy\":\"min-plus-pv\""),
+        "{}",
+        state.1
+    );
+}
