@@ -110,7 +110,11 @@ pub fn run(
 
     let mut car = CarModel::new(&sc.car, sc.car_watts_per_amp());
     let mut charger = ChargerModel::new(&sc.charger);
-    let mut writer = Writer::new(sc.charger.limit_unit, charger.scale());
+    let mut writer = Writer::new(
+        sc.charger.limit_unit,
+        charger.scale(),
+        ms(sc.charger.latency),
+    );
     let mut meter = MeterModel::new(&sc.meter, start);
     let mut cloud = VehicleApiModel::new(&sc.vehicle_api, start);
     let mut sampler = input.sampler();
@@ -125,6 +129,7 @@ pub fn run(
     );
     let (mut next_control, mut next_poll) = (start, start);
     let mut station = StationState::default();
+    let mut station_read = start;
     let mut power: (i64, f64);
     let overrides = Overrides {
         departure: sc.car.departure,
@@ -175,6 +180,7 @@ pub fn run(
 
         if t >= next_poll {
             next_poll += poll_ms;
+            station_read = t;
             station = StationState {
                 plugged: charger.plugged(),
                 paused: charger.paused(),
@@ -207,7 +213,8 @@ pub fn run(
                 overrides,
             };
             let decision = controller.step(now, &obs);
-            let sent = writer.handle(decision.command, obs.charger.plugged);
+            let c = &obs.charger;
+            let sent = writer.handle(t, decision.command, c.plugged, c.paused, station_read);
             if let Some(w) = sent {
                 charger.send(t, w);
             }
