@@ -287,6 +287,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
     let car = check_car(&raw.car, phases, &raw.charger, &mut push);
 
     if !problems.is_empty() {
+        problems.0.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
         return Err(problems);
     }
     Ok(Scenario {
