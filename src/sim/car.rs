@@ -2,8 +2,9 @@
 //!
 //! Owns: [`CarModel`] and [`Draw`]. What it models:
 //! - the **onboard charger**: its phases (at most the site's) and maximum current per phase;
-//! - **response delay**: a new offered current is followed `response_delay` later; after a pause the
-//!   car needs `start_delay` to start drawing (IEC 61851 handshake, contactor);
+//! - **response delay**: the car follows the offered current as it was `response_delay` ago (a pure
+//!   delay line); after the pilot goes from paused to available it needs `start_delay` before it
+//!   draws anything (IEC 61851 handshake, contactor), whatever the offer does meanwhile;
 //! - **taper**: above `taper_soc` the car accepts linearly less, down to the floor (6 A) at 100 %;
 //! - its **own charge limit** (the scenario's `target_soc`): it stops there by itself, exactly.
 //!
@@ -12,6 +13,7 @@
 //! energy drawn never exceeds the room to the limit.
 
 use super::spec::CarSpec;
+use std::collections::VecDeque;
 
 /// What the car draws during one physics step: `power_w` for `fraction` of it.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -45,10 +47,14 @@ pub struct CarModel {
     start_ms: i64,
     soc: f64,
     plugged: bool,
-    /// The offer as last seen on the pilot signal, and the one the car follows now.
-    seen_a: f64,
+    /// The offer on the pilot now, and since when it has been non-zero.
+    pilot_a: f64,
+    available_since: Option<i64>,
+    /// Offer changes not yet followed: (time of the change, new offer).
+    changes: VecDeque<(i64, f64)>,
+    /// The offer the car follows now (the pilot `response_delay` ago).
     following_a: f64,
-    pending_at: Option<i64>,
+    drawing: bool,
 }
 
 impl CarModel {
@@ -63,9 +69,11 @@ impl CarModel {
             start_ms: spec.start_delay_ms,
             soc: spec.start_soc,
             plugged: false,
-            seen_a: 0.0,
+            pilot_a: 0.0,
+            available_since: None,
+            changes: VecDeque::with_capacity(8),
             following_a: 0.0,
-            pending_at: None,
+            drawing: false,
         }
     }
 
@@ -78,9 +86,11 @@ impl CarModel {
     /// The car is unplugged and leaves.
     pub fn depart(&mut self) {
         self.plugged = false;
-        self.seen_a = 0.0;
+        self.pilot_a = 0.0;
+        self.available_since = None;
+        self.changes.clear();
         self.following_a = 0.0;
-        self.pending_at = None;
+        self.drawing = false;
     }
 
     pub fn soc(&self) -> f64 {
@@ -107,26 +117,33 @@ impl CarModel {
         if !self.plugged {
             return Draw::default();
         }
-        if offered_a != self.seen_a {
-            self.seen_a = offered_a;
-            let delay = if self.following_a > 0.0 {
-                self.response_ms
-            } else {
-                self.start_ms
-            };
-            self.pending_at = Some(t_ms + delay);
+        if offered_a != self.pilot_a {
+            if self.pilot_a <= 0.0 {
+                self.available_since = Some(t_ms);
+            } else if offered_a <= 0.0 {
+                self.available_since = None;
+            }
+            self.pilot_a = offered_a;
+            self.changes.push_back((t_ms, offered_a));
         }
-        if self.pending_at.is_some_and(|at| at <= t_ms) {
-            self.following_a = self.seen_a;
-            self.pending_at = None;
+        while let Some(&(at, a)) = self.changes.front() {
+            if at + self.response_ms > t_ms {
+                break;
+            }
+            self.following_a = a;
+            self.changes.pop_front();
         }
-        if self.soc >= self.limit {
+        if self.following_a <= 0.0 {
+            self.drawing = false;
+        } else if !self.drawing {
+            self.drawing = self
+                .available_since
+                .is_some_and(|s| t_ms >= s + self.start_ms);
+        }
+        if !self.drawing || self.soc >= self.limit {
             return Draw::default();
         }
         let amps = self.following_a.min(self.acceptance());
-        if amps <= 0.0 {
-            return Draw::default();
-        }
         let power_w = amps * self.watts_per_amp;
         let room_ws = (self.limit - self.soc) / self.pct_per_ws;
         let energy_ws = power_w * dt_s;
@@ -192,6 +209,33 @@ mod tests {
             car.step(14_000 + t * 1000, 8.0, 1.0);
         }
         assert!((car.soc() - before - 9.936).abs() < 1e-9, "{}", car.soc());
+    }
+
+    #[test]
+    fn offer_changes_during_the_start_do_not_restart_it() {
+        let mut car = CarModel::new(&spec(), 690.0);
+        car.arrive(50.0);
+        let offers = [6.0, 6.0, 6.0, 6.0, 7.0, 7.0, 7.0, 7.0, 8.0, 8.0, 8.0, 8.0];
+        let drawn: Vec<f64> = offers
+            .iter()
+            .enumerate()
+            .map(|(t, a)| car.step(t as i64 * 1000, *a, 1.0).mean_w() / 690.0)
+            .collect();
+        assert_eq!(
+            drawn,
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 8.0, 8.0]
+        );
+        // A pause is followed after the response delay, and a new start waits again.
+        let t = 12_000;
+        assert_eq!(car.step(t, 0.0, 1.0).mean_w(), 8.0 * 690.0);
+        assert_eq!(car.step(t + 1000, 0.0, 1.0).mean_w(), 8.0 * 690.0);
+        assert_eq!(
+            car.step(t + 2000, 6.0, 1.0).mean_w(),
+            0.0,
+            "paused 2 s after the pause"
+        );
+        assert_eq!(car.step(t + 11_000, 6.0, 1.0).mean_w(), 0.0);
+        assert_eq!(car.step(t + 12_000, 6.0, 1.0).mean_w(), 6.0 * 690.0);
     }
 
     #[test]
