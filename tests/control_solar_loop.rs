@@ -1,4 +1,5 @@
-//! The PI loop learns only the charger's own error, never the delays and holds around it.
+//! The solar loop on cloudy days: the PI learns only the charger's own error, and shallow dips are
+//! bridged at the floor while deep ones stop.
 //!
 //! On a cloudy day the wish changes faster than the guard lets the command change (one change per
 //! `min_change_interval`), and while the surplus is below the floor the car is held at the floor.
@@ -85,5 +86,34 @@ fn an_inexact_charger_is_still_corrected_once_the_command_is_steady() {
         site.car_w <= 8000.0 + 1e-9 && site.car_w > 8000.0 - 700.0,
         "draws {} W",
         site.car_w
+    );
+}
+
+/// `stop_below_pct`: a dip to 90 % of the floor is mostly sunshine and is bridged; a dip to half the
+/// floor fills the stop window and stops.
+#[test]
+fn shallow_dips_are_bridged_deep_ones_stop() {
+    let text = "module = \"pv-only\"\n[switch]\nstart_energy_wh = 1\nstop_energy_wh = 30\nstop_below_pct = 85\nmin_on = \"0s\"\n";
+    let mut c = Controller::new(params(), policy_str(text));
+    let mut site = Site::new(8000.0);
+    for s in 0..20 {
+        site.step(&mut c, at(s * 5));
+    }
+    site.pv_w = 0.9 * 4140.0;
+    for s in 20..200 {
+        let d = site.step(&mut c, at(s * 5));
+        assert_eq!(
+            d.command.current(),
+            Amps(6.0),
+            "step {s}: 90 % of the floor is bridged"
+        );
+    }
+    site.pv_w = 0.5 * 4140.0;
+    // 35 % of the floor below the 85 % line = 1449 W: 30 Wh in 75 s.
+    let stopped = (200..230).find(|s| site.step(&mut c, at(s * 5)).command.current() == Amps(0.0));
+    assert_eq!(
+        stopped,
+        Some(214),
+        "stops once 30 Wh of deficit below 85 % are in"
     );
 }
