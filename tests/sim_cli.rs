@@ -289,3 +289,32 @@ fn replacing_a_net_series_needs_both_pv_and_load() {
     ]);
     assert!(e.contains("give both --pv and --load"), "{e}");
 }
+
+#[test]
+fn the_documented_scenario_example_is_a_valid_scenario() {
+    let root = sim_support::root();
+    let doc = std::fs::read_to_string(root.join("simulations/README.md")).unwrap();
+    let toml = doc
+        .split("```toml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let sc = sunplug::sim::scenario::load_str(&root.join("simulations/example.toml"), toml)
+        .unwrap_or_else(|p| panic!("simulations/README.md example: {p}"));
+    let defaults = sunplug::sim::scenario::load_str(
+        &root.join("simulations/minimal.toml"),
+        "policies = [\"p.toml\"]\n[data]\nnet = \"n.csv\"\n[site]\ntimezone = \"UTC\"\n[car]\ncapacity_kwh = 77\nstart_soc = 20\n",
+    )
+    .unwrap();
+    // The example states the defaults: the two must agree where the example does not differ on purpose.
+    assert_eq!(sc.step_ms, defaults.step_ms);
+    assert_eq!(format!("{:?}", sc.meter), format!("{:?}", defaults.meter));
+    assert_eq!(
+        format!("{:?}", sc.vehicle_api),
+        format!("{:?}", defaults.vehicle_api)
+    );
+    assert_eq!(sc.control.interval, defaults.control.interval);
+    assert_eq!(sc.charger.latency, defaults.charger.latency);
+}

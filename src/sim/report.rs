@@ -66,13 +66,16 @@ pub fn summary(sim: &Simulation) -> Vec<String> {
         _ => "plugged in throughout".into(),
     };
     out.push(format!(
-        "Car: {:.0} kWh, {:.0} % → {:.0} %, {plug}; {} up to {:.0} A; charger {:?} {:.0}–{:.0} A",
+        "Car: {:.0} kWh, {:.0} % → {:.0} %, {plug}; {} up to {:.0} A; charger {} {:.0}–{:.0} A",
         car.capacity_kwh,
         car.start_soc,
         car.target_soc,
         car.phases,
         car.max_current.0,
-        sc.charger.limit_unit,
+        match sc.charger.limit_unit {
+            crate::config::schema::LimitUnit::Ampere => "in whole amps",
+            crate::config::schema::LimitUnit::Percentage => "in percent",
+        },
         sc.charger.min_current_a,
         sc.charger.max_current_a
     ));
