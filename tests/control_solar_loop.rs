@@ -117,3 +117,23 @@ fn shallow_dips_are_bridged_deep_ones_stop() {
         "stops once 30 Wh of deficit below 85 % are in"
     );
 }
+
+/// A meter that goes quiet while the car is paused must not start the car at the floor from the grid.
+#[test]
+fn a_silent_meter_keeps_a_paused_car_paused() {
+    let mut c = controller();
+    let mut site = Site::new(1000.0); // far below the floor: paused
+    for s in 0..20 {
+        assert_eq!(site.step(&mut c, at(s * 5)).command.current(), Amps(0.0));
+    }
+    let frozen = site.obs(at(95));
+    for s in 20..60 {
+        let mut obs = frozen;
+        obs.charger.power = Some(sunplug::control::Reading::new(
+            sunplug::units::Watts(0.0),
+            at(s * 5),
+        ));
+        let d = c.step(at(s * 5), &obs);
+        assert_eq!(d.command.current(), Amps(0.0), "step {s}: {}", d.reason);
+    }
+}

@@ -439,8 +439,9 @@ impl Controller {
         }
     }
 
-    /// The meter is silent: the floor at once, then pause after `stale_pause_after` (or pause at once).
-    /// A wish with a grid-backed minimum keeps that minimum: it never needed the meter.
+    /// The meter is silent: while charging, the floor at once, then pause after `stale_pause_after` (or
+    /// pause at once); while paused, stay paused. A wish with a grid-backed minimum keeps that minimum:
+    /// it never needed the meter.
     fn fail_safe(&mut self, now: DateTime<Utc>, wish: &Wish) -> (Option<Amps>, String) {
         let p = self.params;
         let since = *self.stale_since.get_or_insert(now);
@@ -452,6 +453,16 @@ impl Controller {
             return (Some(*m), format!("meter stale: holding the minimum {m}"));
         }
         let stale_for = (now - since).to_std().unwrap_or_default();
+        // "The floor, then pause" protects a car that is charging; a paused car stays paused (starting
+        // it at the floor from the grid because the meter went quiet is no fail-safe).
+        let charging = self.guard.last().is_some_and(|(c, _)| c.is_charging());
+        if !charging {
+            self.switch.set(false, now);
+            return (
+                None,
+                format!("meter stale for {}s: staying paused", stale_for.as_secs()),
+            );
+        }
         if p.on_stale == OnStale::Pause || stale_for >= p.stale_pause_after {
             self.switch.set(false, now);
             (
