@@ -6,6 +6,7 @@
 //! base load, morning and evening peaks and appliance spikes (about 4000 kWh a year); a 60 kWh car
 //! plugged in every day from 08:00 to 18:00 arriving at 30 %. The goal: a year in under 10 s per
 //! policy on a 2-core machine (about 3.2 M steps/s). Nothing is asserted: the figure is printed.
+//! Under `cargo test --all-targets` (no `--bench` argument) it runs two June days only, as a smoke test.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,16 +17,14 @@ use sunplug::sim::{Simulation, load_policies, scenario};
 
 const T0: i64 = 1_451_606_400_000; // 2016-01-01T00:00:00Z
 const MIN: i64 = 60_000;
-const DAYS: i64 = 365;
-
-fn year() -> Input {
+fn year(first_day: i64, days: i64) -> Input {
     let mut rng = Rng::new(2016);
-    let n = (DAYS * 1440) as usize;
+    let n = (days * 1440) as usize;
     let (mut pv, mut load) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut cloudy = false;
     let mut appliance_left = 0u32;
     let mut appliance_w = 0.0;
-    for m in 0..n as i64 {
+    for m in first_day * 1440..first_day * 1440 + n as i64 {
         let (day, minute) = (m / 1440, m % 1440);
         let decl = 23.44f64.to_radians()
             * (2.0 * std::f64::consts::PI * (day as f64 - 80.0) / 365.0).sin();
@@ -63,7 +62,7 @@ fn year() -> Input {
         pv: Series::from_points("synthetic pv", &pv, MIN),
         load: Series::from_points("synthetic load", &load, MIN),
     };
-    Input::new(balance, None, Some(T0 + DAYS * 1440 * MIN)).expect("a year of data")
+    Input::new(balance, None, Some(T0 + (first_day + days) * 1440 * MIN)).expect("a year of data")
 }
 
 fn main() {
@@ -92,11 +91,16 @@ dropout_rate = 0.005
     );
     let sc =
         scenario::load_str(Path::new("synthetic-year.toml"), &text).expect("the scenario parses");
+    let (first_day, days) = if std::env::args().any(|a| a == "--bench") {
+        (0, 365)
+    } else {
+        (160, 2)
+    };
     let made = Instant::now();
-    let input = year();
+    let input = year(first_day, days);
     let sim = Simulation::new(sc.clone(), input);
     println!(
-        "synthetic year: {} physics steps per run, data and oracle prepared in {} ms",
+        "synthetic {days} days: {} physics steps per run, data and oracle prepared in {} ms",
         sim.steps(),
         made.elapsed().as_millis()
     );
