@@ -205,7 +205,10 @@ pub fn run_all(sim: &Simulation, policies: Vec<LoadedPolicy>, traced: bool) -> V
                     lane.into_iter()
                         .map(|(i, p)| {
                             let (outcome, trace) = if traced {
-                                let mut t = trace::Trace::new(sim.scenario.tz);
+                                let span = sim.input.end_ms - sim.input.start_ms;
+                                let interval = spec::ms(sim.scenario.control.interval);
+                                let every = trace::row_interval_ms(span, interval);
+                                let mut t = trace::Trace::every(sim.scenario.tz, every);
                                 (sim.run(p, &mut t), Some(t))
                             } else {
                                 (sim.run(p, &mut ()), None)

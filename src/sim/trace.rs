@@ -1,8 +1,10 @@
 //! The per-policy trace: one row per controller step, for the CSV, the plot and debugging.
 //!
-//! Owns: [`Trace`] (an [`Observer`] that averages the physics since the previous controller step and
-//! records the decision with its reason, clamp and factors) and its CSV writer. Power columns are means
-//! over the interval ending at the row's time; decision columns are what the controller did then.
+//! Owns: [`Trace`] (an [`Observer`] that averages the physics since the previous row and records the
+//! decision with its reason, clamp and factors) and its CSV writer. Power columns are means over the
+//! interval ending at the row's time; decision columns are what the controller did then. A row is kept
+//! every controller step, or every `every_ms` for long runs ([`row_interval_ms`]) so that a year with
+//! `--out` stays a few hundred thousand rows.
 
 use super::charger::Wire;
 use super::run::{ControlView, Observer, PhysicsView};
@@ -45,21 +47,42 @@ struct Sums {
     soc: f64,
 }
 
+/// Rows kept at most, about: beyond it rows are spaced further apart than the controller's interval.
+pub const MAX_ROWS: i64 = 200_000;
+
+/// The spacing of trace rows for a run of `span_ms` with the controller every `interval_ms`: every
+/// controller step, or a multiple of it that keeps the trace within [`MAX_ROWS`].
+pub fn row_interval_ms(span_ms: i64, interval_ms: i64) -> i64 {
+    let interval_ms = interval_ms.max(1);
+    let steps = span_ms / interval_ms;
+    interval_ms * (steps / MAX_ROWS + 1).max(1)
+}
+
 #[derive(Debug, Clone)]
 pub struct Trace {
     pub tz: Tz,
     pub rows: Vec<Row>,
     sums: Sums,
     has_pv_load: bool,
+    every_ms: i64,
+    next_ms: i64,
 }
 
 impl Trace {
+    /// A trace keeping a row every controller step.
     pub fn new(tz: Tz) -> Trace {
+        Trace::every(tz, 0)
+    }
+
+    /// A trace keeping at most a row every `every_ms`.
+    pub fn every(tz: Tz, every_ms: i64) -> Trace {
         Trace {
             tz,
             rows: Vec::new(),
             sums: Sums::default(),
             has_pv_load: false,
+            every_ms,
+            next_ms: i64::MIN,
         }
     }
 
@@ -127,11 +150,16 @@ impl Observer for Trace {
     }
 
     fn control(&mut self, v: &ControlView<'_>) {
+        let now_ms = v.now.timestamp_millis();
+        if now_ms < self.next_ms {
+            return;
+        }
+        self.next_ms = now_ms + self.every_ms;
         let s = std::mem::take(&mut self.sums);
         let n = s.n.max(1.0);
         let has = self.has_pv_load;
         self.rows.push(Row {
-            t_ms: v.now.timestamp_millis(),
+            t_ms: now_ms,
             pv_w: has.then_some(s.pv / n),
             load_w: has.then_some(s.load / n),
             surplus_w: s.surplus / n,
@@ -146,5 +174,24 @@ impl Observer for Trace {
             reason: v.decision.reason.to_string(),
             factors: v.decision.factors,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_get_coarser_rows() {
+        let day = 86_400_000;
+        assert_eq!(
+            row_interval_ms(day, 5000),
+            5000,
+            "a day: every controller step"
+        );
+        let year = 365 * day;
+        let every = row_interval_ms(year, 5000);
+        assert_eq!(every % 5000, 0);
+        assert!(year / every <= MAX_ROWS, "{} rows", year / every);
     }
 }
