@@ -8,8 +8,10 @@
 //! - [`sources`]: the surplus from MQTT meters; the vehicle from Enode, Cariad or MQTT.
 //! - [`chargers`]: the Smappee client (OAuth, mode/limit commands, discovery).
 //! - [`vendor`]: the shared error vocabulary and HTTP plumbing of every vendor adapter.
+//! - [`emulators`]: the vendor APIs emulated on port 0, for tests and `sunplug demo`.
 //! - [`sim`]: the replay simulator: real PV/load days, car and charger models, metrics, oracle, plots.
 //! - [`daemon`]: the service: event loop, charger writer, persistence, systemd, Home Assistant.
+//! - [`emulators`]: HTTP emulators of the vendor APIs, for tests and the demo.
 //! - [`clock`]: the only place that reads a clock.
 //! - [`cli`] / [`commands`]: the command line and the one-shot commands.
 
@@ -20,6 +22,7 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod emulators;
 pub mod logging;
 pub mod sim;
 pub mod sources;

@@ -95,7 +95,7 @@ impl VehiclePort for NoVehicle {
         Ok(VehicleUpdate::default())
     }
     fn next_poll(
-        &self,
+        &mut self,
         _now: DateTime<Utc>,
         _last: Option<&Result<VehicleUpdate, VendorError>>,
     ) -> Option<Duration> {

@@ -532,7 +532,7 @@ fn check_charger(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) -> Option<
         }
     }
     match &raw.smappee {
-        Some(s) => crate::chargers::smappee::check_config(s, &mut |k, m| {
+        Some(s) => crate::chargers::smappee::check_config(s, needs.charger, &mut |k, m| {
             ck.push(&format!("smappee.{k}"), m)
         }),
         None if needs.charger => ck.push(
@@ -567,7 +567,7 @@ fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) {
     let need = needs.vehicle;
     match v.kind {
         VehicleKind::Enode => match &raw.enode {
-            Some(e) => crate::sources::vehicle::check_enode(e, &mut |k, m| {
+            Some(e) => crate::sources::vehicle::check_enode(e, need, &mut |k, m| {
                 ck.push(&format!("enode.{k}"), m)
             }),
             None if need => ck.push(
@@ -577,7 +577,7 @@ fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) {
             None => {}
         },
         VehicleKind::Cariad => match &raw.cariad {
-            Some(c) => crate::sources::vehicle::check_cariad(c, &mut |k, m| {
+            Some(c) => crate::sources::vehicle::check_cariad(c, need, &mut |k, m| {
                 ck.push(&format!("cariad.{k}"), m)
             }),
             None if need => ck.push(
@@ -596,6 +596,9 @@ fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) {
                     "kind = \"mqtt\" needs [vehicle.mqtt] with at least soc or plugged topics"
                         .into(),
                 );
+            }
+            if let Some(m) = &v.mqtt {
+                crate::sources::vehicle::check_mqtt(m, &mut |k, m| ck.push(k, m));
             }
             if need && raw.mqtt.is_none() {
                 ck.push(

@@ -157,8 +157,15 @@ pub struct CariadSection {
     pub token_url: String,
     /// At most this many calls per day (the account's budget, about 500, is shared with the app).
     pub daily_budget: u32,
+    /// Calls left for the phone app: when the account's remaining calls (`Vcf-Remaining-Calls`) come
+    /// down to this, sunplug stops until midnight.
+    pub reserve_calls: u32,
+    /// Poll interval while charging (at least 5 min) and otherwise (15 to 30 min). The daily budget
+    /// stretches both when it must.
     pub poll_charging: HumanDuration,
     pub poll_idle: HumanDuration,
+    /// Also read the parking position (one more call, at most every 2 h or when the plug changes).
+    pub parking_position: bool,
 }
 
 impl Default for CariadSection {
@@ -170,8 +177,10 @@ impl Default for CariadSection {
             base_url: "https://emea.bff.cariad.digital".into(),
             token_url: "https://emea.bff.cariad.digital/auth/v1/idk/oidc/token".into(),
             daily_budget: 200,
+            reserve_calls: 50,
             poll_charging: HumanDuration::secs(300),
             poll_idle: HumanDuration::secs(1200),
+            parking_position: false,
         }
     }
 }

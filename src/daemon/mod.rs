@@ -3,6 +3,7 @@
 //! Owns: the event loop (`run`), the charger writer task, restart state ([`state`]), Home Assistant
 //! discovery and commands ([`ha`]), recording for replay ([`recorder`]) and systemd ([`systemd`]).
 
+pub mod adapters;
 pub mod ha;
 pub mod ports;
 pub mod recorder;

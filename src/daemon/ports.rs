@@ -84,7 +84,7 @@ pub trait VehiclePort: Send + 'static {
     /// How long to wait before the next fetch, given the last result (budgets, charging or not,
     /// Retry-After). `None`: never poll (no vehicle source).
     fn next_poll(
-        &self,
+        &mut self,
         now: DateTime<Utc>,
         last: Option<&Result<VehicleUpdate, VendorError>>,
     ) -> Option<Duration>;

@@ -61,6 +61,7 @@ pub fn spawn_writer<C: ChargerPort>(
         let mut retry_at: Option<tokio::time::Instant> = None;
         let mut backoff = BACKOFF_START;
         let mut rejected: Option<Command> = None;
+        let mut read_error: Option<String> = None;
         loop {
             let pending = {
                 let w = *wish.borrow();
@@ -104,6 +105,10 @@ pub fn spawn_writer<C: ChargerPort>(
                                 }
                                 _ => {
                                     warn!("charger write {cmd} failed: {e}; retrying in {}s", wait.as_secs());
+                                    // A write that timed out may have been applied: the charger's state
+                                    // is no longer known, so the next wish is sent even if it equals
+                                    // the last confirmed one.
+                                    report.send_modify(|r| r.confirmed = None);
                                     retry_at = Some(tokio::time::Instant::now() + wait);
                                     backoff = (backoff * 2).min(BACKOFF_MAX);
                                 }
@@ -115,13 +120,24 @@ pub fn spawn_writer<C: ChargerPort>(
                 _ = poll.tick() => {
                     match charger.read_state(clock.now()).await {
                         Ok(state) => report.send_modify(|r| {
+                            if read_error.take().is_some() {
+                                info!("charger state readable again");
+                            }
                             if drifted(r.state.as_ref(), &state, r.confirmed) {
                                 info!("charger state changed behind our back (replug or reset): re-applying");
                                 r.confirmed = None;
                             }
                             r.state = Some(state);
                         }),
-                        Err(e) => debug!("charger state read failed: {e}"),
+                        Err(e) => {
+                            if read_error.as_deref() != Some(e.kind()) {
+                                warn!("charger state read failed: {e}");
+                            } else {
+                                debug!("charger state read failed again: {e}");
+                            }
+                            read_error = Some(e.kind().to_string());
+                            continue;
+                        }
                     }
                 }
             }

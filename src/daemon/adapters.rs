@@ -1,0 +1,116 @@
+//! The real adapters behind the daemon's ports: the Smappee charger, the vehicle sources, Smappee's
+//! realtime power and the MQTT vehicle tracker. Thin: each maps one type onto one port.
+
+use super::ports::{
+    ChargerPort, Location, PowerOutput, TopicSource, VehiclePort, VehicleUpdate, Written,
+};
+use crate::chargers::smappee::{Applied, ChargerPowerSource, SmappeeCharger};
+use crate::clock::Clock;
+use crate::control::{ChargerObs, Command, Reading};
+use crate::sources::vehicle::VehicleSource;
+use crate::sources::vehicle::mqtt::MqttVehicle;
+use crate::sources::vehicle::state::VehicleState;
+use crate::vendor::VendorError;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+impl ChargerPort for SmappeeCharger {
+    async fn apply(
+        &mut self,
+        now: DateTime<Utc>,
+        command: &Command,
+    ) -> Result<Written, VendorError> {
+        match SmappeeCharger::apply(self, now, command).await? {
+            Applied::Sent => Ok(Written::Sent),
+            Applied::Unchanged => Ok(Written::Unchanged),
+        }
+    }
+    async fn read_state(&mut self, now: DateTime<Utc>) -> Result<ChargerObs, VendorError> {
+        SmappeeCharger::read_state(self, now).await.map(|s| s.obs())
+    }
+}
+
+/// A vehicle source polled with the service's clock.
+pub struct PolledVehicle {
+    pub source: VehicleSource,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl VehiclePort for PolledVehicle {
+    async fn fetch(&mut self, _now: DateTime<Utc>) -> Result<VehicleUpdate, VendorError> {
+        self.source.poll(&*self.clock).await.map(|s| update_of(&s))
+    }
+    fn next_poll(
+        &mut self,
+        now: DateTime<Utc>,
+        _last: Option<&Result<VehicleUpdate, VendorError>>,
+    ) -> Option<Duration> {
+        self.source
+            .due(now)
+            .map(|due| (due - now).to_std().unwrap_or_default())
+    }
+}
+
+/// What the daemon needs from a vehicle state.
+pub fn update_of(s: &VehicleState) -> VehicleUpdate {
+    VehicleUpdate {
+        obs: s.observation(),
+        location: s.location.as_ref().and_then(|o| {
+            let at = o.at?;
+            Some(Reading::new(
+                Location {
+                    latitude: o.value.latitude,
+                    longitude: o.value.longitude,
+                    accuracy_m: o.value.accuracy_m,
+                },
+                at,
+            ))
+        }),
+        range_km: s.range_km.as_ref().and_then(|o| o.reading()),
+    }
+}
+
+impl TopicSource for ChargerPowerSource {
+    type Output = PowerOutput;
+    fn topics(&self) -> Vec<String> {
+        ChargerPowerSource::topics(self)
+    }
+    fn on_message(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        retained: bool,
+        now: DateTime<Utc>,
+    ) -> bool {
+        ChargerPowerSource::on_message(self, topic, payload, retained, now)
+    }
+    fn latest(&self, now: DateTime<Utc>) -> Option<PowerOutput> {
+        ChargerPowerSource::latest(self, now)
+    }
+}
+
+/// `[vehicle] kind = "mqtt"`: the car's values from topics.
+pub struct MqttVehicleTopics(pub MqttVehicle);
+
+impl TopicSource for MqttVehicleTopics {
+    type Output = VehicleUpdate;
+    fn topics(&self) -> Vec<String> {
+        self.0.topics()
+    }
+    fn on_message(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        retained: bool,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let out = self.0.on_message(topic, payload, retained, now);
+        !out.updated.is_empty()
+            || !out.errors.is_empty()
+            || self.0.topics().iter().any(|t| t == topic)
+    }
+    fn latest(&self, _now: DateTime<Utc>) -> Option<VehicleUpdate> {
+        Some(update_of(self.0.state()))
+    }
+}

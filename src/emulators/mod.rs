@@ -1,0 +1,14 @@
+//! HTTP emulators of the vendor APIs, on 127.0.0.1:0: they behave like the real services (auth,
+//! token expiry, rate limits, validation, quirks, error shapes) and take injected faults, so tests and
+//! `sunplug demo` run the real clients against them. Each records the requests it received.
+//!
+//! - [`smappee`]: the Smappee API (password/refresh grants, discovery, connector mode and limits,
+//!   the replug reset of PAUSED, inexact AMPERE delivery).
+//! - [`enode`]: the Enode API (client-credentials tokens, vehicles, link sessions, charge actions).
+//! - [`cariad`]: the Cariad BFF (rotating refresh tokens, `selectivestatus` with 207s and a daily budget).
+//! - [`common`]: what they share (server, request log, faults, rate windows).
+
+pub mod cariad;
+pub mod common;
+pub mod enode;
+pub mod smappee;

@@ -1,0 +1,356 @@
+//! The Enode HTTP client: client-credentials token, vehicle reads, link sessions, charge actions.
+//!
+//! Owns: [`EnodeClient`] (one per process, cheap to clone) and [`classify`] (Enode's problem+json
+//! errors onto [`VendorError`]). Every API call carries a cached bearer token; a 401 drops that token,
+//! fetches a new one and retries the call once. 429 and 5xx are returned classified (with
+//! `Retry-After`) for the poller to back off: this client never loops on its own.
+//! The client secret and tokens are exposed only where the request is built.
+
+use super::wire;
+use crate::sources::vehicle::http::{self, AccessToken, Answer, Issued, TokenCache};
+use crate::vendor::{VendorError, classify_status};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const VENDOR: &str = "enode";
+/// Page size for list endpoints (Enode's default is 50).
+const PAGE_SIZE: &str = "50";
+/// A list longer than this many pages is a server bug, not a garage.
+const MAX_PAGES: usize = 100;
+
+#[derive(Clone)]
+pub struct EnodeClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    api: Url,
+    oauth: Url,
+    client_id: String,
+    secret: SecretString,
+    tokens: TokenCache,
+}
+
+impl std::fmt::Debug for EnodeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnodeClient")
+            .field("api", &self.inner.api.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Charge action kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChargeKind {
+    Start,
+    Stop,
+}
+
+impl ChargeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeKind::Start => "START",
+            ChargeKind::Stop => "STOP",
+        }
+    }
+}
+
+impl EnodeClient {
+    /// A client for the API at `api_url` with tokens from `oauth_url` (full token URL).
+    pub fn new(
+        http: reqwest::Client,
+        api_url: &str,
+        oauth_url: &str,
+        client_id: &str,
+        secret: SecretString,
+    ) -> Result<EnodeClient, String> {
+        let parse = |what: &str, u: &str| {
+            Url::parse(u).map_err(|e| format!("{what} \"{u}\" is not a URL: {e}"))
+        };
+        Ok(EnodeClient {
+            inner: Arc::new(Inner {
+                http,
+                api: parse("api_url", api_url)?,
+                oauth: parse("oauth_url", oauth_url)?,
+                client_id: client_id.to_string(),
+                secret,
+                tokens: TokenCache::new(),
+            }),
+        })
+    }
+
+    /// One vehicle (`GET /vehicles/{id}`).
+    pub async fn vehicle(&self, id: &str) -> Result<wire::Vehicle, VendorError> {
+        let a = self.call(Method::GET, &["vehicles", id], &[], None).await?;
+        a.json(VENDOR, "vehicle")
+    }
+
+    /// Every vehicle of the client, or of one user, following the pagination cursors.
+    pub async fn vehicles(&self, user: Option<&str>) -> Result<Vec<wire::Vehicle>, VendorError> {
+        let path: Vec<&str> = match user {
+            Some(u) => vec!["users", u, "vehicles"],
+            None => vec!["vehicles"],
+        };
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("pageSize", PAGE_SIZE.to_string())];
+            if let Some(a) = &after {
+                query.push(("after", a.clone()));
+            }
+            let a = self.call(Method::GET, &path, &query, None).await?;
+            let page: wire::Page<wire::Vehicle> = a.json(VENDOR, "vehicle list")?;
+            let empty = page.data.is_empty();
+            out.extend(page.data);
+            after = page
+                .pagination
+                .and_then(|p| p.after)
+                .filter(|a| !a.is_empty());
+            if after.is_none() || empty {
+                return Ok(out);
+            }
+        }
+        Err(VendorError::Protocol {
+            vendor: VENDOR,
+            detail: format!("vehicle list did not end after {MAX_PAGES} pages"),
+        })
+    }
+
+    /// Create a link session for `user` (`POST /users/{userId}/link`).
+    pub async fn link(
+        &self,
+        user: &str,
+        req: &wire::LinkRequest,
+    ) -> Result<wire::LinkResponse, VendorError> {
+        let body = serde_json::to_value(req).map_err(|e| VendorError::Protocol {
+            vendor: VENDOR,
+            detail: e.to_string(),
+        })?;
+        let a = self
+            .call(Method::POST, &["users", user, "link"], &[], Some(&body))
+            .await?;
+        a.json(VENDOR, "link session")
+    }
+
+    /// Ask Enode to start or stop charging (`POST /vehicles/{id}/charging`); the answer is an action to
+    /// follow with [`EnodeClient::action`].
+    pub async fn charging(
+        &self,
+        vehicle: &str,
+        kind: ChargeKind,
+    ) -> Result<wire::ChargeAction, VendorError> {
+        let body = serde_json::json!({ "action": kind.as_str() });
+        let a = self
+            .call(
+                Method::POST,
+                &["vehicles", vehicle, "charging"],
+                &[],
+                Some(&body),
+            )
+            .await;
+        let a = a.map_err(|e| charging_error(e, kind))?;
+        a.json(VENDOR, "charge action")
+    }
+
+    /// Read a vehicle action (`GET /vehicles/actions/{id}`).
+    pub async fn action(&self, id: &str) -> Result<wire::ChargeAction, VendorError> {
+        let a = self
+            .call(Method::GET, &["vehicles", "actions", id], &[], None)
+            .await?;
+        a.json(VENDOR, "charge action")
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.api.clone();
+        if let Ok(mut p) = url.path_segments_mut() {
+            p.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// One API call with the cached token; a 401 refreshes the token and retries once.
+    async fn call(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, VendorError> {
+        let url = self.url(path);
+        for attempt in 0..2 {
+            let token = self.token().await?;
+            let mut req = self
+                .inner
+                .http
+                .request(method.clone(), url.clone())
+                .query(query);
+            req = req.header(reqwest::header::AUTHORIZATION, token.bearer());
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let a = http::send(VENDOR, req).await?;
+            tracing::debug!(vendor = VENDOR, %method, path = url.path(), status = a.status.as_u16(), "api call");
+            if a.status == StatusCode::UNAUTHORIZED && attempt == 0 {
+                tracing::debug!(vendor = VENDOR, "access token refused; fetching a new one");
+                self.inner.tokens.invalidate(token.generation()).await;
+                continue;
+            }
+            if a.status.is_success() {
+                return Ok(a);
+            }
+            return Err(classify(a.status, &a.headers, &a.body));
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    async fn token(&self) -> Result<AccessToken, VendorError> {
+        self.inner.tokens.get(|| self.fetch_token()).await
+    }
+
+    async fn fetch_token(&self) -> Result<Issued, VendorError> {
+        let inner = &self.inner;
+        let req = inner
+            .http
+            .post(inner.oauth.clone())
+            .basic_auth(&inner.client_id, Some(inner.secret.expose_secret()))
+            .form(&[("grant_type", "client_credentials")]);
+        let a = http::send(VENDOR, req).await?;
+        tracing::debug!(vendor = VENDOR, status = a.status.as_u16(), "token request");
+        if !a.status.is_success() {
+            return Err(match classify(a.status, &a.headers, &a.body) {
+                VendorError::Rejected { status, detail, .. }
+                    if matches!(status, 400 | 401 | 403) =>
+                {
+                    VendorError::Auth {
+                        vendor: VENDOR,
+                        detail: format!("client id or secret refused (HTTP {status}): {detail}"),
+                    }
+                }
+                VendorError::Auth { detail, .. } => VendorError::Auth {
+                    vendor: VENDOR,
+                    detail: format!(
+                        "client id or secret refused: {detail}; check enode.client_id, the secret and \
+                                     the environment (sandbox and production have separate credentials)"
+                    ),
+                },
+                other => other,
+            });
+        }
+        let t: wire::TokenResponse = a.json(VENDOR, "token answer")?;
+        let secs = t
+            .expires_in
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(3600.0);
+        Ok(Issued {
+            token: t.access_token,
+            lifetime: Duration::from_secs_f64(secs.min(86_400.0)),
+        })
+    }
+}
+
+/// Enode's problem+json onto the shared vocabulary; the detail is the problem's title and detail.
+pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorError {
+    let detail = match serde_json::from_slice::<wire::Problem>(body) {
+        Ok(p) if p.title.is_some() || p.detail.is_some() => {
+            let parts: Vec<String> = [p.title, p.detail].into_iter().flatten().collect();
+            crate::vendor::excerpt(&parts.join(": "))
+        }
+        _ => http::describe_body(body),
+    };
+    match status.as_u16() {
+        404 => VendorError::Rejected {
+            vendor: VENDOR,
+            status: 404,
+            detail: format!(
+                "not found: {detail} (check enode.vehicle_id with `sunplug enode vehicles`)"
+            ),
+        },
+        _ => classify_status(VENDOR, status, headers, detail),
+    }
+}
+
+/// The charging endpoint's 400 and 422 have their own meaning (vendor-apis.md §1.8).
+fn charging_error(e: VendorError, kind: ChargeKind) -> VendorError {
+    match e {
+        VendorError::Rejected {
+            status: 400,
+            detail,
+            ..
+        } => VendorError::Unsupported {
+            vendor: VENDOR,
+            detail: format!(
+                "{} refused: not capable, fully charged or already in that state ({detail})",
+                kind.as_str()
+            ),
+        },
+        VendorError::Rejected {
+            status: 422,
+            detail,
+            ..
+        } => VendorError::Rejected {
+            vendor: VENDOR,
+            status: 422,
+            detail: format!(
+                "an Enode schedule or smart charging controls this car: turn it off in the app that set it up \
+                 ({detail})"
+            ),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_become_the_shared_vocabulary() {
+        let h = HeaderMap::new();
+        let body = br#"{"type":"https://developers.enode.com/api/problems/not-found","title":"Not Found","detail":"Vehicle not found"}"#;
+        let e = classify(StatusCode::NOT_FOUND, &h, body);
+        assert_eq!(e.kind(), "rejected");
+        assert!(
+            e.to_string().contains("Not Found: Vehicle not found"),
+            "{e}"
+        );
+        assert_eq!(
+            classify(StatusCode::BAD_GATEWAY, &h, b"<html>").kind(),
+            "transient"
+        );
+        assert!(
+            classify(StatusCode::BAD_GATEWAY, &h, b"<html>")
+                .to_string()
+                .contains("<html>")
+        );
+        let e = charging_error(
+            classify(StatusCode::UNPROCESSABLE_ENTITY, &h, b"{}"),
+            ChargeKind::Start,
+        );
+        assert!(e.to_string().contains("smart charging"), "{e}");
+        let e = charging_error(
+            classify(StatusCode::BAD_REQUEST, &h, b"{}"),
+            ChargeKind::Stop,
+        );
+        assert_eq!(e.kind(), "unsupported");
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        let c = EnodeClient::new(
+            crate::vendor::http_client(Default::default()),
+            "http://h/api/",
+            "http://h/t",
+            "id",
+            "s".to_string().into(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.url(&["users", "a b/c", "link"]).as_str(),
+            "http://h/api/users/a%20b%2Fc/link"
+        );
+    }
+}

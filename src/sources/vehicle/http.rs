@@ -1,0 +1,264 @@
+//! HTTP plumbing shared by the vehicle clients: one bounded request, and an access-token cache.
+//!
+//! Owns: [`send`] (request → status, headers and a size-bounded body, failures classified as
+//! [`VendorError`]), [`TokenCache`] (refresh ahead of expiry, one refresh at a time, invalidation
+//! after a 401 that cannot throw away a newer token) and [`AccessToken`].
+//! Time is tokio's, so tests move token expiry with a paused clock.
+
+use crate::vendor::VendorError;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use secrecy::{ExposeSecret, SecretString};
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The largest body a vehicle API may send us; anything bigger is a protocol error, not a memory leak.
+pub const MAX_BODY: usize = 4 << 20;
+
+/// A response, read in full.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Decode the body as `T`, or say it is not what the API documents.
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        vendor: &'static str,
+        what: &str,
+    ) -> Result<T, VendorError> {
+        serde_json::from_slice(&self.body).map_err(|e| VendorError::Protocol {
+            vendor,
+            detail: format!("{what}: {} ({e})", describe_body(&self.body)),
+        })
+    }
+}
+
+/// A short description of a body for errors: an excerpt, or its size when it is not text.
+pub fn describe_body(body: &[u8]) -> String {
+    match std::str::from_utf8(body) {
+        Ok("") => "empty body".into(),
+        Ok(t) => format!("body \"{}\"", crate::vendor::excerpt(t)),
+        Err(_) => format!("{} bytes of binary", body.len()),
+    }
+}
+
+/// Send `req` and read the answer, at most [`MAX_BODY`] bytes of it.
+pub async fn send(
+    vendor: &'static str,
+    req: reqwest::RequestBuilder,
+) -> Result<Answer, VendorError> {
+    let mut resp = req
+        .send()
+        .await
+        .map_err(|e| VendorError::from_reqwest(vendor, &e))?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| VendorError::from_reqwest(vendor, &e))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(VendorError::Protocol {
+                vendor,
+                detail: format!("answer larger than {} MiB", MAX_BODY >> 20),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// An access token as handed to a request. `generation` identifies it for [`TokenCache::invalidate`].
+#[derive(Clone)]
+pub struct AccessToken {
+    secret: SecretString,
+    generation: u64,
+}
+
+impl AccessToken {
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.secret.expose_secret())
+    }
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AccessToken(#{}, redacted)", self.generation)
+    }
+}
+
+/// A token just obtained, and how long the vendor says it lives.
+pub struct Issued {
+    pub token: SecretString,
+    pub lifetime: Duration,
+}
+
+struct Cached {
+    token: AccessToken,
+    refresh_at: Instant,
+    expires_at: Instant,
+}
+
+/// Caches one access token. `get` refreshes it a little before it expires ([`refresh_margin`]); the
+/// lock is held across the refresh, so concurrent callers wait for one refresh instead of starting
+/// their own. When a refresh fails while the old token still has time left, the old one is used.
+#[derive(Default)]
+pub struct TokenCache {
+    slot: tokio::sync::Mutex<(Option<Cached>, u64)>,
+}
+
+/// How long before expiry a token is refreshed: a minute, or half its life if that is shorter.
+pub fn refresh_margin(lifetime: Duration) -> Duration {
+    Duration::from_secs(60).min(lifetime / 2)
+}
+
+impl TokenCache {
+    pub fn new() -> TokenCache {
+        TokenCache::default()
+    }
+
+    /// The cached token, or a new one from `fetch`.
+    pub async fn get<F, Fut>(&self, fetch: F) -> Result<AccessToken, VendorError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Issued, VendorError>>,
+    {
+        let mut slot = self.slot.lock().await;
+        let now = Instant::now();
+        if let Some(c) = &slot.0 {
+            if now < c.refresh_at {
+                return Ok(c.token.clone());
+            }
+        }
+        match fetch().await {
+            Ok(issued) => {
+                slot.1 += 1;
+                let now = Instant::now();
+                let token = AccessToken {
+                    secret: issued.token,
+                    generation: slot.1,
+                };
+                slot.0 = Some(Cached {
+                    token: token.clone(),
+                    refresh_at: now + issued.lifetime - refresh_margin(issued.lifetime),
+                    expires_at: now + issued.lifetime,
+                });
+                Ok(token)
+            }
+            Err(e) => match &slot.0 {
+                Some(c) if Instant::now() < c.expires_at && e.is_retryable() => {
+                    tracing::debug!(error = %e, "token refresh failed; the current token is still valid");
+                    Ok(c.token.clone())
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Forget the token of `generation` (it was refused). A newer token is kept.
+    pub async fn invalidate(&self, generation: u64) {
+        let mut slot = self.slot.lock().await;
+        if slot
+            .0
+            .as_ref()
+            .is_some_and(|c| c.token.generation == generation)
+        {
+            slot.0 = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn issue(n: &AtomicU32, secs: u64) -> Result<Issued, VendorError> {
+        let k = n.fetch_add(1, Ordering::SeqCst);
+        Ok(Issued {
+            token: SecretString::from(format!("t{k}")),
+            lifetime: Duration::from_secs(secs),
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cached_until_a_minute_before_expiry() {
+        let cache = TokenCache::new();
+        let n = AtomicU32::new(0);
+        let a = cache.get(|| async { issue(&n, 3600) }).await.unwrap();
+        tokio::time::advance(Duration::from_secs(3539)).await;
+        let b = cache.get(|| async { issue(&n, 3600) }).await.unwrap();
+        assert_eq!(a.generation(), b.generation());
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let c = cache.get(|| async { issue(&n, 3600) }).await.unwrap();
+        assert_ne!(b.generation(), c.generation());
+        assert_eq!(n.load(Ordering::SeqCst), 2);
+        assert_eq!(format!("{c:?}"), "AccessToken(#2, redacted)");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_refresh_for_many_callers() {
+        let cache = Arc::new(TokenCache::new());
+        let n = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (cache, n) = (cache.clone(), n.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get(|| async {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        issue(&n, 3600)
+                    })
+                    .await
+                    .unwrap()
+                    .generation()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 1);
+        }
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn invalidate_spares_a_newer_token_and_failures_fall_back() {
+        let cache = TokenCache::new();
+        let n = AtomicU32::new(0);
+        let a = cache.get(|| async { issue(&n, 3600) }).await.unwrap();
+        cache.invalidate(a.generation()).await;
+        let b = cache.get(|| async { issue(&n, 3600) }).await.unwrap();
+        cache.invalidate(a.generation()).await; // stale 401 of an old request
+        let c = cache.get(|| async { issue(&n, 3600) }).await.unwrap();
+        assert_eq!(b.generation(), c.generation());
+        // In the refresh window a failing refresh keeps the still-valid token.
+        tokio::time::advance(Duration::from_secs(3570)).await;
+        let down = || async {
+            Err(VendorError::Transient {
+                vendor: "x",
+                detail: "down".into(),
+            })
+        };
+        assert_eq!(cache.get(down).await.unwrap().generation(), c.generation());
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert!(cache.get(down).await.is_err(), "expired: no fallback");
+    }
+}
