@@ -88,6 +88,8 @@ pub struct Controller {
     target_reached: bool,
     stale_since: Option<DateTime<Utc>>,
     saturation: Saturation,
+    /// The last solar step raised the PI's output to the policy's minimum (the floor).
+    held_at_minimum: bool,
 }
 
 impl Controller {
@@ -104,6 +106,7 @@ impl Controller {
             target_reached: false,
             stale_since: None,
             saturation: Saturation::None,
+            held_at_minimum: false,
         }
     }
 
@@ -264,6 +267,7 @@ impl Controller {
 
         // 4. The wish as a current.
         let car_for_pi = car_measured.then_some(car_power);
+        self.held_at_minimum = false;
         let (wanted, reason) = self.resolve(now, dt, &wish, meter, car_for_pi, &mut factors);
         let wanted = self.hold(wanted, last_command);
         factors.wanted_a = wanted.map(|a| a.0);
@@ -274,10 +278,16 @@ impl Controller {
         } else {
             self.guard.idle(now)
         };
+        // Which way the integral must not wind: the guard held the command a step or more below
+        // the wish (a cap, the ramp, the change interval) or at the cap, or held it above the wish
+        // (the change interval), or the wish itself was raised to the policy's minimum. Rounding
+        // down to the command resolution (less than a step) is not a hold: that gap is the PI's job.
         let (cap, _) = p.guard.cap(house_load);
+        let step = p.guard.step;
         self.saturation = match (wanted, guarded.command) {
+            _ if self.held_at_minimum => Saturation::Low,
             (Some(w), Command::Charge { current, .. })
-                if w > current && current >= cap - p.guard.step =>
+                if w > current && (current >= cap - step || w - current >= step) =>
             {
                 Saturation::High
             }
@@ -364,7 +374,16 @@ impl Controller {
                         true
                     }
                     None => {
-                        let excess = m.available.0 + setpoint.0 - p.supply().power(floor).0;
+                        // Off, a start needs surplus above the floor; on, the stop window fills
+                        // only below `stop_below_pct` of it (a shallow dip is mostly sunshine).
+                        let sw = &self.policy.common.switch;
+                        let floor_w = p.supply().power(floor).0;
+                        let reference = if self.switch.on {
+                            floor_w * sw.stop_below_pct / 100.0
+                        } else {
+                            floor_w
+                        };
+                        let excess = m.available.0 + setpoint.0 - reference;
                         let on = self
                             .switch
                             .update(&self.policy.common.switch, now, dt, excess);
@@ -384,6 +403,13 @@ impl Controller {
                         ),
                     );
                 }
+                // The PI learns only from a command that has been steady long enough for the
+                // charger, the car and the meter to show its effect.
+                let settle = self.policy.common.pi.settle.get();
+                let settled = self
+                    .guard
+                    .last()
+                    .is_none_or(|(_, at)| (now - at).to_std().unwrap_or_default() >= settle);
                 let out = self.pi.step(
                     p.supply(),
                     m.available,
@@ -391,6 +417,7 @@ impl Controller {
                     car_power,
                     p.guard.step,
                     self.saturation,
+                    settled,
                     dt,
                 );
                 factors.feed_forward_a = Some(out.feed_forward.0);
@@ -398,6 +425,7 @@ impl Controller {
                 factors.pi_i_a = Some(out.i.0);
                 let lowest = minimum.unwrap_or(floor).max(floor);
                 let wanted = out.current.max(lowest);
+                self.held_at_minimum = out.current < lowest;
                 let why = if out.current < lowest {
                     format!(
                         "{reason}: holding {lowest} ({:.0} W available)",
@@ -411,8 +439,9 @@ impl Controller {
         }
     }
 
-    /// The meter is silent: the floor at once, then pause after `stale_pause_after` (or pause at once).
-    /// A wish with a grid-backed minimum keeps that minimum: it never needed the meter.
+    /// The meter is silent: while charging, the floor at once, then pause after `stale_pause_after` (or
+    /// pause at once); while paused, stay paused. A wish with a grid-backed minimum keeps that minimum:
+    /// it never needed the meter.
     fn fail_safe(&mut self, now: DateTime<Utc>, wish: &Wish) -> (Option<Amps>, String) {
         let p = self.params;
         let since = *self.stale_since.get_or_insert(now);
@@ -424,6 +453,16 @@ impl Controller {
             return (Some(*m), format!("meter stale: holding the minimum {m}"));
         }
         let stale_for = (now - since).to_std().unwrap_or_default();
+        // "The floor, then pause" protects a car that is charging; a paused car stays paused (starting
+        // it at the floor from the grid because the meter went quiet is no fail-safe).
+        let charging = self.guard.last().is_some_and(|(c, _)| c.is_charging());
+        if !charging {
+            self.switch.set(false, now);
+            return (
+                None,
+                format!("meter stale for {}s: staying paused", stale_for.as_secs()),
+            );
+        }
         if p.on_stale == OnStale::Pause || stale_for >= p.stale_pause_after {
             self.switch.set(false, now);
             (

@@ -53,6 +53,14 @@ impl GuardParams {
     pub fn quantize(&self, a: Amps) -> Amps {
         a.floor_to_step(self.step_base, self.step)
     }
+
+    /// Round down to the command resolution without ever exceeding `cap`: the rounding tolerance
+    /// (a value within 1e-6 A of the next step counts as that step) must not lift a current over a cap
+    /// that lies just below a step (a fuse room of 11.9999991 A is 11 A, not 12).
+    pub fn quantize_within(&self, a: Amps, cap: Amps) -> Amps {
+        let q = self.quantize(a.min(cap));
+        if q > cap { q - self.step } else { q }
+    }
 }
 
 /// The guard's memory: the last command it let through and when it changed.
@@ -91,7 +99,7 @@ impl Guard {
         let p = self.params;
         let command = match command {
             Command::Charge { current, phases } => {
-                let a = p.quantize(current.min(p.max));
+                let a = p.quantize_within(current, p.max);
                 if a < p.floor || !a.is_finite() {
                     Command::Pause
                 } else {
@@ -133,7 +141,7 @@ impl Guard {
                 current = Some(cap);
             }
         }
-        current = current.map(|a| p.quantize(a));
+        current = current.map(|a| p.quantize_within(a, cap));
         if let Some(a) = current {
             if a < p.floor {
                 clamp = Some("floor");
@@ -278,5 +286,29 @@ mod tests {
         );
         let a = g.apply(t(0), Some(Amps(8.7)), None).command.current();
         assert!((a.0 - 8.6).abs() < 1e-9, "{a}");
+    }
+
+    #[test]
+    fn rounding_never_lifts_a_current_over_a_cap_just_below_a_step() {
+        let mut p = params();
+        p.max = Amps(11.999_999_141_579_375);
+        let mut g = Guard::new(p);
+        g.resume(
+            Command::Charge {
+                current: Amps(12.0),
+                phases: Phases::Three,
+            },
+            t(-100),
+        );
+        assert_eq!(g.last().unwrap().0.current(), Amps(11.0));
+        assert_eq!(
+            g.apply(t(0), Some(Amps(16.0)), None).command.current(),
+            Amps(11.0)
+        );
+        assert_eq!(
+            p.quantize_within(Amps(8.6), Amps(16.0)),
+            Amps(8.0),
+            "whole amps"
+        );
     }
 }

@@ -6,9 +6,9 @@
 //! - **Start** when the energy above the floor power, accumulated while off, reaches `start_energy_wh`.
 //!   The window is leaky: time below the floor drains it (down to zero), so a single sample or a short
 //!   burst of sun does not start the car, while a steady surplus just above the floor does, a little later.
-//! - **Stop** when the energy *below* the floor power, accumulated while on, reaches `stop_energy_wh`.
-//!   While that window fills the car holds the floor, importing the deficit: the window is the grid
-//!   energy a passing cloud may cost. Surplus above the floor drains it.
+//! - **Stop** when the energy *below* the floor power (or `stop_below_pct` of it), accumulated while
+//!   on, reaches `stop_energy_wh`. While that window fills the car holds the floor, importing the
+//!   deficit: the window is the grid energy a passing cloud may cost. Surplus above it drains it.
 //! - **Minimum on/off times** protect the car's contactor whatever the windows say.
 
 use crate::config::values::HumanDuration;
@@ -26,6 +26,10 @@ pub struct SwitchParams {
     pub drain: f64,
     pub min_on: HumanDuration,
     pub min_off: HumanDuration,
+    /// While charging, the stop window counts the deficit below this share of the floor power (%).
+    /// Between it and the floor the car keeps the floor mostly on sunshine (at 75 %, at least three
+    /// quarters of it), which costs less import than a stop and a restart; 100 = against the floor.
+    pub stop_below_pct: f64,
 }
 
 impl Default for SwitchParams {
@@ -36,6 +40,7 @@ impl Default for SwitchParams {
             drain: 1.0,
             min_on: HumanDuration::secs(300),
             min_off: HumanDuration::secs(120),
+            stop_below_pct: 100.0,
         }
     }
 }

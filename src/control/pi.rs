@@ -11,14 +11,19 @@
 //!
 //! The `pid` crate is the kernel; this wrapper adds what it lacks:
 //! - **explicit dt**: the integral gain is scaled by each step's duration;
-//! - **anti-windup**: no integration while the output is saturated in the direction of the error, or
+//! - **anti-windup**: no integration while the output is saturated in the direction of the error (the
+//!   guard held the command away from the wish, or the wish was raised to the policy's minimum), or
 //!   while charging is paused or just changed state (the integral is reset on start and stop);
+//! - **settling**: no integration until the command has been steady for `settle`. Until then the
+//!   gap between the wish and the car is the charger's latency, the car's response and the meter's
+//!   delay, not an error of the charger; integrating it winds the loop up on every cloud edge;
 //! - **a dead band**: errors within one command step are not integrated, so a charger that can only be
 //!   commanded in 1 A steps does not hunt between two steps (rounding is the guard's job).
 //!
 //! Units: the error is in amps per phase (grid error / (V × phases)); `kp` is dimensionless and `ki` is
 //! per second.
 
+use crate::config::values::HumanDuration;
 use crate::units::{Amps, Supply, Watts};
 use pid::Pid;
 
@@ -32,6 +37,9 @@ pub struct PiParams {
     pub ki: f64,
     /// The integral can shift the command by at most this many amps.
     pub max_correction_a: f64,
+    /// The integral learns only once the command has been steady this long (charger latency + car
+    /// response + meter delay).
+    pub settle: HumanDuration,
 }
 
 impl Default for PiParams {
@@ -40,6 +48,7 @@ impl Default for PiParams {
             kp: 0.0,
             ki: 0.02,
             max_correction_a: 3.0,
+            settle: HumanDuration::secs(15),
         }
     }
 }
@@ -117,6 +126,7 @@ impl PiLoop {
         car: Option<Watts>,
         dead_band: Amps,
         saturation: Saturation,
+        settled: bool,
         dt_s: f64,
     ) -> PiOutput {
         let feed_forward = supply.current(available + setpoint);
@@ -129,7 +139,7 @@ impl PiLoop {
             Saturation::High => error > 0.0,
             Saturation::Low => error < 0.0,
         };
-        let integrate = !winds_into_limit && error.abs() > dead_band.0 && dt_s > 0.0;
+        let integrate = settled && !winds_into_limit && error.abs() > dead_band.0 && dt_s > 0.0;
         self.pid.ki = if integrate {
             self.params.ki * dt_s.min(60.0)
         } else {
@@ -172,6 +182,7 @@ mod tests {
                 Some(Watts(car_w)),
                 Amps(0.05),
                 Saturation::None,
+                true,
                 5.0,
             );
             let cmd = out.current.0.clamp(0.0, 32.0);
@@ -224,6 +235,7 @@ mod tests {
                 Some(Watts(11_040.0)),
                 Amps(0.0),
                 Saturation::High,
+                true,
                 5.0,
             );
         }
@@ -238,6 +250,7 @@ mod tests {
                 Some(Watts(11_040.0)),
                 Amps(0.0),
                 Saturation::High,
+                true,
                 5.0,
             );
         }
@@ -256,6 +269,7 @@ mod tests {
                 Some(Watts(0.0)),
                 Amps(0.0),
                 Saturation::None,
+                true,
                 5.0,
             );
         }
@@ -276,9 +290,43 @@ mod tests {
                 Some(Watts(4830.0)),
                 Amps(1.0),
                 Saturation::None,
+                true,
                 5.0,
             );
         }
         assert_eq!(pi.integral(), Amps(0.0));
+    }
+
+    #[test]
+    fn nothing_is_learned_before_the_command_has_settled() {
+        let mut pi = PiLoop::new(PiParams::default());
+        for _ in 0..100 {
+            // 5 kW wanted, 3 kW drawn: a car still ramping up after a new command.
+            pi.step(
+                THREE,
+                Watts(5000.0),
+                Watts(0.0),
+                Some(Watts(3000.0)),
+                Amps(0.1),
+                Saturation::None,
+                false,
+                5.0,
+            );
+        }
+        assert_eq!(pi.integral(), Amps(0.0));
+        pi.step(
+            THREE,
+            Watts(5000.0),
+            Watts(0.0),
+            Some(Watts(3000.0)),
+            Amps(0.1),
+            Saturation::None,
+            true,
+            5.0,
+        );
+        assert!(
+            pi.integral().0 > 0.0,
+            "settled: the gap is the charger's, and is learned"
+        );
     }
 }

@@ -1,9 +1,312 @@
-//! The replay simulator (to be built: issue 4).
+//! The replay simulator: real PV and house-load days through the daemon's own controller.
+//!
+//! `sunplug simulate simulations/<day>.toml` reads a scenario ([`scenario`]: data, site, car, charger,
+//! meter, vehicle API, policies), replays the data ([`input`], [`data`]) through models of the meter
+//! ([`meter`]), the Smappee charger ([`charger`]) with the writer in front of it ([`writer`]), the car
+//! ([`car`]) and its cloud ([`vehicle_api`]), stepping **`crate::control::Controller`** exactly as the
+//! daemon does ([`run`]), and scores each policy ([`metrics`]) against the perfect-foresight
+//! [`oracle`]. Output: a table or JSON ([`report`]), and with `--out` CSV traces ([`trace`]), SVG plots
+//! ([`plot`]) and `report.html` ([`html`]).
+//!
+//! Entry points: [`simulate`] for the CLI; [`Simulation`] for tests, benchmarks and the demo.
+
+pub mod car;
+pub mod charger;
+pub mod data;
+pub mod html;
+pub mod input;
+pub mod meter;
+pub mod metrics;
+pub mod oracle;
+pub mod plot;
+pub mod report;
+pub mod rng;
+pub mod run;
+pub mod scenario;
+pub mod schedule;
+pub mod spec;
+pub mod trace;
+pub mod vehicle_api;
+pub mod writer;
+
+pub use input::Input;
+pub use metrics::Metrics;
+pub use oracle::Oracle;
+pub use run::{Observer, RunOutcome};
+pub use scenario::Scenario;
 
 use crate::cli::SimulateArgs;
+use crate::control::policies::{self, LoadedPolicy};
+use anyhow::{Context, bail};
+use schedule::Session;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
+
+/// A scenario with its data read, its sessions laid out and its oracle computed: ready to run policies.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    pub scenario: Scenario,
+    pub input: Input,
+    pub sessions: Vec<Session>,
+    pub oracle: Oracle,
+}
+
+impl Simulation {
+    pub fn new(scenario: Scenario, input: Input) -> Simulation {
+        let sessions = schedule::sessions(&scenario.car, scenario.tz, input.start_ms, input.end_ms);
+        let (floor_w, max_w) = oracle_powers(&scenario);
+        let car = &scenario.car;
+        let room_wh = (car.target_soc - car.start_soc).max(0.0) / 100.0 * car.capacity_kwh * 1000.0
+            / car.efficiency;
+        let oracle = Oracle::prepare(&input, &sessions, scenario.step_ms, floor_w, max_w, room_wh);
+        Simulation {
+            scenario,
+            input,
+            sessions,
+            oracle,
+        }
+    }
+
+    /// Physics steps per run.
+    pub fn steps(&self) -> u64 {
+        self.input.steps(self.scenario.step_ms)
+    }
+
+    /// Run one policy.
+    pub fn run(&self, policy: LoadedPolicy, observer: &mut impl Observer) -> RunOutcome {
+        run::run(
+            &self.scenario,
+            &self.input,
+            &self.sessions,
+            policy,
+            observer,
+        )
+    }
+
+    /// The upper bound on a run's car solar: the oracle plus the best use of the grid energy the run
+    /// imported for the car (see [`Oracle::session_wh`]). Every policy stays below it.
+    pub fn bound_kwh(&self, out: &RunOutcome) -> f64 {
+        let imports: Vec<f64> = out.sessions.iter().map(|s| s.car_grid_wh).collect();
+        self.oracle.total_kwh(&imports)
+    }
+
+    /// Score a run.
+    pub fn metrics(&self, out: &RunOutcome) -> Metrics {
+        let target = self.scenario.car.target_soc;
+        let final_soc = out
+            .sessions
+            .last()
+            .map_or(self.scenario.car.start_soc, |s| s.soc_pct);
+        let met =
+            !out.sessions.is_empty() && out.sessions.iter().all(|s| s.soc_pct >= target - 1e-6);
+        Metrics::new(
+            &out.policy,
+            &out.tally,
+            self.oracle.no_import_kwh(),
+            out.writes,
+            final_soc,
+            met,
+        )
+    }
+}
+
+/// The least and most the car draws while charging (W): the oracle's `P_floor` and `P_max`.
+pub fn oracle_powers(sc: &Scenario) -> (f64, f64) {
+    use crate::units::Amps;
+    let w_per_a = sc.car_watts_per_amp();
+    let ch = &sc.charger;
+    let floor_a = ch
+        .delivered(Amps(ch.min_current_a))
+        .0
+        .min(6.0_f64.min(sc.car.max_current.0));
+    let max_a = ch
+        .delivered(Amps(ch.max_current_a))
+        .0
+        .min(sc.car.max_current.0);
+    (floor_a * w_per_a, max_a * w_per_a)
+}
+
+/// Load every policy file, reporting all problems together. Policies that need the car's SoC are
+/// refused when the scenario has no vehicle API, as `check-config` refuses them with `kind = "none"`.
+pub fn load_policies(paths: &[PathBuf], vehicle_api: bool) -> anyhow::Result<Vec<LoadedPolicy>> {
+    let mut out = Vec::new();
+    let mut problems = crate::config::Problems::default();
+    for p in paths {
+        match policies::load(p) {
+            Ok(pol) if pol.needs_soc && !vehicle_api => problems.push(crate::config::Problem {
+                file: p.clone(),
+                key: "module".into(),
+                line: None,
+                message: format!(
+                    "policy module \"{}\" needs the car's SoC, but the scenario has [vehicle_api] enabled = false",
+                    pol.module
+                ),
+            }),
+            Ok(pol) => out.push(pol),
+            Err(e) => problems.extend(e),
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{problems}");
+    }
+    Ok(out)
+}
+
+/// Apply the command line's replacements to a scenario: data files and the policy list.
+pub fn apply_args(sc: &mut Scenario, args: &SimulateArgs) -> anyhow::Result<()> {
+    if let Some(net) = &args.net {
+        sc.data.net = Some(net.clone());
+        sc.data.pv = None;
+        sc.data.load = None;
+    }
+    if args.pv.is_some() || args.load.is_some() {
+        if sc.data.net.is_some() && (args.pv.is_none() || args.load.is_none()) {
+            bail!(
+                "the scenario replays a net series: give both --pv and --load (or --net) to replace it"
+            );
+        }
+        sc.data.net = None;
+        if let Some(p) = &args.pv {
+            sc.data.pv = Some(p.clone());
+        }
+        if let Some(l) = &args.load {
+            sc.data.load = Some(l.clone());
+        }
+    }
+    if !args.policies.is_empty() {
+        sc.policies = args.policies.clone();
+    }
+    Ok(())
+}
+
+/// One policy's results.
+pub struct Finished {
+    pub outcome: RunOutcome,
+    pub metrics: Metrics,
+    pub trace: Option<trace::Trace>,
+}
+
+/// Run every policy, on as many threads as there are cores, keeping the input order.
+pub fn run_all(sim: &Simulation, policies: Vec<LoadedPolicy>, traced: bool) -> Vec<Finished> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(policies.len())
+        .max(1);
+    let mut lanes: Vec<Vec<(usize, LoadedPolicy)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, p) in policies.into_iter().enumerate() {
+        lanes[i % threads].push((i, p));
+    }
+    let mut done: Vec<(usize, Finished)> = std::thread::scope(|s| {
+        let handles: Vec<_> = lanes
+            .into_iter()
+            .map(|lane| {
+                s.spawn(move || {
+                    lane.into_iter()
+                        .map(|(i, p)| {
+                            let (outcome, trace) = if traced {
+                                let span = sim.input.end_ms - sim.input.start_ms;
+                                let interval = spec::ms(sim.scenario.control.interval);
+                                let every = trace::row_interval_ms(span, interval);
+                                let mut t = trace::Trace::every(sim.scenario.tz, every);
+                                (sim.run(p, &mut t), Some(t))
+                            } else {
+                                (sim.run(p, &mut ()), None)
+                            };
+                            let metrics = sim.metrics(&outcome);
+                            (
+                                i,
+                                Finished {
+                                    outcome,
+                                    metrics,
+                                    trace,
+                                },
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a simulation thread panicked"))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, f)| f).collect()
+}
 
 /// `sunplug simulate`.
-pub fn simulate(_args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`simulate` is not built yet")
+pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let mut sc = scenario::load(&args.scenario).map_err(|p| anyhow::anyhow!("{p}"))?;
+    apply_args(&mut sc, &args)?;
+    let input = Input::load(&sc.data)?;
+    let policies = load_policies(&sc.policies, sc.vehicle_api.enabled)?;
+    let started = Instant::now();
+    let sim = Simulation::new(sc, input);
+    let finished = run_all(&sim, policies, args.out.is_some());
+    let wall_ms = started.elapsed().as_millis() as u64;
+
+    if args.json {
+        println!("{}", report::json(&sim, &finished, wall_ms));
+    } else {
+        print!("{}", report::table(&sim, &finished, wall_ms));
+    }
+    if let Some(dir) = &args.out {
+        let written = write_out(dir, &sim, &finished, wall_ms)?;
+        let msg = format!(
+            "wrote {} ({} files)",
+            dir.join("report.html").display(),
+            written
+        );
+        if args.json {
+            eprintln!("{msg}")
+        } else {
+            println!("{msg}")
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write the traces, plots and report.html into `dir`. Returns the number of files written.
+pub fn write_out(
+    dir: &Path,
+    sim: &Simulation,
+    finished: &[Finished],
+    wall_ms: u64,
+) -> anyhow::Result<usize> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let mut svgs = Vec::new();
+    let mut n = 0;
+    for f in finished {
+        let Some(t) = &f.trace else { continue };
+        let stem = file_stem(&f.metrics.policy);
+        let csv = dir.join(format!("{stem}.csv"));
+        t.write_csv(&csv)
+            .with_context(|| format!("cannot write {}", csv.display()))?;
+        let svg_path = dir.join(format!("{stem}.svg"));
+        let svg = plot::svg(t, &sim.scenario.name, &f.metrics)?;
+        std::fs::write(&svg_path, &svg)
+            .with_context(|| format!("cannot write {}", svg_path.display()))?;
+        svgs.push((f.metrics.policy.clone(), svg));
+        n += 2;
+    }
+    let html = html::report(sim, finished, &svgs, wall_ms);
+    let path = dir.join("report.html");
+    std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(n + 1)
+}
+
+/// A policy name as a safe file name.
+fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

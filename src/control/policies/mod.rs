@@ -244,6 +244,15 @@ where
         );
     }
     let s = &file.switch;
+    if !(0.0..=100.0).contains(&s.stop_below_pct) {
+        push(
+            "switch.stop_below_pct".into(),
+            format!(
+                "{} must be within 0..=100 (% of the floor power)",
+                s.stop_below_pct
+            ),
+        );
+    }
     if s.start_energy_wh < 0.0 || s.stop_energy_wh < 0.0 || s.drain <= 0.0 {
         push(
             "switch".into(),

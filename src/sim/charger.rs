@@ -1,0 +1,250 @@
+//! The Smappee charger model, with its known quirks (`../shared/reference/vendor-apis.md` §3.8).
+//!
+//! Owns: [`Wire`] (a connector request as the writer sends it: PAUSED, or NORMAL with an AMPERE or
+//! PERCENTAGE limit) and [`ChargerModel`]. What it models:
+//! - **command latency**: a request takes effect `latency` after it is sent (cloud round trip);
+//! - **percentage mapping**: 0 % = the floor, 100 % = the station's max, linear, exact;
+//! - **AMPERE inexactness**: whole amps only, and the car is offered `gain × asked + offset`;
+//! - **PAUSED resets to NORMAL on replug**, at the remembered limit: a car plugged into a paused
+//!   station starts charging until the daemon re-asserts PAUSED;
+//! - **the limit persists** between sessions.
+
+use super::spec::{ChargerSpec, ms};
+use crate::config::schema::LimitUnit;
+use crate::control::Command;
+use crate::units::{Amps, PercentScale};
+use std::collections::VecDeque;
+
+/// A connector request (`PUT /chargingstations/{serial}/connectors/{position}/mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    Paused,
+    Ampere(u32),
+    Percent(u8),
+}
+
+impl Wire {
+    /// The request for a guarded command. The guard already rounded to the unit's resolution.
+    pub fn from_command(cmd: Command, unit: LimitUnit, scale: Option<PercentScale>) -> Wire {
+        match (cmd, unit, scale) {
+            (Command::Pause, _, _) => Wire::Paused,
+            (Command::Charge { current, .. }, LimitUnit::Ampere, _) => {
+                Wire::Ampere(current.0.round().max(0.0) as u32)
+            }
+            (Command::Charge { current, .. }, LimitUnit::Percentage, Some(s)) => s
+                .percent(current)
+                .map(Wire::Percent)
+                .unwrap_or(Wire::Paused),
+            (Command::Charge { current, .. }, LimitUnit::Percentage, None) => {
+                Wire::Ampere(current.0.round().max(0.0) as u32)
+            }
+        }
+    }
+
+    /// The limit as asked, in amps (`None` for PAUSED).
+    pub fn asked(self, scale: Option<PercentScale>) -> Option<Amps> {
+        match self {
+            Wire::Paused => None,
+            Wire::Ampere(a) => Some(Amps(f64::from(a))),
+            Wire::Percent(p) => scale.map(|s| s.amps(p)),
+        }
+    }
+}
+
+impl std::fmt::Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Wire::Paused => write!(f, "PAUSED"),
+            Wire::Ampere(a) => write!(f, "NORMAL {a} A"),
+            Wire::Percent(p) => write!(f, "NORMAL {p} %"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChargerModel {
+    spec: ChargerSpec,
+    scale: Option<PercentScale>,
+    latency_ms: i64,
+    paused: bool,
+    /// The remembered NORMAL limit.
+    limit: Wire,
+    /// What the car is offered at `limit`, after the station's inexactness.
+    offer_a: f64,
+    in_flight: VecDeque<(i64, Wire)>,
+    plugged: bool,
+    /// Times a replug turned PAUSED into NORMAL.
+    pub replug_resets: u32,
+}
+
+impl ChargerModel {
+    /// A station left PAUSED by the daemon, remembering `initial_limit_a` (default: the floor).
+    pub fn new(spec: &ChargerSpec) -> ChargerModel {
+        let scale = spec.percent_scale();
+        let initial = Amps(spec.initial_limit_a.unwrap_or(spec.min_current_a));
+        let limit = match (spec.limit_unit, scale) {
+            (LimitUnit::Percentage, Some(s)) => Wire::Percent(s.percent(initial).unwrap_or(0)),
+            _ => Wire::Ampere(initial.0.round() as u32),
+        };
+        let mut m = ChargerModel {
+            spec: spec.clone(),
+            scale,
+            latency_ms: ms(spec.latency),
+            paused: true,
+            limit,
+            offer_a: 0.0,
+            in_flight: VecDeque::with_capacity(8),
+            plugged: false,
+            replug_resets: 0,
+        };
+        m.offer_a = m.delivered(limit);
+        m
+    }
+
+    fn delivered(&self, w: Wire) -> f64 {
+        match w {
+            Wire::Paused => 0.0,
+            Wire::Ampere(_) => {
+                self.spec
+                    .delivered(w.asked(self.scale).unwrap_or_default())
+                    .0
+            }
+            Wire::Percent(_) => w.asked(self.scale).unwrap_or_default().0,
+        }
+    }
+
+    /// A request leaves the daemon now.
+    pub fn send(&mut self, now_ms: i64, w: Wire) {
+        self.in_flight.push_back((now_ms + self.latency_ms, w));
+    }
+
+    /// Apply the requests that have arrived by `t_ms`.
+    #[inline]
+    pub fn step(&mut self, t_ms: i64) {
+        while let Some(&(at, w)) = self.in_flight.front() {
+            if at > t_ms {
+                break;
+            }
+            self.in_flight.pop_front();
+            match w {
+                Wire::Paused => self.paused = true,
+                _ => {
+                    self.paused = false;
+                    self.limit = w;
+                    self.offer_a = self.delivered(w);
+                }
+            }
+        }
+    }
+
+    /// A car is connected. A PAUSED station goes back to NORMAL at its remembered limit.
+    pub fn plug_in(&mut self) {
+        self.plugged = true;
+        if self.paused {
+            self.paused = false;
+            self.replug_resets += 1;
+        }
+    }
+
+    pub fn unplug(&mut self) {
+        self.plugged = false;
+    }
+
+    /// The current offered to the car now (0 when paused or nothing is connected).
+    #[inline]
+    pub fn offered(&self) -> f64 {
+        if self.plugged && !self.paused {
+            self.offer_a
+        } else {
+            0.0
+        }
+    }
+
+    pub fn plugged(&self) -> bool {
+        self.plugged
+    }
+
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// The limit as the station reports it (asked, not delivered), while NORMAL.
+    pub fn reported_limit(&self) -> Option<Amps> {
+        if self.paused {
+            None
+        } else {
+            self.limit.asked(self.scale)
+        }
+    }
+
+    pub fn scale(&self) -> Option<PercentScale> {
+        self.scale
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::values::HumanDuration;
+    use crate::units::Phases;
+
+    fn charge(a: f64) -> Command {
+        Command::Charge {
+            current: Amps(a),
+            phases: Phases::Three,
+        }
+    }
+
+    #[test]
+    fn percentage_is_exact_and_ampere_is_not() {
+        let mut spec = ChargerSpec {
+            latency: HumanDuration::secs(3),
+            ..ChargerSpec::default()
+        };
+        let mut c = ChargerModel::new(&spec);
+        c.plug_in();
+        let w = Wire::from_command(charge(8.6), spec.limit_unit, c.scale());
+        assert_eq!(w, Wire::Percent(10), "seed 003: 10 % of 6..32 A is 8.6 A");
+        c.send(0, w);
+        c.step(2999);
+        assert!(
+            (c.offered() - 6.0).abs() < 1e-9,
+            "not yet: the remembered floor"
+        );
+        c.step(3000);
+        assert!((c.offered() - 8.6).abs() < 1e-9);
+
+        spec.limit_unit = LimitUnit::Ampere;
+        spec.ampere_gain = 0.9;
+        let mut c = ChargerModel::new(&spec);
+        c.plug_in();
+        c.send(0, Wire::from_command(charge(10.0), spec.limit_unit, None));
+        c.step(3000);
+        assert!(
+            (c.offered() - 9.0).abs() < 1e-9,
+            "10 A asked, 9 A delivered"
+        );
+        assert_eq!(
+            c.reported_limit(),
+            Some(Amps(10.0)),
+            "the station reports what was asked"
+        );
+    }
+
+    #[test]
+    fn paused_resets_to_normal_on_replug_at_the_remembered_limit() {
+        let spec = ChargerSpec::default();
+        let mut c = ChargerModel::new(&spec);
+        c.plug_in();
+        c.send(0, Wire::Percent(50));
+        c.step(5000);
+        c.send(5000, Wire::Paused);
+        c.step(10_000);
+        assert_eq!(c.offered(), 0.0);
+        c.unplug();
+        c.plug_in();
+        assert!(!c.paused());
+        assert!((c.offered() - 19.0).abs() < 1e-9, "NORMAL again at 50 %");
+        assert_eq!(c.replug_resets, 2, "the first plug-in also found it PAUSED");
+    }
+}

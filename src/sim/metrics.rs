@@ -1,0 +1,162 @@
+//! What a run is scored on.
+//!
+//! Owns: [`Tally`] (energy integrals, updated every physics step without allocating) and [`Metrics`]
+//! (one policy's row of the report and of `--json`). Definitions (also in the README):
+//! - `car_solar = ∫ min(car power, max(pv − house load, 0))`; `car_grid = car_energy − car_solar`;
+//! - `export = ∫ max(pv − house load − car, 0)`: what the site still sent to the grid;
+//! - `solar_share = car_solar / car_energy`; `oracle_capture = car_solar / oracle_solar` (the
+//!   zero-import oracle: a policy that holds the floor through dips takes solar it does not count, so
+//!   the capture can exceed 1; that part is `dip_solar`);
+//! - `charge_starts`: transitions of the car from not drawing to drawing;
+//! - `setpoint_writes`: requests sent to the charger.
+
+use super::car::Draw;
+use serde::Serialize;
+
+/// Running integrals, in W·s.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tally {
+    /// The oracle's `P_floor`: solar taken while the surplus is below it counts as taken in a dip.
+    pub floor_w: f64,
+    pub car_ws: f64,
+    pub car_solar_ws: f64,
+    /// Solar the car took while the surplus was below the floor: only by holding the floor from the grid.
+    pub dip_solar_ws: f64,
+    pub export_ws: f64,
+    pub import_ws: f64,
+    pub starts: u32,
+    drawing: bool,
+}
+
+impl Tally {
+    pub fn new(floor_w: f64) -> Tally {
+        Tally {
+            floor_w,
+            ..Tally::default()
+        }
+    }
+
+    /// One physics step of `dt_s`: the car drew `draw`, the site had `surplus_w` without it.
+    /// Returns the grid energy the car took in this step (W·s).
+    #[inline]
+    pub fn add(&mut self, draw: Draw, surplus_w: f64, dt_s: f64) -> f64 {
+        let avail = surplus_w.max(0.0);
+        let (p, on) = (draw.power_w, draw.fraction * dt_s);
+        let off = dt_s - on;
+        let car = p * on;
+        let solar = p.min(avail) * on;
+        self.car_ws += car;
+        self.car_solar_ws += solar;
+        if avail < self.floor_w {
+            self.dip_solar_ws += solar;
+        }
+        // The site's own balance, while the car draws and for the rest of the step.
+        let (with_car, without) = (surplus_w - p, surplus_w);
+        self.export_ws += with_car.max(0.0) * on + without.max(0.0) * off;
+        self.import_ws += (-with_car).max(0.0) * on + (-without).max(0.0) * off;
+        let drawing = draw.is_drawing();
+        if drawing && !self.drawing {
+            self.starts += 1;
+        }
+        self.drawing = drawing;
+        car - solar
+    }
+}
+
+/// One policy's scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    pub policy: String,
+    pub car_energy_kwh: f64,
+    pub car_solar_kwh: f64,
+    pub car_grid_kwh: f64,
+    pub export_kwh: f64,
+    pub solar_share: f64,
+    pub oracle_solar_kwh: f64,
+    pub oracle_capture: f64,
+    pub charge_starts: u32,
+    pub setpoint_writes: u32,
+    pub final_soc_pct: f64,
+    pub target_met: bool,
+    /// Site import (house and car), kWh: shown in the table, not in `--json`.
+    #[serde(skip)]
+    pub import_kwh: f64,
+    /// Part of `car_solar_kwh` taken in dips (surplus below the floor): table only.
+    #[serde(skip)]
+    pub dip_solar_kwh: f64,
+}
+
+impl Metrics {
+    pub fn new(
+        policy: &str,
+        tally: &Tally,
+        oracle_kwh: f64,
+        writes: u32,
+        final_soc_pct: f64,
+        target_met: bool,
+    ) -> Metrics {
+        let kwh = |ws: f64| ws / 3.6e6;
+        let car = kwh(tally.car_ws);
+        let solar = kwh(tally.car_solar_ws);
+        Metrics {
+            policy: policy.to_string(),
+            car_energy_kwh: car,
+            car_solar_kwh: solar,
+            car_grid_kwh: (car - solar).max(0.0),
+            export_kwh: kwh(tally.export_ws),
+            solar_share: if car > 0.0 { solar / car } else { 0.0 },
+            oracle_solar_kwh: oracle_kwh,
+            // Nothing to capture and nothing captured counts as all of it.
+            oracle_capture: if oracle_kwh > 0.0 {
+                solar / oracle_kwh
+            } else {
+                1.0
+            },
+            charge_starts: tally.starts,
+            setpoint_writes: writes,
+            final_soc_pct,
+            target_met,
+            import_kwh: kwh(tally.import_ws),
+            dip_solar_kwh: kwh(tally.dip_solar_ws),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solar_grid_export_and_starts() {
+        let mut t = Tally::new(4000.0);
+        let on = Draw {
+            power_w: 5000.0,
+            fraction: 1.0,
+        };
+        // 1 h: 3 kW of surplus under a 5 kW car: 3 kWh solar, 2 kWh grid, nothing exported.
+        let grid_ws = t.add(on, 3000.0, 3600.0);
+        assert_eq!(grid_ws, 2000.0 * 3600.0);
+        t.add(Draw::default(), 1000.0, 3600.0);
+        // Half an hour's worth at 5 kW out of 8 kW, then off for the rest of the hour.
+        t.add(
+            Draw {
+                power_w: 5000.0,
+                fraction: 0.5,
+            },
+            8000.0,
+            3600.0,
+        );
+        let m = Metrics::new("p", &t, 10.0, 3, 80.0, true);
+        assert!((m.car_energy_kwh - 7.5).abs() < 1e-12);
+        assert!((m.car_solar_kwh - 5.5).abs() < 1e-12);
+        assert!((m.car_grid_kwh - 2.0).abs() < 1e-12);
+        assert!((m.export_kwh - (1.0 + 1.5 + 4.0)).abs() < 1e-12);
+        assert!((m.import_kwh - 2.0).abs() < 1e-12);
+        assert_eq!(m.charge_starts, 2);
+        assert!(
+            (m.dip_solar_kwh - 3.0).abs() < 1e-12,
+            "the 3 kW hour was below the 4 kW floor"
+        );
+        assert!((m.oracle_capture - 0.55).abs() < 1e-12);
+    }
+}

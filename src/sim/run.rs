@@ -1,0 +1,248 @@
+//! One policy run over a scenario: physics every step, the daemon's controller every `interval`.
+//!
+//! Owns: [`run`], [`RunOutcome`], and the [`Observer`] hooks the trace (and tests) use. Per physics
+//! step, in order: the input at `t`; plug-in and departure; the charger applies the requests that have
+//! arrived; the car draws; the tally; the meter, the charger's power stream and the car's cloud see the
+//! new state. Every `interval` the observation the daemon would have is built from those models, handed
+//! to **`crate::control::Controller::step`** (the daemon's controller, not a copy), and the writer turns
+//! the decision into a charger request. Nothing here allocates per step.
+
+use super::car::{CarModel, Draw};
+use super::charger::{ChargerModel, Wire};
+use super::input::{Input, Sample};
+use super::meter::MeterModel;
+use super::metrics::Tally;
+use super::scenario::Scenario;
+use super::schedule::{Edge, Session, SessionClock};
+use super::spec::ms;
+use super::vehicle_api::VehicleApiModel;
+use super::writer::Writer;
+use crate::control::policies::LoadedPolicy;
+use crate::control::{
+    ChargerObs, Controller, Decision, MeterSample, Observation, Overrides, PowerBalance, Reading,
+};
+use crate::units::{Amps, Watts};
+use chrono::{DateTime, Utc};
+
+/// The physics at one step, for observers.
+#[derive(Debug, Clone, Copy)]
+pub struct PhysicsView {
+    pub t_ms: i64,
+    pub sample: Sample,
+    pub draw: Draw,
+    /// True grid power, mean over the step, import positive.
+    pub grid_w: f64,
+    pub soc_pct: f64,
+}
+
+/// One controller step, for observers.
+#[derive(Debug, Clone, Copy)]
+pub struct ControlView<'a> {
+    pub now: DateTime<Utc>,
+    pub obs: &'a Observation,
+    pub decision: &'a Decision,
+    /// The request sent to the charger at this step, if any.
+    pub sent: Option<Wire>,
+    /// The current the car is offered now (after the station's inexactness).
+    pub offered_a: f64,
+}
+
+/// Hooks into a run. The unit type observes nothing and costs nothing.
+pub trait Observer {
+    #[inline]
+    fn physics(&mut self, _view: &PhysicsView) {}
+    #[inline]
+    fn control(&mut self, _view: &ControlView<'_>) {}
+}
+
+impl Observer for () {}
+
+/// How a plug-in session ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SessionEnd {
+    pub at_ms: i64,
+    pub soc_pct: f64,
+    /// The car left (else the data ended first).
+    pub departed: bool,
+    /// Grid energy the car took in this session, Wh.
+    pub car_grid_wh: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub policy: String,
+    pub steps: u64,
+    pub tally: Tally,
+    pub sessions: Vec<SessionEnd>,
+    pub writes: u32,
+    pub replug_resets: u32,
+    pub meter_samples: u64,
+    pub meter_dropped: u64,
+}
+
+fn utc(ms: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// What the daemon last read from the station's cloud API.
+#[derive(Debug, Clone, Copy, Default)]
+struct StationState {
+    plugged: bool,
+    paused: bool,
+    limit: Option<Amps>,
+}
+
+/// Run `policy` over the scenario.
+pub fn run(
+    sc: &Scenario,
+    input: &Input,
+    sessions: &[Session],
+    policy: LoadedPolicy,
+    observer: &mut impl Observer,
+) -> RunOutcome {
+    let name = policy.name.clone();
+    let mut controller = Controller::new(sc.controller_params(), policy);
+    let step_ms = sc.step_ms;
+    let dt_s = step_ms as f64 / 1000.0;
+    let start = input.start_ms;
+    let steps = input.steps(step_ms);
+    let report_pv_load = sc.meter.reports_pv_and_load;
+
+    let mut car = CarModel::new(&sc.car, sc.car_watts_per_amp());
+    let mut charger = ChargerModel::new(&sc.charger);
+    let mut writer = Writer::new(
+        sc.charger.limit_unit,
+        charger.scale(),
+        ms(sc.charger.latency),
+    );
+    let mut meter = MeterModel::new(&sc.meter, start);
+    let mut cloud = VehicleApiModel::new(&sc.vehicle_api, start);
+    let mut sampler = input.sampler();
+    let mut clock = SessionClock::default();
+    let mut tally = Tally::new(super::oracle_powers(sc).0);
+    let mut ends: Vec<SessionEnd> = Vec::with_capacity(sessions.len());
+    let mut session_grid_ws = 0.0;
+
+    let (interval_ms, poll_ms) = (
+        ms(sc.control.interval).max(1),
+        ms(sc.charger.state_poll).max(1),
+    );
+    let (mut next_control, mut next_poll) = (start, start);
+    let mut station = StationState::default();
+    let mut station_read = start;
+    let mut power: (i64, f64);
+    let overrides = Overrides {
+        departure: sc.car.departure,
+        ..Overrides::default()
+    };
+
+    for i in 0..steps {
+        let t = start + i as i64 * step_ms;
+        let sample = sampler.at(t);
+        clock.advance(sessions, t, |edge| match edge {
+            Edge::Depart(_) => {
+                ends.push(SessionEnd {
+                    at_ms: t,
+                    soc_pct: car.soc(),
+                    departed: true,
+                    car_grid_wh: session_grid_ws / 3600.0,
+                });
+                session_grid_ws = 0.0;
+                car.depart();
+                charger.unplug();
+            }
+            Edge::PlugIn(_) => {
+                car.arrive(sc.car.start_soc);
+                charger.plug_in();
+            }
+        });
+
+        charger.step(t);
+        let draw = car.step(t, charger.offered(), dt_s);
+        session_grid_ws += tally.add(draw, sample.surplus_w, dt_s);
+        let car_w = draw.mean_w();
+        let grid_w = car_w - sample.surplus_w;
+        let (pv, load) = if report_pv_load {
+            (sample.pv_w, sample.load_w)
+        } else {
+            (None, None)
+        };
+        meter.step(t, grid_w, pv, load);
+        power = (t, car_w);
+        cloud.step(t, car.soc(), sc.car.target_soc);
+        observer.physics(&PhysicsView {
+            t_ms: t,
+            sample,
+            draw,
+            grid_w,
+            soc_pct: car.soc(),
+        });
+
+        if t >= next_poll {
+            next_poll += poll_ms;
+            station_read = t;
+            station = StationState {
+                plugged: charger.plugged(),
+                paused: charger.paused(),
+                limit: charger.reported_limit(),
+            };
+        }
+        if t >= next_control {
+            next_control += interval_ms;
+            let now = utc(t);
+            let obs = Observation {
+                meter: meter.latest().map(|s| {
+                    Reading::new(
+                        MeterSample {
+                            balance: PowerBalance::Grid(Watts(s.grid_w)),
+                            pv: s.pv_w.map(Watts),
+                            house_load: s.load_w.map(Watts),
+                            battery: None,
+                        },
+                        utc(s.at_ms),
+                    )
+                }),
+                charger: ChargerObs {
+                    plugged: Some(station.plugged),
+                    charging: Some(power.1 > 100.0),
+                    offered: station.limit,
+                    paused: Some(station.paused),
+                    power: Some(Reading::new(Watts(power.1), utc(power.0))),
+                },
+                vehicle: cloud.observation(),
+                overrides,
+            };
+            let decision = controller.step(now, &obs);
+            let c = &obs.charger;
+            let sent = writer.handle(t, decision.command, c.plugged, c.paused, station_read);
+            if let Some(w) = sent {
+                charger.send(t, w);
+            }
+            observer.control(&ControlView {
+                now,
+                obs: &obs,
+                decision: &decision,
+                sent,
+                offered_a: charger.offered(),
+            });
+        }
+    }
+    if let Some(i) = clock.current() {
+        ends.push(SessionEnd {
+            at_ms: input.end_ms,
+            soc_pct: car.soc(),
+            departed: sessions[i].departs_in_data,
+            car_grid_wh: session_grid_ws / 3600.0,
+        });
+    }
+    RunOutcome {
+        policy: name,
+        steps,
+        tally,
+        sessions: ends,
+        writes: writer.writes,
+        replug_resets: charger.replug_resets,
+        meter_samples: meter.sampled,
+        meter_dropped: meter.dropped,
+    }
+}
