@@ -7,11 +7,11 @@
 //! (imports) after every rising edge and undershoots (exports) after every dip. An inexact charger,
 //! on the other hand, must still be corrected once the command is steady.
 
-mod support;
+mod control_support;
 
+use control_support::{Site, THREE, at, params, policy_str};
 use sunplug::control::Controller;
 use sunplug::units::Amps;
-use support::{Site, THREE, at, params, policy_str};
 
 const PV_ONLY: &str = "module = \"pv-only\"\n[switch]\nstart_energy_wh = 1\n";
 
