@@ -14,7 +14,7 @@
 
 use super::decision::{Command, Decision, Factors};
 use super::guard::{Guard, GuardParams};
-use super::hysteresis::Switch;
+use super::hysteresis::{Switch, SwitchInput, Volatility};
 use super::observation::Observation;
 use super::pi::{PiLoop, Saturation};
 use super::policies::{HomeBattery, LoadedPolicy};
@@ -90,6 +90,8 @@ pub struct Controller {
     saturation: Saturation,
     /// The last solar step raised the PI's output to the policy's minimum (the floor).
     held_at_minimum: bool,
+    /// How fast the surplus moves, for the switch's bridging rule.
+    volatility: Volatility,
 }
 
 impl Controller {
@@ -107,6 +109,7 @@ impl Controller {
             stale_since: None,
             saturation: Saturation::None,
             held_at_minimum: false,
+            volatility: Volatility::default(),
         }
     }
 
@@ -187,6 +190,9 @@ impl Controller {
             }
         });
         let house_load = meter_reading.and_then(|m| m.value.house_load);
+        if let Some(m) = meter {
+            self.volatility.update(m.available.0, dt);
+        }
 
         let plugged = obs
             .charger
@@ -384,9 +390,17 @@ impl Controller {
                             floor_w
                         };
                         let excess = m.available.0 + setpoint.0 - reference;
+                        let car = car_power.unwrap_or(Watts::ZERO);
+                        let solar = car.min(m.available.max(Watts::ZERO)).0;
+                        let input = SwitchInput {
+                            excess_w: excess,
+                            solar_w: solar,
+                            grid_w: car.0 - solar,
+                            volatility_w: self.volatility.value(),
+                        };
                         let on = self
                             .switch
-                            .update(&self.policy.common.switch, now, dt, excess);
+                            .update(&self.policy.common.switch, now, dt, input);
                         factors.window_wh = Some(self.switch.window_wh);
                         on
                     }

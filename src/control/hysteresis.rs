@@ -9,6 +9,12 @@
 //! - **Stop** when the energy *below* the floor power (or `stop_below_pct` of it), accumulated while
 //!   on, reaches `stop_energy_wh`. While that window fills the car holds the floor, importing the
 //!   deficit: the window is the grid energy a passing cloud may cost. Surplus above it drains it.
+//!   A productive session earns more patience: while the grid energy the session imported is below
+//!   `bridge_share_pct` of the solar energy it took, the stop window does not stop it. A cloud after
+//!   hours of sun is bridged, a cloud after a brief spell stops the car, and the session's solar share
+//!   stays near 1/(1 + share) or better.
+//! - **Restarts** within `restart_window` of a stop need `restart_energy_wh` instead: a sky that just
+//!   took the sun away must show a steadier return before the contactor cycles again.
 //! - **Minimum on/off times** protect the car's contactor whatever the windows say.
 
 use crate::config::values::HumanDuration;
@@ -30,6 +36,20 @@ pub struct SwitchParams {
     /// Between it and the floor the car keeps the floor mostly on sunshine (at 75 %, at least three
     /// quarters of it), which costs less import than a stop and a restart; 100 = against the floor.
     pub stop_below_pct: f64,
+    /// A session keeps charging through a dip while its grid import is below this share (%) of the
+    /// solar energy it took...
+    pub bridge_share_pct: f64,
+    /// ...and while this dip has cost less than this much grid energy (Wh)...
+    pub bridge_max_wh: f64,
+    /// ...and while the sky is changing: the surplus moved by at least this much (W per minute,
+    /// smoothed over ten minutes). A cloud passes; a sunset or a steady decline does not come back.
+    pub bridge_min_volatility_w: f64,
+    /// While off, surplus above the floor counts into the start window up to this much (W): a
+    /// cloud-enhancement peak of a few minutes then weighs like a few minutes, not like an hour.
+    pub start_cap_w: f64,
+    /// Energy above the floor (Wh) needed to start again within `restart_window` of a stop.
+    pub restart_energy_wh: f64,
+    pub restart_window: HumanDuration,
 }
 
 impl Default for SwitchParams {
@@ -41,6 +61,34 @@ impl Default for SwitchParams {
             min_on: HumanDuration::secs(300),
             min_off: HumanDuration::secs(120),
             stop_below_pct: 100.0,
+            bridge_share_pct: 0.0,
+            start_cap_w: 100_000.0,
+            bridge_max_wh: 0.0,
+            bridge_min_volatility_w: 0.0,
+            restart_energy_wh: 20.0,
+            restart_window: HumanDuration::secs(0),
+        }
+    }
+}
+
+/// What the switch sees at one step.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SwitchInput {
+    /// Available power minus the floor power (negative = deficit), W.
+    pub excess_w: f64,
+    /// Solar and grid power going into the car now, W.
+    pub solar_w: f64,
+    pub grid_w: f64,
+    /// How fast the surplus moves (see [`Volatility`]), W per minute.
+    pub volatility_w: f64,
+}
+
+impl SwitchInput {
+    /// Only the excess (tests, and callers that do not bridge).
+    pub fn excess(excess_w: f64) -> SwitchInput {
+        SwitchInput {
+            excess_w,
+            ..SwitchInput::default()
         }
     }
 }
@@ -53,6 +101,18 @@ pub struct Switch {
     pub since: Option<DateTime<Utc>>,
     /// Fill of the window toward the next change, Wh.
     pub window_wh: f64,
+    /// Solar energy into the car since the last start, Wh.
+    #[serde(default)]
+    pub session_solar_wh: f64,
+    /// Grid energy into the car since the last start, Wh.
+    #[serde(default)]
+    pub session_grid_wh: f64,
+    /// Grid energy into the car since the present dip began (the stop window last left zero), Wh.
+    #[serde(default)]
+    pub dip_grid_wh: f64,
+    /// When charging last stopped.
+    #[serde(default)]
+    pub last_stop: Option<DateTime<Utc>>,
 }
 
 impl Default for Switch {
@@ -61,25 +121,57 @@ impl Default for Switch {
             on: false,
             since: None,
             window_wh: 0.0,
+            session_solar_wh: 0.0,
+            session_grid_wh: 0.0,
+            dip_grid_wh: 0.0,
+            last_stop: None,
         }
     }
 }
 
 impl Switch {
-    /// Feed one step: `excess_w` is the available power minus the floor power (negative = deficit).
-    /// Returns whether to charge.
+    /// Feed one step. Returns whether to charge.
     pub fn update(
         &mut self,
         p: &SwitchParams,
         now: DateTime<Utc>,
         dt_s: f64,
-        excess_w: f64,
+        input: SwitchInput,
     ) -> bool {
-        let toward_change = if self.on { -excess_w } else { excess_w };
+        let SwitchInput {
+            excess_w,
+            solar_w,
+            grid_w,
+            volatility_w,
+        } = input;
+        let toward_change = if self.on {
+            -excess_w
+        } else {
+            excess_w.min(p.start_cap_w)
+        };
         let factor = if toward_change >= 0.0 { 1.0 } else { p.drain };
         self.window_wh = (self.window_wh + toward_change * factor * dt_s / 3600.0).max(0.0);
+        if self.on {
+            let grid_wh = grid_w.max(0.0) * dt_s / 3600.0;
+            self.session_solar_wh += solar_w.max(0.0) * dt_s / 3600.0;
+            self.session_grid_wh += grid_wh;
+            self.dip_grid_wh = if self.window_wh > 0.0 {
+                self.dip_grid_wh + grid_wh
+            } else {
+                0.0
+            };
+        }
+        let bridging = self.on
+            && self.session_grid_wh < p.bridge_share_pct / 100.0 * self.session_solar_wh
+            && self.dip_grid_wh < p.bridge_max_wh
+            && volatility_w >= p.bridge_min_volatility_w;
         let threshold = if self.on {
             p.stop_energy_wh
+        } else if self
+            .last_stop
+            .is_some_and(|t| (now - t).to_std().unwrap_or_default() < p.restart_window.get())
+        {
+            p.restart_energy_wh
         } else {
             p.start_energy_wh
         };
@@ -87,7 +179,7 @@ impl Switch {
         let held = self
             .since
             .is_some_and(|t| (now - t).to_std().unwrap_or_default() < min_time.get());
-        if self.window_wh >= threshold && !held {
+        if self.window_wh >= threshold && !held && !bridging {
             self.set(!self.on, now);
         }
         self.on
@@ -98,8 +190,51 @@ impl Switch {
         if on != self.on {
             self.on = on;
             self.since = Some(now);
+            if on {
+                self.session_solar_wh = 0.0;
+                self.session_grid_wh = 0.0;
+                self.dip_grid_wh = 0.0;
+            } else {
+                self.last_stop = Some(now);
+            }
         }
         self.window_wh = 0.0;
+    }
+}
+
+/// How fast the surplus moves: the change between consecutive one-minute means, smoothed over ten
+/// minutes (W per minute). Minute means keep meter noise out; broken clouds read in the hundreds or
+/// thousands, a clear sky or a sunset in the tens.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Volatility {
+    sum_w: f64,
+    secs: f64,
+    last_mean: Option<f64>,
+    value: f64,
+}
+
+impl Volatility {
+    const MINUTE_S: f64 = 60.0;
+    const SMOOTHING_MIN: f64 = 10.0;
+
+    pub fn update(&mut self, available_w: f64, dt_s: f64) -> f64 {
+        self.sum_w += available_w * dt_s;
+        self.secs += dt_s;
+        if self.secs >= Self::MINUTE_S {
+            let mean = self.sum_w / self.secs;
+            if let Some(prev) = self.last_mean {
+                let step = (mean - prev).abs() * Self::MINUTE_S / self.secs;
+                self.value += (step - self.value) / Self::SMOOTHING_MIN;
+            }
+            self.last_mean = Some(mean);
+            self.sum_w = 0.0;
+            self.secs = 0.0;
+        }
+        self.value
+    }
+
+    pub fn value(&self) -> f64 {
+        self.value
     }
 }
 
@@ -118,7 +253,7 @@ mod tests {
         excess
             .iter()
             .enumerate()
-            .map(|(i, e)| sw.update(p, t(i as i64 * 5), 5.0, *e))
+            .map(|(i, e)| sw.update(p, t(i as i64 * 5), 5.0, SwitchInput::excess(*e)))
             .collect()
     }
 
@@ -147,15 +282,16 @@ mod tests {
         sw.set(true, t(-1000));
         // 1 kW deficit for 2 min = 33 Wh < 60 Wh: keeps charging.
         for i in 0..24 {
-            assert!(sw.update(&p, t(i * 5), 5.0, -1000.0));
+            assert!(sw.update(&p, t(i * 5), 5.0, SwitchInput::excess(-1000.0)));
         }
         // Sun back: the window drains.
         for i in 24..60 {
-            sw.update(&p, t(i * 5), 5.0, 1000.0);
+            sw.update(&p, t(i * 5), 5.0, SwitchInput::excess(1000.0));
         }
         assert_eq!(sw.window_wh, 0.0);
         // A 5 min cloud does stop it.
-        let stopped = (60..120).any(|i| !sw.update(&p, t(i * 5), 5.0, -1000.0));
+        let stopped =
+            (60..120).any(|i| !sw.update(&p, t(i * 5), 5.0, SwitchInput::excess(-1000.0)));
         assert!(stopped);
     }
 
@@ -170,13 +306,119 @@ mod tests {
         sw.set(true, t(0));
         // A deep deficit right after the start: held on for min_on (300 s).
         for i in 1..60 {
-            assert!(sw.update(&p, t(i * 5), 5.0, -5000.0), "step {i}");
+            assert!(
+                sw.update(&p, t(i * 5), 5.0, SwitchInput::excess(-5000.0)),
+                "step {i}"
+            );
         }
-        assert!(!sw.update(&p, t(300), 5.0, -5000.0));
+        assert!(!sw.update(&p, t(300), 5.0, SwitchInput::excess(-5000.0)));
         // Now off: a big surplus cannot restart it before min_off (120 s).
         for i in 61..84 {
-            assert!(!sw.update(&p, t(i * 5), 5.0, 5000.0), "step {i}");
+            assert!(
+                !sw.update(&p, t(i * 5), 5.0, SwitchInput::excess(5000.0)),
+                "step {i}"
+            );
         }
-        assert!(sw.update(&p, t(420), 5.0, 5000.0));
+        assert!(sw.update(&p, t(420), 5.0, SwitchInput::excess(5000.0)));
+    }
+
+    #[test]
+    fn a_peak_weighs_by_its_duration_with_a_start_cap() {
+        let p = SwitchParams {
+            start_energy_wh: 15.0,
+            start_cap_w: 1000.0,
+            ..SwitchParams::default()
+        };
+        // 5 kW above the floor for 30 s: 41 Wh uncapped, but only 8 Wh counted.
+        let mut excess = vec![5000.0; 6];
+        excess.extend(vec![-100.0; 40]);
+        assert!(run(&p, &excess).iter().all(|on| !on));
+        // 1 kW above the floor starts after 54 s, as before.
+        let trace = run(&p, &[1000.0; 20]);
+        assert_eq!(trace.iter().position(|on| *on), Some(10));
+    }
+
+    #[test]
+    fn a_restart_soon_after_a_stop_needs_more_energy() {
+        let p = SwitchParams {
+            start_energy_wh: 10.0,
+            restart_energy_wh: 50.0,
+            restart_window: HumanDuration::secs(1800),
+            min_off: HumanDuration::secs(0),
+            ..SwitchParams::default()
+        };
+        let mut sw = Switch::default();
+        sw.set(true, t(0));
+        sw.set(false, t(10));
+        let steps_to_start = |sw: &mut Switch, from: i64| {
+            (0..200)
+                .position(|i| sw.update(&p, t(from + i * 5), 5.0, SwitchInput::excess(1000.0)))
+                .unwrap()
+        };
+        // 50 Wh at 1 kW: 180 s (36 steps of 5 s).
+        assert!((35..=36).contains(&steps_to_start(&mut sw, 20)));
+        sw.set(false, t(1000));
+        // Outside the window (stopped 1800 s before), 10 Wh: 36 s.
+        assert_eq!(steps_to_start(&mut sw, 2800), 7);
+    }
+
+    #[test]
+    fn a_productive_session_bridges_a_passing_cloud_but_not_a_sunset() {
+        let p = SwitchParams {
+            stop_energy_wh: 10.0,
+            bridge_share_pct: 4.0,
+            bridge_max_wh: 300.0,
+            bridge_min_volatility_w: 200.0,
+            min_on: HumanDuration::secs(0),
+            ..SwitchParams::default()
+        };
+        let cloud = |volatility_w| SwitchInput {
+            excess_w: -2000.0,
+            solar_w: 2140.0,
+            grid_w: 2000.0,
+            volatility_w,
+        };
+        let sunny = SwitchInput {
+            excess_w: 3000.0,
+            solar_w: 7000.0,
+            grid_w: 0.0,
+            volatility_w: 800.0,
+        };
+        let mut sw = Switch::default();
+        sw.set(true, t(0));
+        // Two hours of sun: 14 kWh solar, so 560 Wh of bridging allowed, at most 300 Wh per cloud.
+        for i in 0..1440 {
+            sw.update(&p, t(i * 5), 5.0, sunny);
+        }
+        // A changing sky: bridged for 300 Wh (9 min at 2 kW), then stopped.
+        let on_for = (0..400)
+            .take_while(|i| sw.update(&p, t(7200 + i * 5), 5.0, cloud(800.0)))
+            .count();
+        assert!((100..=115).contains(&on_for), "bridged {on_for} steps");
+        // The same with a steady sky (a sunset): stops after the plain 10 Wh window.
+        let mut sw2 = Switch::default();
+        sw2.set(true, t(0));
+        for i in 0..1440 {
+            sw2.update(&p, t(i * 5), 5.0, sunny);
+        }
+        let on_for = (0..400)
+            .take_while(|i| sw2.update(&p, t(7200 + i * 5), 5.0, cloud(50.0)))
+            .count();
+        assert!(on_for <= 4, "stopped after the window: {on_for} steps");
+    }
+
+    #[test]
+    fn volatility_reads_minute_means_not_noise() {
+        let mut v = Volatility::default();
+        // ±20 W of noise around a steady 3 kW: stays near zero.
+        for i in 0..1200 {
+            v.update(3000.0 + if i % 2 == 0 { 20.0 } else { -20.0 }, 1.0);
+        }
+        assert!(v.value() < 5.0, "{}", v.value());
+        // A cloud every other minute (3 kW swings): hundreds of W per minute.
+        for i in 0..1200 {
+            v.update(if (i / 60) % 2 == 0 { 6000.0 } else { 3000.0 }, 1.0);
+        }
+        assert!(v.value() > 1000.0, "{}", v.value());
     }
 }

@@ -244,19 +244,35 @@ where
         );
     }
     let s = &file.switch;
-    if !(0.0..=100.0).contains(&s.stop_below_pct) {
+    let non_negative = [
+        ("start_energy_wh", s.start_energy_wh),
+        ("stop_energy_wh", s.stop_energy_wh),
+        ("restart_energy_wh", s.restart_energy_wh),
+        ("bridge_share_pct", s.bridge_share_pct),
+        ("bridge_max_wh", s.bridge_max_wh),
+        ("bridge_min_volatility_w", s.bridge_min_volatility_w),
+    ];
+    for (key, v) in non_negative {
+        if !(v >= 0.0 && v.is_finite()) {
+            push(format!("switch.{key}"), format!("{v} must be a number ≥ 0"));
+        }
+    }
+    if s.drain.is_nan() || s.drain <= 0.0 {
+        push(
+            "switch.drain".into(),
+            "must be more than 0 (1 drains as fast as it fills)".into(),
+        );
+    }
+    if s.start_cap_w.is_nan() || s.start_cap_w <= 0.0 {
+        push("switch.start_cap_w".into(), "must be more than 0 W".into());
+    }
+    if !(1.0..=100.0).contains(&s.stop_below_pct) {
         push(
             "switch.stop_below_pct".into(),
             format!(
-                "{} must be within 0..=100 (% of the floor power)",
+                "{} must be within 1..=100 (% of the floor power)",
                 s.stop_below_pct
             ),
-        );
-    }
-    if s.start_energy_wh < 0.0 || s.stop_energy_wh < 0.0 || s.drain <= 0.0 {
-        push(
-            "switch".into(),
-            "start_energy_wh and stop_energy_wh must be ≥ 0, drain > 0".into(),
         );
     }
     if file.hold_band_a < 0.0 {
@@ -321,7 +337,7 @@ mod tests {
             "module = \"pv-only\"\ntarget_soc = 120\n[switch]\nstart_energy_wh = -1\nstrat = 3\n";
         let e = load_str(Path::new("p.toml"), text).unwrap_err();
         let keys: Vec<&str> = e.iter().map(|p| p.key.as_str()).collect();
-        for key in ["switch.strat", "target_soc", "switch"] {
+        for key in ["switch.strat", "target_soc", "switch.start_energy_wh"] {
             assert!(keys.contains(&key), "{key} missing from {e}");
         }
     }
