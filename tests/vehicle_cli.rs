@@ -289,18 +289,6 @@ async fn enode_link_and_vehicles_work_before_vehicle_id_is_known() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn probe_of_an_mqtt_vehicle_says_when_it_comes() {
-    let (_dir, cfg) = common::config(
-        "[site]\ntimezone = \"Europe/Brussels\"\n[mqtt]\nhost = \"localhost\"\n[vehicle]\nkind = \"mqtt\"\n\
-         [vehicle.mqtt]\nsoc = { topic = \"homeassistant/sensor/car_soc/state\" }\n",
-    );
-    let out = sunplug(&["probe", "vehicle", "--config", config_path(&cfg)], None).await;
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("comes with the service wiring"), "{stderr}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_config_covers_vehicle_kinds() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let example = std::fs::read_to_string(root.join("examples/sunplug.toml")).unwrap();

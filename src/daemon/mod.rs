@@ -8,6 +8,7 @@ pub mod ha;
 pub mod ports;
 pub mod recorder;
 pub mod run;
+pub mod service;
 pub mod state;
 pub mod systemd;
 pub mod writer;
@@ -16,8 +17,8 @@ use crate::cli::{DemoArgs, RunArgs};
 use std::process::ExitCode;
 
 /// `sunplug run`.
-pub async fn run_cli(_args: RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`run` is not built yet")
+pub async fn run_cli(args: RunArgs) -> anyhow::Result<ExitCode> {
+    service::run_cli(args).await
 }
 
 /// `sunplug demo`.

@@ -96,14 +96,5 @@ pub trait MqttPort: Send + Sync + 'static {
     fn subscribe(&self, topic: &str);
 }
 
-/// What arrives from the MQTT link.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MqttIn {
-    Connected,
-    Disconnected(String),
-    Message {
-        topic: String,
-        payload: Vec<u8>,
-        retained: bool,
-    },
-}
+/// What arrives from the MQTT link (the link's own event type).
+pub use crate::mqtt::MqttEvent as MqttIn;

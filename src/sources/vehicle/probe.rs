@@ -19,16 +19,21 @@ use std::time::Duration;
 
 /// `sunplug probe vehicle --config F [--json]`.
 pub async fn probe(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let cfg =
-        config::load(path, Needs::VEHICLE).map_err(|p| anyhow!("{}", p.to_string().trim_end()))?;
+    let load =
+        |needs| config::load(path, needs).map_err(|p| anyhow!("{}", p.to_string().trim_end()));
+    let mut cfg = load(Needs::VEHICLE)?;
+    if cfg.vehicle.kind == VehicleKind::Mqtt {
+        // The broker (and its password) is needed too.
+        cfg = load(Needs {
+            mqtt: true,
+            ..Needs::VEHICLE
+        })?;
+    }
     match cfg.vehicle.kind {
         VehicleKind::None => {
             anyhow::bail!("[vehicle] kind = \"none\": there is no vehicle source to probe")
         }
-        VehicleKind::Mqtt => anyhow::bail!(
-            "[vehicle] kind = \"mqtt\": probing the MQTT vehicle source comes with the service wiring; until then \
-             check the topics with mosquitto_sub"
-        ),
+        VehicleKind::Mqtt => return probe_mqtt(&cfg, json).await,
         VehicleKind::Enode | VehicleKind::Cariad => {}
     }
     let clock = SystemClock;
@@ -44,6 +49,93 @@ pub async fn probe(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", to_json(&state, now, max_age));
     } else {
         print!("{}", to_table(&state, now, max_age));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How long `probe vehicle` waits for the MQTT topics.
+const MQTT_PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `[vehicle] kind = "mqtt"`: subscribe, wait until every topic has spoken (or the timeout), print.
+async fn probe_mqtt(cfg: &config::Config, json: bool) -> anyhow::Result<ExitCode> {
+    use crate::mqtt::{MqttEvent, MqttLink, MqttOptions, QoS};
+    let clock = SystemClock;
+    let section = cfg
+        .vehicle
+        .mqtt
+        .as_ref()
+        .ok_or_else(|| anyhow!("no [vehicle.mqtt] section"))?;
+    let mut tracker =
+        super::mqtt::MqttVehicle::new(section, cfg.vehicle.max_age.get(), clock.now())
+            .map_err(|e| anyhow!(e))?;
+    let m = cfg
+        .mqtt
+        .as_ref()
+        .ok_or_else(|| anyhow!("no [mqtt] section"))?;
+    let dir = cfg.path.parent().unwrap_or(Path::new("."));
+    let suffix = format!("-probe-{}", std::process::id());
+    let options = MqttOptions::from_section(m, cfg.secrets.mqtt_password.as_ref(), dir, &suffix)
+        .map_err(|e| anyhow!(e))?;
+    let (handle, mut events) = MqttLink::start(options).map_err(|e| anyhow!("MQTT: {e}"))?;
+    let topics = tracker.topics();
+    for t in &topics {
+        let _ = handle.subscribe(t, QoS::AtLeastOnce);
+    }
+    let mut heard: std::collections::BTreeSet<String> = Default::default();
+    let deadline = tokio::time::sleep(MQTT_PROBE_TIMEOUT);
+    tokio::pin!(deadline);
+    let mut last_error = None;
+    let mut connected = false;
+    while heard.len() < topics.len() {
+        tokio::select! {
+            _ = &mut deadline => break,
+            ev = events.recv() => match ev {
+                Some(MqttEvent::Message { topic, payload, retained }) => {
+                    tracker.on_message(&topic, &payload, retained, clock.now());
+                    heard.insert(topic);
+                }
+                // A broker that refuses or is not there: say so at once, not after the timeout.
+                Some(MqttEvent::Disconnected(why)) if !connected => {
+                    handle.shutdown().await;
+                    anyhow::bail!("cannot reach the MQTT broker {}:{}: {why}", m.host, m.port);
+                }
+                Some(MqttEvent::Disconnected(why)) => last_error = Some(why),
+                Some(MqttEvent::Connected) => {
+                    connected = true;
+                    last_error = None;
+                }
+                None => break,
+            }
+        }
+    }
+    handle.shutdown().await;
+    if heard.is_empty() {
+        let why = last_error
+            .map(|e| format!(" (broker: {e})"))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "no message on {} within {}s{why}",
+            topics.join(", "),
+            MQTT_PROBE_TIMEOUT.as_secs()
+        );
+    }
+    let now = clock.now();
+    let max_age = cfg.vehicle.max_age.get();
+    if json {
+        println!("{}", to_json(tracker.state(), now, max_age));
+    } else {
+        print!("{}", to_table(tracker.state(), now, max_age));
+        let silent: Vec<&String> = topics.iter().filter(|t| !heard.contains(*t)).collect();
+        if !silent.is_empty() {
+            println!(
+                "no message yet on: {}",
+                silent
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,186 @@
+//! `sunplug run`: build the real adapters from the config and run the loop until SIGTERM or SIGINT.
+//!
+//! Owns: [`run_service`] (config → [`Wiring`] → [`run`]), the MQTT handle as a [`MqttPort`], the
+//! meter tracker as a [`TopicSource`], and the shutdown signal. Everything here is a one-time
+//! construction: the loop itself lives in `run.rs`.
+
+use super::adapters::{MqttVehicleTopics, PolledVehicle};
+use super::ha::Topics;
+use super::ports::{MeterOutput, MqttPort, TopicSource};
+use super::run::{Wiring, run};
+use super::systemd::Notifier;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, Config, Needs};
+use crate::control::Reading;
+use crate::mqtt::{LastWill, MqttHandle, MqttLink, MqttOptions, QoS};
+use crate::sources::surplus::{SurplusTracker, resolve};
+use crate::sources::vehicle::VehicleSource;
+use anyhow::{Context, anyhow};
+use chrono::{DateTime, Utc};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use tracing::{debug, info};
+
+/// The link's handle, publishing fire-and-forget: a broker that is away loses state messages, which
+/// the next step sends again; discovery is re-sent on every reconnect.
+impl MqttPort for MqttHandle {
+    fn publish(&self, topic: &str, payload: &str, retain: bool) {
+        if let Err(e) = MqttHandle::publish(self, topic, payload, retain, QoS::AtLeastOnce) {
+            debug!("mqtt publish to {topic} skipped: {e}");
+        }
+    }
+    fn subscribe(&self, topic: &str) {
+        // A busy queue keeps the subscription remembered for the next connect.
+        let _ = MqttHandle::subscribe(self, topic, QoS::AtLeastOnce);
+    }
+}
+
+/// The surplus meter, as the loop sees it.
+pub struct Meter(pub SurplusTracker);
+
+impl TopicSource for Meter {
+    type Output = MeterOutput;
+    fn topics(&self) -> Vec<String> {
+        self.0.topics()
+    }
+    fn on_message(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        retained: bool,
+        now: DateTime<Utc>,
+    ) -> bool {
+        self.0.on_message(topic, payload, retained, now).ours
+    }
+    fn latest(&self, now: DateTime<Utc>) -> Option<MeterOutput> {
+        self.0.reading(now).map(|r: Reading<_>| r)
+    }
+}
+
+/// SIGTERM (systemd stop) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => info!("SIGTERM received"),
+                    _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Load the config for running, or say every problem.
+pub fn load(path: &Path) -> anyhow::Result<Config> {
+    config::load(path, Needs::RUN)
+        .map_err(|problems| anyhow!("{}", problems.to_string().trim_end()))
+}
+
+/// Build everything from `cfg` and run until `shutdown`.
+pub async fn run_service(
+    cfg: Config,
+    clock: Arc<dyn Clock>,
+    notifier: Notifier,
+    dry_run: bool,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let charger = crate::chargers::smappee::charger_from_config(&cfg, clock.clone())?;
+    let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
+    let mut vehicle = VehicleSource::from_config(&cfg, &*clock, http).map_err(|e| anyhow!(e))?;
+    let vehicle_topics = vehicle.mqtt_mut().map(|m| MqttVehicleTopics(m.clone()));
+    if vehicle_topics.is_some() {
+        vehicle = VehicleSource::None;
+    }
+    let surplus = cfg.surplus.as_ref().context("no [surplus] section")?;
+    let spec = resolve(surplus).map_err(|problems| {
+        let lines: Vec<String> = problems
+            .into_iter()
+            .map(|(k, m)| format!("surplus.{k}: {m}"))
+            .collect();
+        anyhow!(lines.join("; "))
+    })?;
+    let keepalive = spec.keepalive.clone();
+    let meter = Meter(SurplusTracker::new(spec));
+    let charger_power = cfg.smappee.as_ref().and_then(|s| {
+        let uuid = s.service_location_uuid.as_deref()?;
+        (!s.charger_channels.is_empty())
+            .then(|| crate::chargers::smappee::ChargerPowerSource::new(uuid, &s.charger_channels))
+    });
+
+    let m = cfg.mqtt.as_ref().context("no [mqtt] section")?;
+    let dir = cfg.path.parent().unwrap_or(Path::new("."));
+    let mut options = MqttOptions::from_section(m, cfg.secrets.mqtt_password.as_ref(), dir, "")
+        .map_err(|e| anyhow!(e))?;
+    let topics = Topics::new(&m.base_topic, &m.discovery_prefix, &cfg.site_name);
+    options.last_will = Some(LastWill {
+        topic: topics.availability(),
+        payload: b"offline".to_vec(),
+        qos: QoS::AtLeastOnce,
+        retain: true,
+    });
+    options.periodic.extend(keepalive);
+    let (handle, events) = MqttLink::start(options).map_err(|e| anyhow!("MQTT: {e}"))?;
+
+    let wiring = Wiring {
+        clock: clock.clone(),
+        charger,
+        vehicle: PolledVehicle {
+            source: vehicle,
+            clock,
+        },
+        meter: Box::new(meter),
+        charger_power: charger_power.map(|p| Box::new(p) as Box<_>),
+        vehicle_topics: vehicle_topics.map(|v| Box::new(v) as Box<_>),
+        mqtt: Some((Arc::new(handle.clone()) as Arc<dyn MqttPort>, events)),
+        notifier,
+        dry_run,
+        speed: 1.0,
+    };
+    let result = run(cfg, wiring, shutdown).await;
+    handle.shutdown().await;
+    result
+}
+
+/// `sunplug run`.
+pub async fn run_cli(args: crate::cli::RunArgs) -> anyhow::Result<std::process::ExitCode> {
+    let cfg = load(&args.config.config)?;
+    let format = if args.log_json {
+        config::LogFormat::Json
+    } else {
+        cfg.logging.format
+    };
+    crate::logging::init(&cfg.logging.level, format);
+    info!(
+        "sunplug {} starting: site \"{}\", policy {}, state in {}{}",
+        env!("CARGO_PKG_VERSION"),
+        cfg.site_name,
+        cfg.policy.as_ref().map(|p| p.name.as_str()).unwrap_or("?"),
+        cfg.state_dir.display(),
+        if args.dry_run {
+            " (dry run: nothing is sent to the charger)"
+        } else {
+            ""
+        }
+    );
+    run_service(
+        cfg,
+        Arc::new(SystemClock),
+        Notifier::from_env(),
+        args.dry_run,
+        shutdown_signal(),
+    )
+    .await?;
+    info!("stopped");
+    Ok(std::process::ExitCode::SUCCESS)
+}
