@@ -44,3 +44,32 @@ impl Clock for TokioClock {
         self.start + chrono::Duration::from_std(elapsed).unwrap_or_default()
     }
 }
+
+/// `start` plus `speed` × the tokio time elapsed since construction: the demo's and the end-to-end
+/// tests' accelerated time (the daemon's own timers are divided by the same speed).
+#[derive(Debug, Clone, Copy)]
+pub struct ScaledClock {
+    start: DateTime<Utc>,
+    origin: tokio::time::Instant,
+    speed: f64,
+}
+
+impl ScaledClock {
+    pub fn new(start: DateTime<Utc>, speed: f64) -> ScaledClock {
+        ScaledClock {
+            start,
+            origin: tokio::time::Instant::now(),
+            speed: speed.max(1e-3),
+        }
+    }
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = (tokio::time::Instant::now() - self.origin).mul_f64(self.speed);
+        self.start + chrono::Duration::from_std(elapsed).unwrap_or_default()
+    }
+}

@@ -87,14 +87,28 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         .map_err(|problems| anyhow!("{}", problems.to_string().trim_end()))
 }
 
+/// How a service runs, beyond its config.
+pub struct Options {
+    pub clock: Arc<dyn Clock>,
+    /// Simulated seconds per real second (1 for the service; the demo and end-to-end tests go faster
+    /// with a [`crate::clock::ScaledClock`] of the same speed).
+    pub speed: f64,
+    pub notifier: Notifier,
+    pub dry_run: bool,
+}
+
 /// Build everything from `cfg` and run until `shutdown`.
 pub async fn run_service(
     cfg: Config,
-    clock: Arc<dyn Clock>,
-    notifier: Notifier,
-    dry_run: bool,
+    opts: Options,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let Options {
+        clock,
+        speed,
+        notifier,
+        dry_run,
+    } = opts;
     let charger = crate::chargers::smappee::charger_from_config(&cfg, clock.clone())?;
     let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
     let mut vehicle = VehicleSource::from_config(&cfg, &*clock, http).map_err(|e| anyhow!(e))?;
@@ -145,7 +159,7 @@ pub async fn run_service(
         mqtt: Some((Arc::new(handle.clone()) as Arc<dyn MqttPort>, events)),
         notifier,
         dry_run,
-        speed: 1.0,
+        speed,
     };
     let result = run(cfg, wiring, shutdown).await;
     handle.shutdown().await;
@@ -173,14 +187,13 @@ pub async fn run_cli(args: crate::cli::RunArgs) -> anyhow::Result<std::process::
             ""
         }
     );
-    run_service(
-        cfg,
-        Arc::new(SystemClock),
-        Notifier::from_env(),
-        args.dry_run,
-        shutdown_signal(),
-    )
-    .await?;
+    let opts = Options {
+        clock: Arc::new(SystemClock),
+        speed: 1.0,
+        notifier: Notifier::from_env(),
+        dry_run: args.dry_run,
+    };
+    run_service(cfg, opts, shutdown_signal()).await?;
     info!("stopped");
     Ok(std::process::ExitCode::SUCCESS)
 }
