@@ -112,6 +112,7 @@ pub fn read_series(
 
     let mut raw: Vec<(i64, f64, u64)> = Vec::new();
     let mut clamped = 0usize;
+    let mut skipped = 0usize;
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map(|p| p.line());
@@ -126,6 +127,12 @@ pub fn read_series(
             )
         })?;
         let v_text = record.get(value_col).unwrap_or("");
+        if v_text.is_empty() {
+            // No value at that time (a recording made while the meter was silent): a gap, bridged
+            // or refused below like any other.
+            skipped += 1;
+            continue;
+        }
         let v: f64 = v_text
             .parse()
             .ok()
@@ -165,6 +172,12 @@ pub fn read_series(
 
     let step_ms = usual_step(&raw);
     let mut notes = Vec::new();
+    if skipped > 0 {
+        notes.push(format!(
+            "{}: {skipped} rows without a {column} value skipped",
+            file.display()
+        ));
+    }
     if clamped > 0 {
         notes.push(format!(
             "{}: {clamped} negative {column} values read as 0 (inverter standby draw?)",
