@@ -102,10 +102,10 @@ async fn subscribe_and_unsubscribe_while_connected() {
             meter.publish("late/topic", "1", false).await;
             let got = tokio::time::timeout(Duration::from_millis(300), async {
                 loop {
-                    if let Some(MqttEvent::Message { topic, .. }) = events.recv().await {
-                        if topic == "late/topic" {
-                            return;
-                        }
+                    if let Some(MqttEvent::Message { topic, .. }) = events.recv().await
+                        && topic == "late/topic"
+                    {
+                        return;
                     }
                 }
             })

@@ -226,18 +226,18 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
             None
         }
     };
-    if let (true, Some(m)) = (needs.mqtt, &raw.mqtt) {
-        if m.username.is_some() || m.password_file.is_some() {
-            secrets.mqtt_password = secret(
-                &mut ck,
-                SecretSource {
-                    key: "mqtt.password_file",
-                    file: rel(&m.password_file),
-                    credential: "mqtt-password",
-                    env: "SUNPLUG_MQTT_PASSWORD",
-                },
-            );
-        }
+    if let (true, Some(m)) = (needs.mqtt, &raw.mqtt)
+        && (m.username.is_some() || m.password_file.is_some())
+    {
+        secrets.mqtt_password = secret(
+            &mut ck,
+            SecretSource {
+                key: "mqtt.password_file",
+                file: rel(&m.password_file),
+                credential: "mqtt-password",
+                env: "SUNPLUG_MQTT_PASSWORD",
+            },
+        );
     }
     if let (true, Some(s)) = (needs.charger, &raw.smappee) {
         secrets.smappee_client_secret = secret(
@@ -416,13 +416,13 @@ fn check_site(ck: &mut Checker<'_>, site: &SiteSection) -> Option<Tz> {
             ),
         );
     }
-    if let Some(f) = site.main_fuse_a {
-        if !(6.0..=400.0).contains(&f) {
-            ck.push(
-                "site.main_fuse_a",
-                format!("{f} A is not plausible: use the fuse rating per phase, e.g. 25"),
-            );
-        }
+    if let Some(f) = site.main_fuse_a
+        && !(6.0..=400.0).contains(&f)
+    {
+        ck.push(
+            "site.main_fuse_a",
+            format!("{f} A is not plausible: use the fuse rating per phase, e.g. 25"),
+        );
     }
     tz
 }
@@ -518,21 +518,21 @@ fn check_charger(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) -> Option<
         }
         Some(m) => Some(m),
     };
-    if let Some(cable) = c.cable_a {
-        if cable < c.min_current_a {
-            ck.push(
-                "charger.cable_a",
-                format!("{cable} A is below the floor: a cable carries at least 13 A"),
-            );
-        }
+    if let Some(cable) = c.cable_a
+        && cable < c.min_current_a
+    {
+        ck.push(
+            "charger.cable_a",
+            format!("{cable} A is below the floor: a cable carries at least 13 A"),
+        );
     }
-    if let Some(car) = raw.vehicle.max_current_a {
-        if car < c.min_current_a {
-            ck.push(
-                "vehicle.max_current_a",
-                format!("{car} A is below the floor ({} A)", c.min_current_a),
-            );
-        }
+    if let Some(car) = raw.vehicle.max_current_a
+        && car < c.min_current_a
+    {
+        ck.push(
+            "vehicle.max_current_a",
+            format!("{car} A is below the floor ({} A)", c.min_current_a),
+        );
     }
     match &raw.smappee {
         Some(s) => crate::chargers::smappee::check_config(s, needs.charger, &mut |k, m| {
@@ -559,13 +559,13 @@ fn check_charger(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) -> Option<
 
 fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) {
     let v = &raw.vehicle;
-    if let Some(cap) = v.capacity_kwh {
-        if !(5.0..=250.0).contains(&cap) {
-            ck.push(
-                "vehicle.capacity_kwh",
-                format!("{cap} kWh is not plausible: use the usable capacity, 5..250"),
-            );
-        }
+    if let Some(cap) = v.capacity_kwh
+        && !(5.0..=250.0).contains(&cap)
+    {
+        ck.push(
+            "vehicle.capacity_kwh",
+            format!("{cap} kWh is not plausible: use the usable capacity, 5..250"),
+        );
     }
     let need = needs.vehicle;
     match v.kind {

@@ -318,10 +318,9 @@ impl Controller {
             .vehicle
             .charge_limit
             .and_then(|r| r.fresh(now, self.params.vehicle_max_age).copied())
+            && limit < t
         {
-            if limit < t {
-                t = limit;
-            }
+            t = limit;
         }
         t
     }

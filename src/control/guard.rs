@@ -135,18 +135,18 @@ impl Guard {
         let (cap, cap_rule) = p.cap(house_load);
 
         let mut current = wanted.filter(|a| a.is_finite());
-        if let Some(a) = current {
-            if a > cap {
-                clamp = Some(cap_rule);
-                current = Some(cap);
-            }
+        if let Some(a) = current
+            && a > cap
+        {
+            clamp = Some(cap_rule);
+            current = Some(cap);
         }
         current = current.map(|a| p.quantize_within(a, cap));
-        if let Some(a) = current {
-            if a < p.floor {
-                clamp = Some("floor");
-                current = None;
-            }
+        if let Some(a) = current
+            && a < p.floor
+        {
+            clamp = Some("floor");
+            current = None;
         }
 
         // Ramp: increases only, counted from the last change; a start begins at the floor.

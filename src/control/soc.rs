@@ -26,12 +26,12 @@ impl SocEstimator {
         dt_s: f64,
         efficiency: f64,
     ) {
-        if let Some(r) = report {
-            if self.base.is_none_or(|b| r.at > b.at) {
-                self.base = Some(r);
-                self.added_kwh = 0.0;
-                return;
-            }
+        if let Some(r) = report
+            && self.base.is_none_or(|b| r.at > b.at)
+        {
+            self.base = Some(r);
+            self.added_kwh = 0.0;
+            return;
         }
         if self.base.is_some() {
             self.added_kwh += car_power.0.max(0.0) * dt_s / 3_600_000.0 * efficiency;

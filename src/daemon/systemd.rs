@@ -56,10 +56,10 @@ impl Notifier {
     }
 
     fn send(&self, states: &[sd_notify::NotifyState<'_>]) {
-        if self.enabled {
-            if let Err(e) = sd_notify::notify(states) {
-                tracing::debug!("sd_notify failed: {e}");
-            }
+        if self.enabled
+            && let Err(e) = sd_notify::notify(states)
+        {
+            tracing::debug!("sd_notify failed: {e}");
         }
     }
 }

@@ -150,16 +150,16 @@ pub fn read_series(
             v
         };
         let t_ms = t.with_timezone(&Utc).timestamp_millis();
-        if let Some((prev, _, prev_line)) = raw.last() {
-            if t_ms <= *prev {
-                return Err(err(
-                    Some(line),
-                    format!(
-                        "time {t_text} is not after the previous row's (line {prev_line}): rows must be in \
+        if let Some((prev, _, prev_line)) = raw.last()
+            && t_ms <= *prev
+        {
+            return Err(err(
+                Some(line),
+                format!(
+                    "time {t_text} is not after the previous row's (line {prev_line}): rows must be in \
                          increasing time order without duplicates"
-                    ),
-                ));
-            }
+                ),
+            ));
         }
         raw.push((t_ms, v * scale, line));
     }

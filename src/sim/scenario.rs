@@ -234,10 +234,10 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
             })
     };
     let (start, end) = (time("data.start", &d.start), time("data.end", &d.end));
-    if let (Some(s), Some(e)) = (start, end) {
-        if e <= s {
-            push("data.end", "must be after data.start".into());
-        }
+    if let (Some(s), Some(e)) = (start, end)
+        && e <= s
+    {
+        push("data.end", "must be after data.start".into());
     }
 
     // [site]
@@ -271,13 +271,13 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
             ),
         );
     }
-    if let Some(f) = s.main_fuse_a {
-        if !(6.0..=400.0).contains(&f) {
-            push(
-                "site.main_fuse_a",
-                format!("{f} A is not plausible: use the fuse rating per phase"),
-            );
-        }
+    if let Some(f) = s.main_fuse_a
+        && !(6.0..=400.0).contains(&f)
+    {
+        push(
+            "site.main_fuse_a",
+            format!("{f} A is not plausible: use the fuse rating per phase"),
+        );
     }
 
     raw.control.check(&mut push);

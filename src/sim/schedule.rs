@@ -87,20 +87,20 @@ impl SessionClock {
     /// Advance to `t_ms`; calls `edge` for each departure and plug-in at this step, in that order.
     #[inline]
     pub fn advance(&mut self, sessions: &[Session], t_ms: i64, mut edge: impl FnMut(Edge)) {
-        if let Some(i) = self.current {
-            if t_ms >= sessions[i].depart_ms {
-                self.current = None;
-                edge(Edge::Depart(i));
-            }
+        if let Some(i) = self.current
+            && t_ms >= sessions[i].depart_ms
+        {
+            self.current = None;
+            edge(Edge::Depart(i));
         }
-        if self.current.is_none() {
-            if let Some(s) = sessions.get(self.next) {
-                if t_ms >= s.plug_ms && t_ms < s.depart_ms {
-                    self.current = Some(self.next);
-                    self.next += 1;
-                    edge(Edge::PlugIn(self.next - 1));
-                }
-            }
+        if self.current.is_none()
+            && let Some(s) = sessions.get(self.next)
+            && t_ms >= s.plug_ms
+            && t_ms < s.depart_ms
+        {
+            self.current = Some(self.next);
+            self.next += 1;
+            edge(Edge::PlugIn(self.next - 1));
         }
     }
 

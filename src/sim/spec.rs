@@ -149,13 +149,13 @@ impl ChargerSpec {
         if self.state_poll.get().is_zero() {
             push("charger.state_poll", "must be more than 0s".into());
         }
-        if let Some(l) = self.initial_limit_a {
-            if l < self.min_current_a || l > self.max_current_a {
-                push(
-                    "charger.initial_limit_a",
-                    "must be within min_current_a..=max_current_a".into(),
-                );
-            }
+        if let Some(l) = self.initial_limit_a
+            && (l < self.min_current_a || l > self.max_current_a)
+        {
+            push(
+                "charger.initial_limit_a",
+                "must be within min_current_a..=max_current_a".into(),
+            );
         }
     }
 

@@ -174,10 +174,10 @@ impl SmappeeCharger {
             debug!("smappee: connector already at {request}");
             return Ok(Applied::Unchanged);
         }
-        if let Some((r, e)) = &self.rejected {
-            if *r == request {
-                return Err(e.clone());
-            }
+        if let Some((r, e)) = &self.rejected
+            && *r == request
+        {
+            return Err(e.clone());
         }
         self.backoff.check()?;
         match self
@@ -279,13 +279,13 @@ impl SmappeeCharger {
     /// lacks it).
     async fn discover(&self) -> Result<Station, VendorError> {
         let mut st = self.find_station().await?;
-        if st.min_current.is_none() || st.max_current.is_none() {
-            if let Some(id) = st.smart_device_id.clone() {
-                let dev = self.client.smart_device(st.location_id, &id).await?;
-                let (min, max) = mapping::device_range(&dev);
-                st.min_current = st.min_current.or(min);
-                st.max_current = st.max_current.or(max);
-            }
+        if (st.min_current.is_none() || st.max_current.is_none())
+            && let Some(id) = st.smart_device_id.clone()
+        {
+            let dev = self.client.smart_device(st.location_id, &id).await?;
+            let (min, max) = mapping::device_range(&dev);
+            st.min_current = st.min_current.or(min);
+            st.max_current = st.max_current.or(max);
         }
         Ok(st)
     }
@@ -363,10 +363,10 @@ impl SmappeeCharger {
                 self.observe(&s);
                 if let Some(c) = &self.confirmed {
                     // The amps we asked for, where the API only reports a percentage.
-                    if let (Some(l), false) = (c.request.limit, s.paused == Some(true)) {
-                        if l.unit == WireUnit::Ampere {
-                            s.limit = Some(Amps(f64::from(l.value)));
-                        }
+                    if let (Some(l), false) = (c.request.limit, s.paused == Some(true))
+                        && l.unit == WireUnit::Ampere
+                    {
+                        s.limit = Some(Amps(f64::from(l.value)));
                     }
                 }
                 self.last = Some(s.clone());

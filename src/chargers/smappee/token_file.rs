@@ -124,14 +124,14 @@ impl TokenFile {
     #[cfg(unix)]
     fn check_mode(&self) {
         use std::os::unix::fs::PermissionsExt;
-        if let Ok(m) = std::fs::metadata(&self.path) {
-            if m.permissions().mode() & 0o077 != 0 {
-                self.warn_once(format_args!(
-                    "{} is readable by others (mode {:o}): run chmod 600 on it",
-                    self.path.display(),
-                    m.permissions().mode() & 0o777
-                ));
-            }
+        if let Ok(m) = std::fs::metadata(&self.path)
+            && m.permissions().mode() & 0o077 != 0
+        {
+            self.warn_once(format_args!(
+                "{} is readable by others (mode {:o}): run chmod 600 on it",
+                self.path.display(),
+                m.permissions().mode() & 0o777
+            ));
         }
     }
 

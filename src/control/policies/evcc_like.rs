@@ -221,11 +221,9 @@ impl Policy for EvccLike {
         let due = self
             .last_tick
             .is_none_or(|t| (ctx.now - t).to_std().unwrap_or_default() >= self.p.interval.get());
-        if due {
-            if let Some(m) = ctx.meter {
-                self.last_tick = Some(ctx.now);
-                self.tick(ctx, m.grid);
-            }
+        if due && let Some(m) = ctx.meter {
+            self.last_tick = Some(ctx.now);
+            self.tick(ctx, m.grid);
         }
         let current = self.enabled.then_some(self.offered);
         Wish::Direct {

@@ -229,13 +229,13 @@ where
             format!("{} is not a SoC: use 0..=100", file.target_soc),
         );
     }
-    if let Some(m) = file.min_soc {
-        if !pct(m) || m > file.target_soc {
-            push(
-                "min_soc".into(),
-                format!("{m} must be within 0..=target_soc ({})", file.target_soc),
-            );
-        }
+    if let Some(m) = file.min_soc
+        && (!pct(m) || m > file.target_soc)
+    {
+        push(
+            "min_soc".into(),
+            format!("{m} must be within 0..=target_soc ({})", file.target_soc),
+        );
     }
     if file.pi.ki < 0.0 || file.pi.kp < 0.0 || file.pi.max_correction_a < 0.0 {
         push(

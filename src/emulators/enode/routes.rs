@@ -30,17 +30,17 @@ pub(crate) fn route(s: &mut Shared, inc: &Incoming) -> Response {
     if inc.path == TOKEN_PATH {
         return token(s, inc);
     }
-    if let Some(rate) = s.rate.as_mut() {
-        if let Err(secs) = rate.admit() {
-            let mut r = problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-requests",
-                "Too Many Requests",
-                "Slow down",
-            );
-            r.headers_mut().insert("retry-after", secs.into());
-            return r;
-        }
+    if let Some(rate) = s.rate.as_mut()
+        && let Err(secs) = rate.admit()
+    {
+        let mut r = problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-requests",
+            "Too Many Requests",
+            "Slow down",
+        );
+        r.headers_mut().insert("retry-after", secs.into());
+        return r;
     }
     let now = Instant::now();
     let valid = inc
@@ -309,10 +309,10 @@ fn read_action(s: &mut Shared, id: &str) -> Response {
         action_json(a),
         (a.state == "CONFIRMED").then(|| (a.vehicle_id.clone(), a.kind.clone())),
     );
-    if let Some((vid, kind)) = confirmed {
-        if let Some(v) = s.vehicles.iter_mut().find(|v| v.id == vid) {
-            v.charging = kind == "START";
-        }
+    if let Some((vid, kind)) = confirmed
+        && let Some(v) = s.vehicles.iter_mut().find(|v| v.id == vid)
+    {
+        v.charging = kind == "START";
     }
     json(StatusCode::OK, &out)
 }

@@ -247,10 +247,10 @@ pub fn resolve_value(
         if let Err(e) = check_topic(&p.topic) {
             errs.push((key("topic"), e));
         }
-        if let Some(ptr) = &p.pointer {
-            if let Err(e) = check_pointer(ptr) {
-                errs.push((key("pointer"), e));
-            }
+        if let Some(ptr) = &p.pointer
+            && let Err(e) = check_pointer(ptr)
+        {
+            errs.push((key("pointer"), e));
         }
     }
     for (i, p) in parts.iter().enumerate() {

@@ -143,10 +143,10 @@ impl TokenCache {
     {
         let mut slot = self.slot.lock().await;
         let now = Instant::now();
-        if let Some(c) = &slot.0 {
-            if now < c.refresh_at {
-                return Ok(c.token.clone());
-            }
+        if let Some(c) = &slot.0
+            && now < c.refresh_at
+        {
+            return Ok(c.token.clone());
         }
         match fetch().await {
             Ok(issued) => {

@@ -62,16 +62,15 @@ pub async fn locations(path: &Path) -> anyhow::Result<ExitCode> {
                 let pos = c.position.unwrap_or(1);
                 let mut range_text = range(c.min_current.map(Amps), c.max_current.map(Amps));
                 let device = c.id.clone().or_else(|| c.smart_device_id.clone());
-                if c.min_current.is_none() || c.max_current.is_none() {
-                    if let Some(d) = &device {
-                        if let Ok(dev) = client.smart_device(l.service_location_id, d).await {
-                            let (min, max) = mapping::device_range(&dev);
-                            range_text = range(
-                                c.min_current.map(Amps).or(min),
-                                c.max_current.map(Amps).or(max),
-                            );
-                        }
-                    }
+                if (c.min_current.is_none() || c.max_current.is_none())
+                    && let Some(d) = &device
+                    && let Ok(dev) = client.smart_device(l.service_location_id, d).await
+                {
+                    let (min, max) = mapping::device_range(&dev);
+                    range_text = range(
+                        c.min_current.map(Amps).or(min),
+                        c.max_current.map(Amps).or(max),
+                    );
                 }
                 let channels: Vec<String> = c
                     .channels

@@ -84,10 +84,10 @@ impl CariadSource {
         }
         let mut budget = DailyBudget::new(c.daily_budget, c.reserve_calls, tz);
         let budget_file = state_dir.join(BUDGET_FILE);
-        if let Some((day, used)) = load_budget(&budget_file) {
-            if day == now.with_timezone(&tz).date_naive() {
-                budget = budget.with_used(day, used);
-            }
+        if let Some((day, used)) = load_budget(&budget_file)
+            && day == now.with_timezone(&tz).date_naive()
+        {
+            budget = budget.with_used(day, used);
         }
         let pace = CariadPace {
             charging: c.poll_charging.get(),

@@ -128,10 +128,10 @@ fn read_token(path: &Path) -> Result<SecretString, String> {
             path.display()
         ));
     }
-    if let Ok(m) = std::fs::metadata(path) {
-        if m.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(file = %path.display(), "the refresh token file is readable by others: chmod 600 it");
-        }
+    if let Ok(m) = std::fs::metadata(path)
+        && m.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(file = %path.display(), "the refresh token file is readable by others: chmod 600 it");
     }
     Ok(SecretString::from(token.to_string()))
 }

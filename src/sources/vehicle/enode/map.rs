@@ -70,23 +70,23 @@ pub fn vehicle_state(v: &wire::Vehicle, fetched_at: DateTime<Utc>) -> VehicleSta
             .map(Amps);
         s.plugged_in_charger_id = cs.plugged_in_charger_id.clone();
     }
-    if let Some(loc) = &v.location {
-        if let (Some(lat), Some(lon)) = (loc.latitude, loc.longitude) {
-            match Location::new(lat, lon) {
-                Some(mut l) => {
-                    l.place_id = loc.id.clone();
-                    let at = captured_noted(loc.last_updated, fetched_at, "location", notes);
-                    s.location = Some(Observed::new(l, at));
-                }
-                None => notes.push("location: coordinates not on Earth, ignored".into()),
+    if let Some(loc) = &v.location
+        && let (Some(lat), Some(lon)) = (loc.latitude, loc.longitude)
+    {
+        match Location::new(lat, lon) {
+            Some(mut l) => {
+                l.place_id = loc.id.clone();
+                let at = captured_noted(loc.last_updated, fetched_at, "location", notes);
+                s.location = Some(Observed::new(l, at));
             }
+            None => notes.push("location: coordinates not on Earth, ignored".into()),
         }
     }
-    if let Some(o) = &v.odometer {
-        if let Some(d) = o.distance.filter(|d| d.is_finite() && *d >= 0.0) {
-            let at = captured_noted(o.last_updated, fetched_at, "odometer", notes);
-            s.odometer_km = Some(Observed::new(d, at));
-        }
+    if let Some(o) = &v.odometer
+        && let Some(d) = o.distance.filter(|d| d.is_finite() && *d >= 0.0)
+    {
+        let at = captured_noted(o.last_updated, fetched_at, "odometer", notes);
+        s.odometer_km = Some(Observed::new(d, at));
     }
     let cap = |c: &Option<wire::Capability>| c.as_ref().and_then(|c| c.is_capable);
     if let Some(c) = &v.capabilities {
