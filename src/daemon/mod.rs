@@ -9,8 +9,10 @@ pub mod ports;
 pub mod recorder;
 pub mod run;
 pub mod service;
+mod settings;
 pub mod state;
 pub mod systemd;
+mod view;
 pub mod writer;
 
 use crate::cli::{DemoArgs, RunArgs};

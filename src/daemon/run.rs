@@ -8,28 +8,28 @@
 //! by the writer. On shutdown: the writer leaves the charger in the safe state, Home Assistant is told
 //! "offline" (retained), the state is saved.
 
-use super::ha::{self, HaCommand, StateView, Topics};
+use super::ha::{self, Topics};
 use super::ports::{
     ChargerPort, MeterOutput, MqttIn, MqttPort, PowerOutput, TopicSource, VehiclePort,
     VehicleUpdate,
 };
-use super::recorder::{Recorder, Row};
+use super::recorder::Recorder;
+use super::settings::{STATE_FILE, apply_command, list_policies, load_named, merge_vehicle, save};
 use super::state::{Persisted, StateStore};
 use super::systemd::Notifier;
+use super::view::{log_decision, record_row, state_view};
 use super::writer::{ChargerReport, WriterSettings, spawn_writer};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::control::policies::{self, LoadedPolicy};
-use crate::control::{Command, Controller, Decision, Observation};
+use crate::control::{Command, Controller, Observation};
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
-const STATE_FILE: &str = "state.json";
 const SAVE_EVERY: Duration = Duration::from_secs(60);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const WATCHDOG_FALLBACK: Duration = Duration::from_secs(10);
@@ -378,170 +378,4 @@ fn spawn_vehicle<V: VehiclePort>(
             last = Some(result);
         }
     })
-}
-
-/// A vehicle update from the cloud, completed by MQTT topics where those are newer.
-fn merge_vehicle(cloud: Option<VehicleUpdate>, topics: Option<VehicleUpdate>) -> VehicleUpdate {
-    match (cloud, topics) {
-        (Some(c), None) => c,
-        (None, Some(t)) => t,
-        (None, None) => VehicleUpdate::default(),
-        (Some(c), Some(t)) => {
-            let mut m = c;
-            m.obs.soc = newer(c.obs.soc, t.obs.soc);
-            m.obs.plugged = newer(c.obs.plugged, t.obs.plugged);
-            m.obs.charging = newer(c.obs.charging, t.obs.charging);
-            m.obs.charge_limit = newer(c.obs.charge_limit, t.obs.charge_limit);
-            m
-        }
-    }
-}
-
-/// The newer of two readings.
-fn newer<T>(
-    a: Option<crate::control::Reading<T>>,
-    b: Option<crate::control::Reading<T>>,
-) -> Option<crate::control::Reading<T>> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(if y.at > x.at { y } else { x }),
-        (x, y) => x.or(y),
-    }
-}
-
-fn apply_command(
-    cmd: HaCommand,
-    p: &mut Persisted,
-    controller: &mut Controller,
-    dir: Option<&Path>,
-    base: &str,
-) {
-    let s = &mut p.settings;
-    match cmd {
-        HaCommand::Policy(name) => match dir.and_then(|d| load_named(d, &name)) {
-            Some(policy) => {
-                controller.set_policy(policy);
-                s.policy = (name != base).then_some(name);
-            }
-            None => warn!(
-                "policy \"{name}\" could not be loaded; keeping {}",
-                controller.policy_name()
-            ),
-        },
-        HaCommand::TargetSoc(t) => s.target_soc = Some(t),
-        HaCommand::MinSoc(m) => s.min_soc = m,
-        HaCommand::Departure(d) => s.departure = d,
-        HaCommand::ChargeNow => s.charge_now = true,
-        HaCommand::BackToPolicy => s.charge_now = false,
-    }
-}
-
-fn save(store: &StateStore, p: &Persisted, controller: &Controller) {
-    let mut p = p.clone();
-    p.snapshot = Some(controller.snapshot());
-    if let Err(e) = store.save(STATE_FILE, &p) {
-        warn!("cannot save state: {e}");
-    }
-}
-
-/// The policy files of a directory that load.
-pub fn list_policies(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml") && policies::load(p).is_ok())
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect();
-    names.sort();
-    names
-}
-
-fn load_named(dir: &Path, name: &str) -> Option<LoadedPolicy> {
-    let path: PathBuf = dir.join(format!("{name}.toml"));
-    match policies::load(&path) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            warn!("{e}");
-            None
-        }
-    }
-}
-
-/// Log a decision once when it changes: the command, or the reason with its numbers left out.
-fn log_decision(
-    d: &Decision,
-    last: &mut Option<(Command, String)>,
-    notifier: &Notifier,
-    policy: &str,
-) {
-    let gist: String = d
-        .reason
-        .chars()
-        .filter(|c| !c.is_ascii_digit() && *c != '.')
-        .collect();
-    debug!(command = %d.command, reason = %d.reason, clamp = ?d.clamp, factors = ?d.factors, "step");
-    if last
-        .as_ref()
-        .is_none_or(|(c, g)| *c != d.command || *g != gist)
-    {
-        info!(command = %d.command, clamp = ?d.clamp, "{}", d.reason);
-        notifier.status(&format!("{} ({policy}): {}", d.command, d.reason));
-        *last = Some((d.command, gist));
-    }
-}
-
-fn state_view(
-    d: &Decision,
-    obs: &Observation,
-    r: &ChargerReport,
-    p: &Persisted,
-    policy: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> StateView {
-    let s = &p.settings;
-    StateView {
-        surplus_w: d.factors.available_w,
-        grid_w: d.factors.grid_w,
-        charger_current_a: d.command.current().0,
-        charger_power_w: obs.charger.power.map(|w| w.value.0),
-        soc_pct: d.factors.soc_pct,
-        target_soc_pct: d.factors.target_soc_pct,
-        state: match (obs.charger.plugged, d.command) {
-            (Some(false), _) => "no car".into(),
-            (_, Command::Pause) => "paused".into(),
-            _ => "charging".into(),
-        },
-        policy: policy.to_string(),
-        reason: match &r.unconfirmed {
-            Some((_, why)) => format!("{} (charger: {why})", d.reason),
-            None => d.reason.clone(),
-        },
-        meter_age_s: d.factors.meter_age_s,
-        vehicle_age_s: obs.vehicle.soc.map(|r| r.age(now).as_secs_f64()),
-        target_soc_setting: s.target_soc.map(|t| t.pct()),
-        min_soc_setting: s.min_soc.map(|t| t.pct()),
-        departure_setting: s.departure.map(|t| t.to_string()).unwrap_or_default(),
-        charge_now: s.charge_now,
-    }
-}
-
-fn record_row(
-    d: &Decision,
-    obs: &Observation,
-    policy: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Row {
-    let meter = obs.meter.map(|m| m.value);
-    let car = crate::units::Watts(d.factors.car_w.unwrap_or(0.0));
-    Row {
-        time: now,
-        grid_w: meter.map(|m| m.balance.grid(car).0),
-        pv_w: meter.and_then(|m| m.pv).map(|w| w.0),
-        load_w: meter.and_then(|m| m.house_load).map(|w| w.0),
-        car_w: d.factors.car_w,
-        soc_pct: d.factors.soc_pct,
-        command_a: d.command.current().0,
-        policy: policy.to_string(),
-    }
 }

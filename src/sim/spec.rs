@@ -330,19 +330,15 @@ impl Scenario {
     /// The controller's parameters, as `Config::controller_params` would give them for this site.
     pub fn controller_params(&self) -> ControllerParams {
         let limits = self.charger.limits(self.car.max_current);
-        let (step_base, step) = limits.resolution();
         ControllerParams {
             tz: self.tz,
-            guard: GuardParams {
-                supply: self.supply,
-                floor: limits.floor,
-                max: limits.max,
-                main_fuse: self.main_fuse,
-                step,
-                step_base,
-                ramp_a_per_s: self.control.ramp_a_per_s,
-                min_change_interval: self.control.min_change_interval.get(),
-            },
+            guard: GuardParams::for_charger(
+                self.supply,
+                &limits,
+                self.main_fuse,
+                self.control.ramp_a_per_s,
+                self.control.min_change_interval.get(),
+            ),
             grid_setpoint: Watts(self.control.grid_setpoint_w),
             meter_max_age: self.meter.max_age.get(),
             on_stale: self.meter.on_stale,

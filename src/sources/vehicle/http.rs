@@ -111,6 +111,20 @@ pub struct Issued {
     pub lifetime: Duration,
 }
 
+impl Issued {
+    /// A token and the `expires_in` (seconds) its grant answered: a missing or absurd value is read
+    /// as one hour, and a lifetime is never trusted beyond a day.
+    pub fn new(token: SecretString, expires_in: Option<f64>) -> Issued {
+        let secs = expires_in
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(3600.0);
+        Issued {
+            token,
+            lifetime: Duration::from_secs_f64(secs.min(86_400.0)),
+        }
+    }
+}
+
 struct Cached {
     token: AccessToken,
     refresh_at: Instant,

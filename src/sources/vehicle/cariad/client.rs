@@ -14,7 +14,6 @@ use reqwest::header::HeaderMap;
 use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 pub const VENDOR: &str = "cariad";
 /// Where the remaining daily calls are announced.
@@ -204,14 +203,7 @@ impl CariadClient {
             }
             *refresh = new;
         }
-        let secs = t
-            .expires_in
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .unwrap_or(3600.0);
-        Ok(Issued {
-            token: t.access_token,
-            lifetime: Duration::from_secs_f64(secs.min(86_400.0)),
-        })
+        Ok(Issued::new(t.access_token, t.expires_in))
     }
 }
 

@@ -13,7 +13,6 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub const VENDOR: &str = "enode";
 /// Page size for list endpoints (Enode's default is 50).
@@ -241,14 +240,7 @@ impl EnodeClient {
             });
         }
         let t: wire::TokenResponse = a.json(VENDOR, "token answer")?;
-        let secs = t
-            .expires_in
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .unwrap_or(3600.0);
-        Ok(Issued {
-            token: t.access_token,
-            lifetime: Duration::from_secs_f64(secs.min(86_400.0)),
-        })
+        Ok(Issued::new(t.access_token, t.expires_in))
     }
 }
 

@@ -1,0 +1,271 @@
+//! The checks of `sunplug.toml` beyond its types: ranges, required keys, what each section needs.
+//!
+//! Owns: [`Checker`] (collects problems with their key and line) and one `check_*` function per
+//! section. Vendor sections are checked by their own modules (`sources::surplus`, `sources::vehicle`,
+//! `chargers::smappee`), called from here.
+
+use super::diag::KeyIndex;
+use super::schema::{ControlSection, RawConfig, SiteSection};
+use super::vehicle::VehicleKind;
+use super::{ChargerLimits, Needs, Problem, Problems};
+use crate::units::{Amps, Phases};
+use chrono_tz::Tz;
+use std::path::Path;
+
+/// Collects problems with their lines.
+pub struct Checker<'a> {
+    pub(super) file: &'a Path,
+    pub(super) idx: &'a KeyIndex,
+    pub(super) problems: &'a mut Problems,
+}
+
+impl Checker<'_> {
+    pub fn push(&mut self, key: &str, message: String) {
+        self.problems.push(Problem {
+            file: self.file.to_path_buf(),
+            key: key.to_string(),
+            line: self.idx.line(key),
+            message,
+        });
+    }
+}
+
+pub(super) fn check_site(ck: &mut Checker<'_>, site: &SiteSection) -> Option<Tz> {
+    let tz = match &site.timezone {
+        None => {
+            ck.push(
+                "site.timezone",
+                "missing: set the site's IANA timezone, e.g. \"Europe/Brussels\" (departure times are local)".into(),
+            );
+            None
+        }
+        Some(name) => {
+            match name.parse::<Tz>() {
+                Ok(tz) => Some(tz),
+                Err(_) => {
+                    ck.push(
+                    "site.timezone",
+                    format!("unknown timezone \"{name}\": use an IANA name such as \"Europe/Brussels\""),
+                );
+                    None
+                }
+            }
+        }
+    };
+    if Phases::try_from(site.phases).is_err() {
+        ck.push(
+            "site.phases",
+            format!("{} is not possible: use 1 or 3", site.phases),
+        );
+    }
+    if !(100.0..=260.0).contains(&site.voltage_v) {
+        ck.push(
+            "site.voltage_v",
+            format!(
+                "{} V is not a mains phase voltage: use 230 (or 120..260)",
+                site.voltage_v
+            ),
+        );
+    }
+    if let Some(f) = site.main_fuse_a
+        && !(6.0..=400.0).contains(&f)
+    {
+        ck.push(
+            "site.main_fuse_a",
+            format!("{f} A is not plausible: use the fuse rating per phase, e.g. 25"),
+        );
+    }
+    tz
+}
+
+pub(super) fn check_control(ck: &mut Checker<'_>, c: &ControlSection) {
+    let interval = c.interval.as_secs_f64();
+    if !(1.0..=300.0).contains(&interval) {
+        ck.push(
+            "control.interval",
+            format!(
+                "{} is out of range: use 1s..5m (10s is a good start)",
+                c.interval
+            ),
+        );
+    }
+    if c.min_change_interval.as_secs_f64() < 5.0 {
+        ck.push(
+            "control.min_change_interval",
+            format!(
+                "{} is too short: cars need at least 5s between current changes (IEC 61851)",
+                c.min_change_interval
+            ),
+        );
+    }
+    if !(c.ramp_a_per_s > 0.0 && c.ramp_a_per_s.is_finite()) {
+        ck.push(
+            "control.ramp_a_per_s",
+            "must be more than 0 (1.0 is a good start)".into(),
+        );
+    }
+    if !(0.5..=1.0).contains(&c.charge_efficiency) {
+        ck.push(
+            "control.charge_efficiency",
+            format!("{} is not plausible: use 0.5..1.0", c.charge_efficiency),
+        );
+    }
+    if c.grid_setpoint_w.abs() > 5000.0 {
+        ck.push(
+            "control.grid_setpoint_w",
+            format!(
+                "{} W is not plausible: use a value within ±5000",
+                c.grid_setpoint_w
+            ),
+        );
+    }
+}
+
+pub(super) fn check_charger(
+    ck: &mut Checker<'_>,
+    raw: &RawConfig,
+    needs: Needs,
+) -> Option<ChargerLimits> {
+    let Some(c) = &raw.charger else {
+        if needs.charger {
+            ck.push(
+                "charger",
+                "missing section [charger]: set at least max_current_a".into(),
+            );
+        }
+        return None;
+    };
+    if c.kind != "smappee" {
+        ck.push(
+            "charger.kind",
+            format!(
+                "\"{}\" is not supported: the only charger kind is \"smappee\"",
+                c.kind
+            ),
+        );
+    }
+    if c.min_current_a < 6.0 || c.min_current_a > 16.0 {
+        ck.push(
+            "charger.min_current_a",
+            format!(
+                "{} A is out of range: 6 A is the IEC 61851 floor (use 6..16)",
+                c.min_current_a
+            ),
+        );
+    }
+    let max = match c.max_current_a {
+        None => {
+            ck.push(
+                "charger.max_current_a",
+                "missing: set the station's maximum current, e.g. 16 or 32".into(),
+            );
+            None
+        }
+        Some(m) if m <= c.min_current_a || m > 80.0 => {
+            ck.push(
+                "charger.max_current_a",
+                format!(
+                    "{m} A is out of range: it must be above min_current_a ({}) and at most 80",
+                    c.min_current_a
+                ),
+            );
+            None
+        }
+        Some(m) => Some(m),
+    };
+    if let Some(cable) = c.cable_a
+        && cable < c.min_current_a
+    {
+        ck.push(
+            "charger.cable_a",
+            format!("{cable} A is below the floor: a cable carries at least 13 A"),
+        );
+    }
+    if let Some(car) = raw.vehicle.max_current_a
+        && car < c.min_current_a
+    {
+        ck.push(
+            "vehicle.max_current_a",
+            format!("{car} A is below the floor ({} A)", c.min_current_a),
+        );
+    }
+    match &raw.smappee {
+        Some(s) => crate::chargers::smappee::check_config(s, needs.charger, &mut |k, m| {
+            ck.push(&format!("smappee.{k}"), m)
+        }),
+        None if needs.charger => ck.push(
+            "smappee",
+            "missing section [smappee]: client_id, username, serial and the secret files".into(),
+        ),
+        None => {}
+    }
+    let max = max?;
+    let limit = [Some(max), c.cable_a, raw.vehicle.max_current_a]
+        .into_iter()
+        .flatten()
+        .fold(f64::MAX, f64::min);
+    Some(ChargerLimits {
+        unit: c.limit_unit,
+        floor: Amps(c.min_current_a),
+        station_max: Amps(max),
+        max: Amps(limit),
+    })
+}
+
+pub(super) fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) {
+    let v = &raw.vehicle;
+    if let Some(cap) = v.capacity_kwh
+        && !(5.0..=250.0).contains(&cap)
+    {
+        ck.push(
+            "vehicle.capacity_kwh",
+            format!("{cap} kWh is not plausible: use the usable capacity, 5..250"),
+        );
+    }
+    let need = needs.vehicle;
+    match v.kind {
+        VehicleKind::Enode => match &raw.enode {
+            Some(e) => crate::sources::vehicle::check_enode(e, need, &mut |k, m| {
+                ck.push(&format!("enode.{k}"), m)
+            }),
+            None if need => ck.push(
+                "enode",
+                "missing section [enode] for [vehicle] kind = \"enode\"".into(),
+            ),
+            None => {}
+        },
+        VehicleKind::Cariad => match &raw.cariad {
+            Some(c) => crate::sources::vehicle::check_cariad(c, need, &mut |k, m| {
+                ck.push(&format!("cariad.{k}"), m)
+            }),
+            None if need => ck.push(
+                "cariad",
+                "missing section [cariad] for [vehicle] kind = \"cariad\"".into(),
+            ),
+            None => {}
+        },
+        VehicleKind::Mqtt => {
+            if v.mqtt
+                .as_ref()
+                .is_none_or(|m| m.soc.is_none() && m.plugged.is_none())
+            {
+                ck.push(
+                    "vehicle.mqtt",
+                    "kind = \"mqtt\" needs [vehicle.mqtt] with at least soc or plugged topics"
+                        .into(),
+                );
+            }
+            if let Some(m) = &v.mqtt {
+                crate::sources::vehicle::check_mqtt(m, &mut |k, m| ck.push(k, m));
+            }
+            if need && raw.mqtt.is_none() {
+                ck.push(
+                    "mqtt",
+                    "missing section [mqtt]: [vehicle] kind = \"mqtt\" reads from the broker"
+                        .into(),
+                );
+            }
+        }
+        VehicleKind::None => {}
+    }
+}
