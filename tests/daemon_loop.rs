@@ -149,6 +149,10 @@ fn start() -> DateTime<Utc> {
 
 /// A config for a 3-phase 6–16 A Smappee in ampere mode, with the given policy, state in `dir`.
 fn config(dir: &Path, policy: &str, on_shutdown: &str) -> config::Config {
+    config_with(dir, policy, on_shutdown, "5s")
+}
+
+fn config_with(dir: &Path, policy: &str, on_shutdown: &str, interval: &str) -> config::Config {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     for p in ["pv-only", "fast", "min-plus-pv"] {
@@ -159,7 +163,7 @@ fn config(dir: &Path, policy: &str, on_shutdown: &str) -> config::Config {
         .unwrap();
     }
     let text = format!(
-        "[site]\ntimezone = \"Europe/Brussels\"\n[control]\ninterval = \"5s\"\npolicy = \"policies/{policy}.toml\"\n\
+        "[site]\ntimezone = \"Europe/Brussels\"\n[control]\ninterval = \"{interval}\"\npolicy = \"policies/{policy}.toml\"\n\
          state_dir = \"state\"\nmin_change_interval = \"5s\"\nramp_a_per_s = 2.0\non_shutdown = \"{on_shutdown}\"\n\
          [mqtt]\nhost = \"127.0.0.1\"\n[surplus]\ntopic = \"meter\"\n[charger]\nmax_current_a = 16\n\
          [smappee]\nclient_id = \"c\"\nusername = \"u\"\nserial = \"5010000123\"\npoll_interval = \"5s\"\n"
@@ -184,7 +188,10 @@ struct Harness {
 
 impl Harness {
     fn start(dir: &Path, policy: &str, on_shutdown: &str, charger: FakeCharger) -> Harness {
-        let cfg = config(dir, policy, on_shutdown);
+        Harness::start_with(config(dir, policy, on_shutdown), charger)
+    }
+
+    fn start_with(cfg: config::Config, charger: FakeCharger) -> Harness {
         let mqtt = Arc::new(FakeMqtt::default());
         let (tx, rx) = mpsc::channel(64);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -384,4 +391,18 @@ async fn charger_errors_are_retried_and_home_assistant_can_switch_policy() {
         "{}",
         state.1
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_jump_in_the_meter_is_acted_on_before_the_next_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_with(dir.path(), "min-plus-pv", "keep", "1m");
+    let mut h = Harness::start_with(cfg, plugged());
+    h.run_for(150).await;
+    assert_eq!(h.charger.0.lock().unwrap().limit, 6.0, "the floor without sun");
+    // 6 kW of sun arrives just after a tick: the loop steps within seconds, not a minute later.
+    h.pv_w = 6900.0;
+    h.run_for(3).await;
+    assert!(h.charger.0.lock().unwrap().limit >= 8.0, "{:?}", h.charger.writes());
+    h.stop().await;
 }

@@ -22,6 +22,7 @@ use super::writer::{ChargerReport, WriterSettings, spawn_writer};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{Command, Controller, Observation};
+use crate::units::Watts;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -31,6 +32,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 const SAVE_EVERY: Duration = Duration::from_secs(60);
+/// A meter reading this far (W) from the one of the last step triggers a step at once...
+const EARLY_STEP_W: f64 = 400.0;
+/// ...but not more often than this.
+const EARLY_STEP_SPACING: Duration = Duration::from_secs(1);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const WATCHDOG_FALLBACK: Duration = Duration::from_secs(10);
 
@@ -198,6 +203,8 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
     let mut ready = false;
     let started = tokio::time::Instant::now();
     let mut was_plugged: Option<bool> = None;
+    let mut last_step = tokio::time::Instant::now();
+    let mut last_step_grid: Option<f64> = None;
     tokio::pin!(shutdown);
 
     loop {
@@ -226,9 +233,21 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                                 Err(e) => warn!("Home Assistant command rejected: {e}"),
                             }
                         } else {
-                            let _ = meter.on_message(&topic, &payload, retained, now)
-                                || charger_power.as_mut().is_some_and(|p| p.on_message(&topic, &payload, retained, now))
-                                || vehicle_topics.as_mut().is_some_and(|v| v.on_message(&topic, &payload, retained, now));
+                            if meter.on_message(&topic, &payload, retained, now) {
+                                // A big change in the balance is acted on now, not at the next tick
+                                // (the guard still spaces the charger's changes).
+                                let grid = meter.latest(now).map(|m| m.value.balance.grid(Watts::ZERO).0);
+                                let moved = match (grid, last_step_grid) {
+                                    (Some(g), Some(l)) => (g - l).abs() >= EARLY_STEP_W,
+                                    _ => false,
+                                };
+                                if moved && last_step.elapsed() >= scaled(EARLY_STEP_SPACING) {
+                                    ticker.reset_immediately();
+                                }
+                            } else {
+                                let _ = charger_power.as_mut().is_some_and(|p| p.on_message(&topic, &payload, retained, now))
+                                    || vehicle_topics.as_mut().is_some_and(|v| v.on_message(&topic, &payload, retained, now));
+                            }
                         }
                     }
                     Some(MqttIn::Connected) => {
@@ -264,6 +283,8 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 was_plugged = plugged.or(was_plugged);
 
                 let d = controller.step(now, &obs);
+                last_step = tokio::time::Instant::now();
+                last_step_grid = obs.meter.map(|m| m.value.balance.grid(Watts::ZERO).0);
                 wish_tx.send_if_modified(|w| {
                     let changed = *w != Some(d.command);
                     *w = Some(d.command);
