@@ -1,0 +1,386 @@
+//! `sunplug demo`: the real daemon against the emulated Smappee and Enode APIs and a replayed day, at
+//! accelerated time, so a person sees the whole loop without hardware.
+//!
+//! Owns: [`demo`] (the command) and [`run_demo`] (the same, writing to any output, for tests). What
+//! runs: the loop of `sunplug run` ([`crate::daemon::run::run`]) with the real Smappee charger and
+//! Enode vehicle adapters, built from an ordinary `sunplug.toml` ([`setup`]) that points at the
+//! emulators on 127.0.0.1; around them the replayed site ([`world`]): PV and house load from the
+//! scenario's data, the car on the emulated station, its SoC in the emulated Enode cloud. Everyone
+//! shares one [`ScaledClock`]; the loop's own timers are divided by the same speed. There is no MQTT
+//! broker: the meter is read straight from the replay, and Home Assistant is left out.
+
+pub mod setup;
+pub mod world;
+
+use crate::chargers::smappee::wire::{Limit, Mode, WireUnit};
+use crate::cli::DemoArgs;
+use crate::clock::{Clock, ScaledClock};
+use crate::config::{LimitUnit, LogFormat, SafeState};
+use crate::control::Decision;
+use crate::daemon::adapters::PolledVehicle;
+use crate::daemon::run::{Wiring, run};
+use crate::daemon::systemd::Notifier;
+use crate::emulators::smappee::Connector;
+use crate::sim::{Input, Scenario, load_policies, scenario, schedule};
+use crate::sources::vehicle::VehicleSource;
+use anyhow::{Context, anyhow, bail};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::future::Future;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use world::{CarNow, DemoCarPower, DemoMeter, Row, Totals, World};
+
+/// Above this, the loop's 5 s tick would be shorter than a loopback HTTP round trip to the emulators.
+pub const MAX_SPEED: f64 = 3600.0;
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a demo did, for tests.
+#[derive(Debug, Clone)]
+pub struct DemoOutcome {
+    pub totals: Totals,
+    /// The bodies of the mode requests the Smappee emulator received during the replay.
+    pub modes: Vec<String>,
+    /// Vehicle reads the Enode emulator answered.
+    pub vehicle_reads: usize,
+}
+
+/// `sunplug demo`: replay until the data ends or Ctrl-C.
+pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    // Quiet by default so the table reads well; RUST_LOG=info shows the daemon's own log.
+    crate::logging::init("warn", LogFormat::Human);
+    let interrupted = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    run_demo(
+        &args.scenario,
+        args.speed,
+        &mut std::io::stdout(),
+        interrupted,
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Run the demo of `scenario` at `speed`, printing to `out`, until the data ends or `stop` completes.
+pub async fn run_demo(
+    scenario_path: &Path,
+    speed: f64,
+    out: &mut impl Write,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<DemoOutcome> {
+    if !(1.0..=MAX_SPEED).contains(&speed) {
+        bail!(
+            "--speed {speed} is out of range: use 1..={MAX_SPEED} simulated seconds per real second \
+             (600, the default, replays an hour in 6 s)"
+        );
+    }
+    let sc = scenario::load(scenario_path).map_err(|p| anyhow!("{}", p.to_string().trim_end()))?;
+    let policy_path = sc
+        .policies
+        .first()
+        .cloned()
+        .context("the scenario lists no policies")?;
+    let policy =
+        load_policies(std::slice::from_ref(&policy_path), sc.vehicle_api.enabled)?.remove(0);
+    let mut input = Input::load(&sc.data)?;
+    let full = (input.start_ms, input.end_ms);
+    let all = schedule::sessions(&sc.car, sc.tz, full.0, full.1);
+    (input.start_ms, input.end_ms) = setup::window(&input, &all);
+    let sessions = schedule::sessions(&sc.car, sc.tz, input.start_ms, input.end_ms);
+    let input = Arc::new(input);
+    let start = utc(input.start_ms);
+
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(start, speed));
+    let (smappee, enode) = setup::start_emulators(&sc, clock.clone(), start).await?;
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let cfg = setup::write_config(dir.path(), &sc, &policy_path, &smappee, &enode)?;
+    let on_shutdown = cfg.control.on_shutdown;
+
+    let car_now = Arc::new(Mutex::new(CarNow::default()));
+    let charger = crate::chargers::smappee::charger_from_config(&cfg, clock.clone())?;
+    let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
+    let vehicle = VehicleSource::from_config(&cfg, &*clock, http).map_err(|e| anyhow!(e))?;
+    let (decision_tx, decisions) = watch::channel::<Option<Decision>>(None);
+    let wiring = Wiring {
+        clock: clock.clone(),
+        charger,
+        vehicle: PolledVehicle {
+            source: vehicle,
+            clock: clock.clone(),
+        },
+        meter: Box::new(DemoMeter {
+            input: input.clone(),
+            car: car_now.clone(),
+            pv_and_load: sc.meter.reports_pv_and_load,
+        }),
+        charger_power: Some(Box::new(DemoCarPower(car_now.clone()))),
+        vehicle_topics: None,
+        mqtt: None,
+        notifier: Notifier::disabled(),
+        dry_run: false,
+        speed,
+        decisions: Some(decision_tx),
+    };
+
+    let trimmed = (input.start_ms, input.end_ms) != (full.0, full.1);
+    writeln!(out, "{}", header(&sc, &policy.name, &input, speed, trimmed))?;
+    let (stop_daemon, daemon_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut daemon = tokio::spawn(run(cfg, wiring, async {
+        let _ = daemon_stopped.await;
+    }));
+    let world = World::new(
+        sc.clone(),
+        input.clone(),
+        sessions,
+        smappee.clone(),
+        enode.clone(),
+        car_now,
+    );
+    let (rows_tx, mut rows) = mpsc::unbounded_channel();
+    let halt = CancellationToken::new();
+    let mut world = tokio::spawn(world.run(clock.clone(), rows_tx, halt.clone()));
+    let began = Instant::now();
+    writeln!(out, "{}", table_head())?;
+
+    tokio::pin!(stop);
+    let mut interrupted = false;
+    let print = |out: &mut dyn Write, r: Row| -> std::io::Result<()> {
+        if r.active() {
+            let d = decisions.borrow().clone();
+            let c = smappee.connector(world::CONNECTOR);
+            writeln!(out, "{}", table_row(&r, &sc, c, d.as_ref()))?;
+        }
+        Ok(())
+    };
+    let totals = loop {
+        tokio::select! {
+            biased;
+            Some(r) = rows.recv() => print(out, r)?,
+            totals = &mut world => {
+                // The world has sent its last rows before it returned.
+                while let Ok(r) = rows.try_recv() {
+                    print(out, r)?;
+                }
+                break totals.context("the replay failed")?;
+            }
+            _ = &mut stop, if !interrupted => {
+                interrupted = true;
+                halt.cancel();
+            }
+            result = &mut daemon => {
+                halt.cancel();
+                result.context("the daemon failed")??;
+                bail!("the daemon stopped before the replay ended");
+            }
+        }
+    };
+    let elapsed = began.elapsed();
+    let modes = smappee.mode_bodies();
+
+    let _ = stop_daemon.send(());
+    tokio::time::timeout(STOP_TIMEOUT, &mut daemon)
+        .await
+        .map_err(|_| anyhow!("the daemon did not stop within {STOP_TIMEOUT:?}"))?
+        .context("the daemon failed")??;
+    let left = smappee
+        .mode_bodies()
+        .get(modes.len()..)
+        .map(<[String]>::to_vec);
+    let outcome = DemoOutcome {
+        totals,
+        modes,
+        vehicle_reads: enode.requests_to("/vehicles").len(),
+    };
+    write!(
+        out,
+        "{}",
+        summary(&sc, &outcome, elapsed, interrupted, on_shutdown, left)
+    )?;
+    Ok(outcome)
+}
+
+fn utc(ms: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn local(sc: &Scenario, t: DateTime<Utc>, fmt: &str) -> String {
+    t.with_timezone(&sc.tz).format(fmt).to_string()
+}
+
+fn header(sc: &Scenario, policy: &str, input: &Input, speed: f64, trimmed: bool) -> String {
+    let car = &sc.car;
+    let plugged = match (car.plug_in, car.departure) {
+        (Some(p), Some(d)) => format!("plugged in {p}–{d}"),
+        _ => "plugged in all the time".into(),
+    };
+    let span_s = (input.end_ms - input.start_ms) as f64 / 1000.0;
+    let ch = &sc.charger;
+    format!(
+        "sunplug demo: {name}\n  {description}\n\
+         \n  The real daemon (the loop of `sunplug run` with its Smappee and Enode clients) against emulated\n  \
+         Smappee and Enode APIs on 127.0.0.1; the grid meter replays the day's PV and house load.\n  \
+         No MQTT broker, so no Home Assistant discovery or entities.\n\
+         \n  policy   {policy} (the scenario's first)\n  charger  {min}–{max} A, limits in {unit}\n  \
+         car      {cap} kWh, {soc:.0} % → {target:.0} % (its own limit), {plugged}\n  \
+         replay   {from} – {to} ({tz}) at {speed}×: an hour every {hour:.1} s, about {total}\n{quiet}",
+        name = sc.name,
+        description = sc.description,
+        min = ch.min_current_a,
+        max = ch.max_current_a,
+        unit = match ch.limit_unit {
+            LimitUnit::Percentage => "percent (0 % = the floor, 100 % = the maximum)",
+            LimitUnit::Ampere => "whole amps",
+        },
+        quiet = if trimmed {
+            "           (the data's hours without sun or car are left out)\n"
+        } else {
+            ""
+        },
+        cap = car.capacity_kwh,
+        soc = car.start_soc,
+        target = car.target_soc,
+        from = local(sc, utc(input.start_ms), "%Y-%m-%d %H:%M"),
+        to = local(sc, utc(input.end_ms), "%H:%M"),
+        tz = sc.tz.name(),
+        hour = 3600.0 / speed,
+        total = human(Duration::from_secs_f64(span_s / speed)),
+    )
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs_f64().round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        _ => format!("{} min {:02} s", s / 60, s % 60),
+    }
+}
+
+fn table_head() -> String {
+    format!(
+        "{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<22}  {}\n{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<22}  {}",
+        "time",
+        "PV",
+        "house",
+        "car",
+        "SoC",
+        "charger (emulated)",
+        "the daemon's last decision",
+        "",
+        "kW",
+        "kW",
+        "kW",
+        "%",
+        "",
+        "",
+    )
+}
+
+fn kw(w: Option<f64>) -> String {
+    w.map_or("–".into(), |w| format!("{:.2}", w / 1000.0))
+}
+
+fn table_row(r: &Row, sc: &Scenario, c: Option<Connector>, d: Option<&Decision>) -> String {
+    format!(
+        "{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<22}  {}",
+        local(sc, r.at, "%H:%M"),
+        kw(r.pv_w),
+        kw(r.load_w),
+        kw(Some(r.car_w)),
+        if r.plugged {
+            format!("{:.0}", r.soc_pct)
+        } else {
+            "–".into()
+        },
+        c.as_ref().map_or("?".into(), charger_cell),
+        d.map_or("(no decision yet)", |d| d.reason.as_str()),
+    )
+}
+
+/// The connector as the emulated station has it: its state and the limit in force.
+fn charger_cell(c: &Connector) -> String {
+    let state = c.charging_state();
+    if c.mode == Mode::Paused || !c.plugged {
+        return state.to_string();
+    }
+    match c.limit {
+        Some(Limit {
+            unit: WireUnit::Percentage,
+            value,
+        }) => format!("{state} {value} % = {:.1} A", c.offered()),
+        Some(Limit {
+            unit: WireUnit::Ampere,
+            value,
+        }) => format!("{state} {value} A"),
+        None => format!("{state} {:.0} A", c.offered()),
+    }
+}
+
+/// How a mode request reads: "PAUSED", "NORMAL 21 %", "NORMAL 11 A".
+fn mode_text(body: &str) -> String {
+    let v: Value = serde_json::from_str(body).unwrap_or_default();
+    let mode = v["mode"].as_str().unwrap_or("?");
+    match (v["limit"]["value"].as_f64(), v["limit"]["unit"].as_str()) {
+        (Some(x), Some("PERCENTAGE")) => format!("{mode} {x} %"),
+        (Some(x), Some(_)) => format!("{mode} {x} A"),
+        _ => mode.to_string(),
+    }
+}
+
+fn summary(
+    sc: &Scenario,
+    o: &DemoOutcome,
+    elapsed: Duration,
+    interrupted: bool,
+    on_shutdown: SafeState,
+    left: Option<Vec<String>>,
+) -> String {
+    let t = &o.totals.tally;
+    let car = t.car_ws / 3.6e6;
+    let solar = t.car_solar_ws / 3.6e6;
+    let pauses = o.modes.iter().filter(|b| mode_text(b) == "PAUSED").count();
+    let ended = if interrupted {
+        format!(
+            "Stopped at {} (Ctrl-C)",
+            local(sc, o.totals.reached, "%H:%M")
+        )
+    } else {
+        format!(
+            "The replay ended at {}",
+            local(sc, o.totals.reached, "%H:%M")
+        )
+    };
+    let setting = match on_shutdown {
+        SafeState::Keep => "keep",
+        SafeState::Floor => "floor",
+        SafeState::Pause => "pause",
+    };
+    let last = match left.as_deref() {
+        Some([.., last]) => format!("left at {} (on_shutdown = \"{setting}\")", mode_text(last)),
+        _ => format!("left as it was (on_shutdown = \"{setting}\")"),
+    };
+    let share = if car > 0.0 { solar / car * 100.0 } else { 0.0 };
+    format!(
+        "\n{ended} after {real} of real time; the daemon stopped cleanly, the charger {last}.\n\
+         \n  car energy      {car:.1} kWh, {share:.0} % of it solar ({solar:.1} kWh), {grid:.1} kWh from the grid\n  \
+         charge starts   {starts}\n  \
+         charger writes  {writes} mode requests to the Smappee API ({limits} limits, {pauses} pauses)\n  \
+         vehicle reads   {reads} Enode API calls\n  \
+         final SoC       {soc:.0} % (the car's limit: {target:.0} %)\n\
+         \nThe same day in the simulator, every policy of the scenario: sunplug simulate {path}\n",
+        real = human(elapsed),
+        grid = (car - solar).max(0.0),
+        starts = t.starts,
+        writes = o.modes.len(),
+        limits = o.modes.len() - pauses,
+        reads = o.vehicle_reads,
+        soc = o.totals.soc_pct,
+        target = sc.car.target_soc,
+        path = sc.path.display(),
+    )
+}
