@@ -9,7 +9,6 @@
 //! every `period`, `latency` late, rounded), [`Tally`] for the energy figures. Nothing here decides
 //! anything: the daemon does, through the emulators' HTTP APIs.
 
-use crate::chargers::smappee::wire::{Limit, WireUnit};
 use crate::clock::Clock;
 use crate::control::{MeterSample, PowerBalance, Reading};
 use crate::daemon::ports::{MeterOutput, PowerOutput, TopicSource};
@@ -21,7 +20,7 @@ use crate::sim::metrics::Tally;
 use crate::sim::schedule::{Edge, Session, SessionClock};
 use crate::sim::vehicle_api::VehicleApiModel;
 use crate::sim::{Scenario, oracle_powers};
-use crate::units::Watts;
+use crate::units::{Amps, Watts};
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -258,29 +257,15 @@ impl World {
         self.accumulate(&sample, draw.mean_w())
     }
 
-    /// The current the station offers the car, with the station's inexact AMPERE delivery
-    /// (`[charger] ampere_gain`, `ampere_offset_a`) set on the emulator for the limit in force.
+    /// The current the car is offered: what the emulated station delivers for its mode and limit
+    /// (nothing when paused, unplugged or below the floor), after the station's inexact AMPERE
+    /// control as the scenario models it (`[charger] ampere_gain`, `ampere_offset_a`).
     fn offered_a(&self) -> f64 {
-        let Some(c) = self.smappee.connector(CONNECTOR) else {
-            return 0.0;
-        };
-        if let Some(Limit {
-            unit: WireUnit::Ampere,
-            value,
-        }) = c.limit
-        {
-            let asked = f64::from(value);
-            let ch = &self.sc.charger;
-            let error = asked * (ch.ampere_gain - 1.0) + ch.ampere_offset_a;
-            if (error - c.ampere_error).abs() > 1e-9 {
-                self.smappee.set_ampere_error(CONNECTOR, error);
-                return self
-                    .smappee
-                    .connector(CONNECTOR)
-                    .map_or(0.0, |c| c.delivered());
-            }
-        }
-        c.delivered()
+        let asked = self
+            .smappee
+            .connector(CONNECTOR)
+            .map_or(0.0, |c| c.delivered());
+        self.sc.charger.delivered(Amps(asked)).0
     }
 
     /// A new capture of the car's cloud goes to the Enode emulator, with its capture time.
