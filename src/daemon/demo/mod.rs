@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 use world::{CarNow, DemoCarPower, DemoMeter, Row, Totals, World};
 
 /// Above this, the loop's 5 s tick would be shorter than a loopback HTTP round trip to the emulators.
@@ -57,14 +58,24 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let interrupted = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    run_demo(
+    let result = run_demo(
         &args.scenario,
         args.speed,
         &mut std::io::stdout(),
         interrupted,
     )
-    .await?;
-    Ok(ExitCode::SUCCESS)
+    .await;
+    match result {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        // `sunplug demo | head`: the reader has seen enough.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>().map(std::io::Error::kind)
+                == Some(std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Run the demo of `scenario` at `speed`, printing to `out`, until the data ends or `stop` completes.
@@ -131,9 +142,10 @@ pub async fn run_demo(
     let trimmed = (input.start_ms, input.end_ms) != (full.0, full.1);
     writeln!(out, "{}", header(&sc, &policy.name, &input, speed, trimmed))?;
     let (stop_daemon, daemon_stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut daemon = tokio::spawn(run(cfg, wiring, async {
+    // Aborted if the demo returns early (an error, a closed output), so nothing outlives it.
+    let mut daemon = AbortOnDropHandle::new(tokio::spawn(run(cfg, wiring, async {
         let _ = daemon_stopped.await;
-    }));
+    })));
     let world = World::new(
         sc.clone(),
         input.clone(),
@@ -144,7 +156,11 @@ pub async fn run_demo(
     );
     let (rows_tx, mut rows) = mpsc::unbounded_channel();
     let halt = CancellationToken::new();
-    let mut world = tokio::spawn(world.run(clock.clone(), rows_tx, halt.clone()));
+    let mut world = AbortOnDropHandle::new(tokio::spawn(world.run(
+        clock.clone(),
+        rows_tx,
+        halt.clone(),
+    )));
     let began = Instant::now();
     writeln!(out, "{}", table_head())?;
 
