@@ -279,7 +279,7 @@ fn human(d: Duration) -> String {
 
 fn table_head() -> String {
     format!(
-        "{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<22}  {}\n{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<22}  {}",
+        "{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<23}  {}\n{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<23}  {}",
         "time",
         "PV",
         "house",
@@ -303,7 +303,7 @@ fn kw(w: Option<f64>) -> String {
 
 fn table_row(r: &Row, sc: &Scenario, c: Option<Connector>, d: Option<&Decision>) -> String {
     format!(
-        "{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<22}  {}",
+        "{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<23}  {}",
         local(sc, r.at, "%H:%M"),
         kw(r.pv_w),
         kw(r.load_w),

@@ -15,7 +15,7 @@ use crate::daemon::ports::{MeterOutput, PowerOutput, TopicSource};
 use crate::emulators::enode::{EnodeEmulator, Timing};
 use crate::emulators::smappee::SmappeeEmulator;
 use crate::sim::car::CarModel;
-use crate::sim::input::{Input, Sample};
+use crate::sim::input::{Input, Sample, Sampler};
 use crate::sim::metrics::Tally;
 use crate::sim::schedule::{Edge, Session, SessionClock};
 use crate::sim::vehicle_api::VehicleApiModel;
@@ -198,6 +198,8 @@ impl World {
         stop: CancellationToken,
     ) -> Totals {
         let end = self.input.end_ms;
+        let input = self.input.clone();
+        let mut sampler = input.sampler();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while self.t_ms < end {
@@ -207,7 +209,7 @@ impl World {
             }
             let now = clock.now().timestamp_millis().min(end);
             while self.t_ms < now {
-                if let Some(row) = self.step() {
+                if let Some(row) = self.step(&mut sampler) {
                     let _ = rows.send(row);
                 }
             }
@@ -221,9 +223,9 @@ impl World {
 
     /// One physics step at `t_ms`, in the simulator's order: the data, plug-in and departure, what
     /// the station offers, what the car draws, the tally, the car's cloud.
-    fn step(&mut self) -> Option<Row> {
+    fn step(&mut self, sampler: &mut Sampler<'_>) -> Option<Row> {
         let t = self.t_ms;
-        let sample = self.input.sampler().at(t);
+        let sample = sampler.at(t);
         let (car, smappee, enode, start_soc) = (
             &mut self.car,
             &self.smappee,
