@@ -207,6 +207,7 @@ impl Harness {
             notifier: Notifier::disabled(),
             dry_run: false,
             speed: 1.0,
+            decisions: None,
         };
         let task = tokio::spawn(run(cfg, wiring, async {
             let _ = stop_rx.await;

@@ -1,9 +1,10 @@
 //! The service: wiring sources, the controller and the charger into one loop.
 //!
-//! Owns: the event loop (`run`), the charger writer task, restart state ([`state`]), Home Assistant
+//! Owns: the event loop (`run`), the charger writer task, the demo ([`demo`]), restart state ([`state`]), Home Assistant
 //! discovery and commands ([`ha`]), recording for replay ([`recorder`]) and systemd ([`systemd`]).
 
 pub mod adapters;
+pub mod demo;
 pub mod ha;
 pub mod ports;
 pub mod recorder;
@@ -24,6 +25,6 @@ pub async fn run_cli(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `sunplug demo`.
-pub async fn demo(_args: DemoArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`demo` is not built yet")
+pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    demo::demo(args).await
 }

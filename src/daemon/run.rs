@@ -56,6 +56,8 @@ pub struct Wiring<C: ChargerPort, V: VehiclePort> {
     /// Simulated seconds per real second: 1 for the service; `demo` runs faster. Only the loop's own
     /// timers are scaled; the controller's durations are in the clock's time.
     pub speed: f64,
+    /// Every step's decision, for a watcher (`sunplug demo` prints its reasons); `None`: nobody.
+    pub decisions: Option<watch::Sender<Option<Decision>>>,
 }
 
 /// Run until `shutdown` completes.
@@ -75,6 +77,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         notifier,
         dry_run,
         speed,
+        decisions,
     } = wiring;
     let scaled = move |d: Duration| d.div_f64(speed.max(1e-3));
     let params = cfg
@@ -291,6 +294,9 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                     changed
                 });
                 log_decision(&d, &mut last_logged, &notifier, controller.policy_name());
+                if let Some(tx) = &decisions {
+                    tx.send_replace(Some(d.clone()));
+                }
                 if let Some(l) = &link {
                     let view = state_view(&d, &obs, &report, &persisted, controller.policy_name(), now);
                     l.publish(&topics.state(), &view.to_json(), true);

@@ -160,6 +160,7 @@ pub async fn run_service(
         notifier,
         dry_run,
         speed,
+        decisions: None,
     };
     let result = run(cfg, wiring, shutdown).await;
     handle.shutdown().await;
