@@ -400,10 +400,18 @@ async fn a_jump_in_the_meter_is_acted_on_before_the_next_tick() {
     let cfg = config_with(dir.path(), "min-plus-pv", "keep", "1m");
     let mut h = Harness::start_with(cfg, plugged());
     h.run_for(150).await;
-    assert_eq!(h.charger.0.lock().unwrap().limit, 6.0, "the floor without sun");
+    assert_eq!(
+        h.charger.0.lock().unwrap().limit,
+        6.0,
+        "the floor without sun"
+    );
     // 6 kW of sun arrives just after a tick: the loop steps within seconds, not a minute later.
     h.pv_w = 6900.0;
     h.run_for(3).await;
-    assert!(h.charger.0.lock().unwrap().limit >= 8.0, "{:?}", h.charger.writes());
+    assert!(
+        h.charger.0.lock().unwrap().limit >= 8.0,
+        "{:?}",
+        h.charger.writes()
+    );
     h.stop().await;
 }

@@ -21,7 +21,7 @@ use super::view::{log_decision, record_row, state_view};
 use super::writer::{ChargerReport, WriterSettings, spawn_writer};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::control::{Command, Controller, Observation};
+use crate::control::{Command, Controller, Decision, Observation};
 use crate::units::Watts;
 use std::future::Future;
 use std::path::Path;
