@@ -1,12 +1,14 @@
-//! The real adapters behind the daemon's ports: the Smappee charger, the vehicle sources, Smappee's
-//! realtime power and the MQTT vehicle tracker. Thin: each maps one type onto one port.
+//! The real adapters behind the daemon's ports: the Smappee charger, the vehicle sources, the surplus
+//! meter, Smappee's realtime power and the MQTT vehicle tracker. Thin: each maps one type onto one port.
 
 use super::ports::{
-    ChargerPort, Location, PowerOutput, TopicSource, VehiclePort, VehicleUpdate, Written,
+    ChargerPort, Location, MeterOutput, PowerOutput, TopicSource, VehiclePort, VehicleUpdate,
+    Written,
 };
 use crate::chargers::smappee::{Applied, ChargerPowerSource, SmappeeCharger};
 use crate::clock::Clock;
 use crate::control::{ChargerObs, Command, Reading};
+use crate::sources::surplus::SurplusTracker;
 use crate::sources::vehicle::VehicleSource;
 use crate::sources::vehicle::mqtt::MqttVehicle;
 use crate::sources::vehicle::state::VehicleState;
@@ -112,5 +114,27 @@ impl TopicSource for MqttVehicleTopics {
     }
     fn latest(&self, _now: DateTime<Utc>) -> Option<VehicleUpdate> {
         Some(update_of(self.0.state()))
+    }
+}
+
+/// The surplus meter, as the loop sees it.
+pub struct Meter(pub SurplusTracker);
+
+impl TopicSource for Meter {
+    type Output = MeterOutput;
+    fn topics(&self) -> Vec<String> {
+        self.0.topics()
+    }
+    fn on_message(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        retained: bool,
+        now: DateTime<Utc>,
+    ) -> bool {
+        self.0.on_message(topic, payload, retained, now).ours
+    }
+    fn latest(&self, now: DateTime<Utc>) -> Option<MeterOutput> {
+        self.0.reading(now)
     }
 }

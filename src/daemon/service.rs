@@ -4,19 +4,17 @@
 //! meter tracker as a [`TopicSource`], and the shutdown signal. Everything here is a one-time
 //! construction: the loop itself lives in `run.rs`.
 
-use super::adapters::{MqttVehicleTopics, PolledVehicle};
+use super::adapters::{Meter, MqttVehicleTopics, PolledVehicle};
 use super::ha::Topics;
-use super::ports::{MeterOutput, MqttPort, TopicSource};
+use super::ports::MqttPort;
 use super::run::{Wiring, run};
 use super::systemd::Notifier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config, Needs};
-use crate::control::Reading;
 use crate::mqtt::{LastWill, MqttHandle, MqttLink, MqttOptions, QoS};
 use crate::sources::surplus::{SurplusTracker, resolve};
 use crate::sources::vehicle::VehicleSource;
 use anyhow::{Context, anyhow};
-use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -33,28 +31,6 @@ impl MqttPort for MqttHandle {
     fn subscribe(&self, topic: &str) {
         // A busy queue keeps the subscription remembered for the next connect.
         let _ = MqttHandle::subscribe(self, topic, QoS::AtLeastOnce);
-    }
-}
-
-/// The surplus meter, as the loop sees it.
-pub struct Meter(pub SurplusTracker);
-
-impl TopicSource for Meter {
-    type Output = MeterOutput;
-    fn topics(&self) -> Vec<String> {
-        self.0.topics()
-    }
-    fn on_message(
-        &mut self,
-        topic: &str,
-        payload: &[u8],
-        retained: bool,
-        now: DateTime<Utc>,
-    ) -> bool {
-        self.0.on_message(topic, payload, retained, now).ours
-    }
-    fn latest(&self, now: DateTime<Utc>) -> Option<MeterOutput> {
-        self.0.reading(now).map(|r: Reading<_>| r)
     }
 }
 
