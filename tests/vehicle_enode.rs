@@ -3,44 +3,14 @@
 mod common;
 
 use common::{clock, t0};
-use secrecy::SecretString;
+use common::{enode_client as client, enode_emulator as emulator, enode_pace as pace};
 use std::time::Duration;
 use sunplug::emulators::common::Fault;
-use sunplug::emulators::enode::{
-    CLIENT_ID, CLIENT_SECRET, EnodeEmulator, TOKEN_PATH, Timing, VehicleSim,
-};
+use sunplug::emulators::enode::{CLIENT_SECRET, TOKEN_PATH, Timing, VehicleSim};
 use sunplug::sources::vehicle::enode::EnodeSource;
-use sunplug::sources::vehicle::enode::client::EnodeClient;
 use sunplug::sources::vehicle::enode::wire::LinkRequest;
-use sunplug::sources::vehicle::schedule::EnodePace;
 use sunplug::sources::vehicle::state::{Freshness, PowerDelivery};
 use sunplug::units::Soc;
-use sunplug::vendor::{Timeouts, http_client};
-
-async fn emulator() -> EnodeEmulator {
-    EnodeEmulator::start_with(clock()).await.unwrap()
-}
-
-fn client(emu: &EnodeEmulator, secret: &str) -> EnodeClient {
-    let http = http_client(Timeouts::default());
-    EnodeClient::new(
-        http,
-        &emu.api_url(),
-        &emu.oauth_url(),
-        CLIENT_ID,
-        SecretString::from(secret.to_string()),
-    )
-    .unwrap()
-}
-
-fn pace() -> EnodePace {
-    EnodePace {
-        charging: Duration::from_secs(120),
-        plugged: Duration::from_secs(300),
-        away: Duration::from_secs(1800),
-        max_per_hour: 30,
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn token_is_cached_and_refreshed_shortly_before_expiry() {

@@ -4,46 +4,20 @@
 mod common;
 
 use common::clock;
-use secrecy::SecretString;
+use common::{enode_client as client, enode_emulator as emulator, enode_pace as pace};
 use std::sync::Arc;
 use std::time::Duration;
 use sunplug::clock::Clock;
 use sunplug::emulators::common::Fault;
-use sunplug::emulators::enode::{CLIENT_ID, CLIENT_SECRET, EnodeEmulator, PlannedOutcome};
+use sunplug::emulators::enode::{CLIENT_SECRET, EnodeEmulator, PlannedOutcome};
 use sunplug::sources::vehicle::VehicleSource;
 use sunplug::sources::vehicle::enode::EnodeSource;
 use sunplug::sources::vehicle::enode::actions::EnodeCharging;
-use sunplug::sources::vehicle::enode::client::{ChargeKind, EnodeClient};
+use sunplug::sources::vehicle::enode::client::ChargeKind;
 use sunplug::sources::vehicle::enode::wire::ActionState;
 use sunplug::sources::vehicle::poller::{self, VehicleUpdate};
 use sunplug::sources::vehicle::schedule::EnodePace;
-use sunplug::vendor::{Timeouts, http_client};
 use tokio_util::sync::CancellationToken;
-
-async fn emulator() -> EnodeEmulator {
-    EnodeEmulator::start_with(clock()).await.unwrap()
-}
-
-fn client(emu: &EnodeEmulator, secret: &str) -> EnodeClient {
-    let http = http_client(Timeouts::default());
-    EnodeClient::new(
-        http,
-        &emu.api_url(),
-        &emu.oauth_url(),
-        CLIENT_ID,
-        SecretString::from(secret.to_string()),
-    )
-    .unwrap()
-}
-
-fn pace() -> EnodePace {
-    EnodePace {
-        charging: Duration::from_secs(120),
-        plugged: Duration::from_secs(300),
-        away: Duration::from_secs(1800),
-        max_per_hour: 30,
-    }
-}
 
 /// Run the real poller until `until` (paused time), then stop it.
 async fn run_poller(
