@@ -25,21 +25,29 @@ pub const DEADLINE: Duration = Duration::from_secs(15);
 
 /// Plays the meter: publishes with QoS 1 and waits for the broker's PUBACK, so a publish is at the
 /// broker when `publish` returns.
+///
+/// Every connection gets its own client id (`id` plus a serial number) and its event loop stops
+/// when the `Publisher` is dropped: a replaced publisher that reconnects on its own after a broker
+/// restart must not take over the new one's session (same id), which would cost the new one its
+/// in-flight PUBACK.
 pub struct Publisher {
     client: AsyncClient,
+    task: tokio::task::JoinHandle<()>,
     acks: mpsc::UnboundedReceiver<()>,
     pub received: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
 }
 
 impl Publisher {
     pub async fn connect(port: u16, id: &str) -> Publisher {
-        let mut o = MqttOptions::new(id, "127.0.0.1", port);
+        static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut o = MqttOptions::new(format!("{id}-{serial}"), "127.0.0.1", port);
         o.set_keep_alive(Duration::from_secs(30));
         let (client, mut lp): (AsyncClient, EventLoop) = AsyncClient::new(o, 64);
         let (ack_tx, acks) = mpsc::unbounded_channel();
         let (msg_tx, received) = mpsc::unbounded_channel();
         let (up_tx, mut up_rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 match lp.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -66,6 +74,7 @@ impl Publisher {
             .expect("test publisher could not connect");
         Publisher {
             client,
+            task,
             acks,
             received,
         }
@@ -99,6 +108,12 @@ impl Publisher {
                 return m;
             }
         }
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
