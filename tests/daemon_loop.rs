@@ -22,6 +22,8 @@ struct ChargerSim {
     limit: f64,
     writes: Vec<Command>,
     fail_next: u32,
+    /// The station's own maximum, reported with its state.
+    station_max: Option<f64>,
 }
 
 #[derive(Clone, Default)]
@@ -85,6 +87,7 @@ impl ChargerPort for FakeCharger {
             offered: Some(Amps(s.limit)),
             paused: Some(s.paused),
             power: Some(Reading::new(Watts(car), now)),
+            max: s.station_max.map(Amps),
         })
     }
 }
@@ -307,6 +310,30 @@ async fn follows_the_surplus_pauses_below_the_floor_and_leaves_the_safe_state() 
         .filter(|(t, _, _)| t == "sunplug/state")
         .collect();
     assert!(state.last().unwrap().1.contains("\"policy\":\"pv-only\""));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_station_reporting_a_lower_maximum_caps_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let charger = plugged();
+    charger.0.lock().unwrap().station_max = Some(10.0);
+    // The config says 16 A; the station says 10 A.
+    let mut h = Harness::start(dir.path(), "pv-only", "keep", charger);
+    h.pv_w = 12_000.0;
+    h.run_for(180).await;
+    let writes = h.charger.writes();
+    let highest = writes.iter().map(|c| c.current().0).fold(0.0, f64::max);
+    assert_eq!(highest, 10.0, "capped at the station's 10 A: {writes:?}");
+    // The station is reconfigured to 16 A: the loop follows.
+    h.charger.0.lock().unwrap().station_max = Some(16.0);
+    h.run_for(120).await;
+    assert_eq!(
+        h.charger.0.lock().unwrap().limit,
+        16.0,
+        "{:?}",
+        h.charger.writes()
+    );
+    h.stop().await;
 }
 
 #[tokio::test(start_paused = true)]

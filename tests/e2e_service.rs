@@ -224,13 +224,15 @@ impl Service {
     }
 }
 
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
+/// Wait for `f`, or fail with what the charger was sent last (the modes tell the story).
+async fn until(w: &World, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+        if tokio::time::Instant::now() >= deadline {
+            let modes = w.modes();
+            let tail = &modes[modes.len().saturating_sub(12)..];
+            panic!("timed out waiting for {what}; the last commands: {tail:?}");
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -253,14 +255,14 @@ async fn percentage_day_pause_failsafe_replug_target_and_home_assistant() {
     let svc = w.start_service(w.config("percentage", "quick-pv", "pause"));
 
     // No sun: paused (the station starts in NORMAL, so PAUSED is sent once).
-    until("a first PAUSED", || {
+    until(&w, "a first PAUSED", || {
         w.last_mode().is_some_and(|m| is_paused(&m))
     })
     .await;
 
     // 8.5 kW of sun, 500 W of house: 8 kW for the car = 11.6 A; on 6–32 A that is 21.5 % → 21 %.
     w.set_pv(8500.0);
-    until("the limit to follow the sun", || {
+    until(&w, "the limit to follow the sun", || {
         w.last_mode().and_then(|m| limit(&m)) == Some(("PERCENTAGE".into(), 21.0))
     })
     .await;
@@ -320,18 +322,18 @@ async fn percentage_day_pause_failsafe_replug_target_and_home_assistant() {
 
     // The sun goes: hold the floor through the dip, then pause.
     w.set_pv(1000.0);
-    until("a pause below the floor", || {
+    until(&w, "a pause below the floor", || {
         w.last_mode().is_some_and(|m| is_paused(&m))
     })
     .await;
 
     // Sun again, then the meter goes silent: the floor (0 %) at once, then a pause.
     w.set_pv(8500.0);
-    until("charging again", || {
+    until(&w, "charging again", || {
         w.last_mode().is_some_and(|m| limit(&m).is_some())
     })
     .await;
-    until("the limit above the floor", || {
+    until(&w, "the limit above the floor", || {
         w.last_mode()
             .and_then(|m| limit(&m))
             .is_some_and(|(_, v)| v > 10.0)
@@ -339,7 +341,7 @@ async fn percentage_day_pause_failsafe_replug_target_and_home_assistant() {
     .await;
     let before = w.modes().len();
     w.meter_on.store(false, Ordering::SeqCst);
-    until("the floor then a pause with a silent meter", || {
+    until(&w, "the floor then a pause with a silent meter", || {
         let after: Vec<Value> = w.modes()[before..].to_vec();
         let floor_at = after
             .iter()
@@ -355,19 +357,19 @@ async fn percentage_day_pause_failsafe_replug_target_and_home_assistant() {
     let pauses = w.modes().iter().filter(|m| is_paused(m)).count();
     w.smappee.replug(1);
     assert_ne!(w.smappee.connector(1).unwrap().charging_state(), "PAUSED");
-    until("PAUSED re-asserted after the replug", || {
+    until(&w, "PAUSED re-asserted after the replug", || {
         w.modes().iter().filter(|m| is_paused(m)).count() > pauses
     })
     .await;
 
     // The car reports its target reached: charging stops even in full sun.
     w.set_pv(9000.0);
-    until("charging in full sun", || {
+    until(&w, "charging in full sun", || {
         w.last_mode().is_some_and(|m| limit(&m).is_some())
     })
     .await;
     w.enode.update_vehicle(|v| v.battery_level = Some(90.0));
-    until("a pause at the car's 90 % limit", || {
+    until(&w, "a pause at the car's 90 % limit", || {
         w.last_mode().is_some_and(|m| is_paused(&m))
     })
     .await;
@@ -385,7 +387,7 @@ async fn ampere_limits_are_whole_amps() {
     let w = World::start().await;
     let svc = w.start_service(w.config("ampere", "pv-only", "keep"));
     w.set_pv(8500.0);
-    until("an 11 A limit", || {
+    until(&w, "an 11 A limit", || {
         w.last_mode().and_then(|m| limit(&m)) == Some(("AMPERE".into(), 11.0))
     })
     .await;
@@ -402,7 +404,7 @@ async fn ampere_limits_are_whole_amps() {
 async fn a_restart_ramps_from_what_the_charger_does_and_never_jumps_to_max() {
     let w = World::start().await;
     let svc = w.start_service(w.config("ampere", "fast", "floor"));
-    until("full power", || {
+    until(&w, "full power", || {
         w.last_mode().and_then(|m| limit(&m)) == Some(("AMPERE".into(), 32.0))
     })
     .await;
@@ -414,7 +416,7 @@ async fn a_restart_ramps_from_what_the_charger_does_and_never_jumps_to_max() {
     );
     let before = w.modes().len();
     let svc = w.start_service(w.config("ampere", "fast", "floor"));
-    until("a limit above the floor", || {
+    until(&w, "a limit above the floor", || {
         w.modes()[before..]
             .iter()
             .any(|m| limit(m).is_some_and(|(_, v)| v > 6.0))
@@ -452,7 +454,7 @@ async fn the_binary_stops_cleanly_on_sigterm_leaving_the_charger_safe() {
         }
     }
     // Let it take control of the charger (real time here: a start needs its energy window).
-    until("a first command", || !w.modes().is_empty()).await;
+    until(&w, "a first command", || !w.modes().is_empty()).await;
     let pid = child.id().expect("running").to_string();
     let t0 = std::time::Instant::now();
     let status = std::process::Command::new("kill")

@@ -150,6 +150,8 @@ struct ObsStep {
     plugged: Option<bool>,
     soc: Option<(f64, u32)>,
     charge_now: bool,
+    /// The station's own maximum, as it reports it (sometimes nonsense).
+    station_max: Option<f64>,
 }
 
 fn obs_steps() -> impl Strategy<Value = Vec<ObsStep>> {
@@ -167,10 +169,15 @@ fn obs_steps() -> impl Strategy<Value = Vec<ObsStep>> {
             prop::option::weighted(0.9, any::<bool>()),
             prop::option::of((0.0f64..=100.0, 0u32..=30_000)),
             prop::bool::weighted(0.05),
+            prop::option::weighted(0.2, -5.0f64..=40.0),
         ),
     )
         .prop_map(
-            |((dt_s, grid_w, meter_age_s), (house_w, car_w), (plugged, soc, charge_now))| ObsStep {
+            |(
+                (dt_s, grid_w, meter_age_s),
+                (house_w, car_w),
+                (plugged, soc, charge_now, station_max),
+            )| ObsStep {
                 dt_s,
                 grid_w,
                 meter_age_s,
@@ -179,6 +186,7 @@ fn obs_steps() -> impl Strategy<Value = Vec<ObsStep>> {
                 plugged,
                 soc,
                 charge_now,
+                station_max,
             },
         );
     prop::collection::vec(step, 1..120)
@@ -205,12 +213,16 @@ proptest! {
             obs.charger.power = s.car_w.map(|w| Reading::new(Watts(w), now));
             obs.vehicle.soc = s.soc.map(|(v, age)| Reading::new(Soc::new(v).unwrap(), now - chrono::Duration::seconds(i64::from(age))));
             obs.overrides.charge_now = s.charge_now;
+            obs.charger.max = s.station_max.map(Amps);
             let d = c.step(now, &obs);
             let a = d.command.current().0;
             let house = obs.meter.filter(|m| m.is_fresh(now, p.meter_max_age)).and_then(|m| m.value.house_load);
             let (cap, _) = p.guard.cap(house);
             prop_assert!(a == 0.0 || a >= p.guard.floor.0 - EPS, "{name}: in (0, floor): {a}");
             prop_assert!(a == 0.0 || a <= cap.0 + EPS, "{name}: above cap {}: {a}", cap.0);
+            if let Some(m) = s.station_max.filter(|m| *m >= p.guard.floor.0) {
+                prop_assert!(a <= m + EPS, "{name}: above the station's {m} A: {a}");
+            }
             if s.plugged == Some(false) {
                 prop_assert_eq!(d.command, Command::Pause, "{} charges with no car", name);
             }

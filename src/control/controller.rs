@@ -27,6 +27,15 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// What the car draws, for one step.
+#[derive(Debug, Clone, Copy)]
+struct Car {
+    /// Measured with the meter reading, else what the last command draws.
+    power: Watts,
+    /// Measured, and the car follows the command: what the PI may learn from.
+    for_pi: Option<Watts>,
+}
+
 /// Grid power as the car should see it, given the home battery (charge positive) and the policy's rule.
 pub fn effective_grid(grid: Watts, battery: Option<Watts>, rule: HomeBattery) -> Watts {
     let Some(b) = battery else { return grid };
@@ -46,6 +55,10 @@ const RESUME_BELOW_TARGET_PCT: f64 = 2.0;
 const CAR_METER_SYNC_S: i64 = 3;
 /// Longest step the PI loop integrates over (a long gap is not a long error).
 const MAX_DT_S: f64 = 60.0;
+/// The PI learns from the car only while it draws at least this share of the floor's power: a car
+/// that does not follow the command (still waking up, full, on its own schedule) is not a charger
+/// delivering a little more or less than asked, and learning from it winds the loop up.
+const CAR_FOLLOWS_FRACTION: f64 = 0.5;
 
 /// Everything fixed about the site, charger and loop, from the config (or a simulation scenario).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -92,6 +105,9 @@ pub struct Controller {
     held_at_minimum: bool,
     /// How fast the surplus moves, for the switch's bridging rule.
     volatility: Volatility,
+    /// The configured maximum (charger, cable, car); a station that reports a lower one lowers
+    /// `params.guard.max` while it does.
+    configured_max: Amps,
 }
 
 impl Controller {
@@ -110,6 +126,7 @@ impl Controller {
             saturation: Saturation::None,
             held_at_minimum: false,
             volatility: Volatility::default(),
+            configured_max: params.guard.max,
         }
     }
 
@@ -145,6 +162,7 @@ impl Controller {
 
     /// One control step.
     pub fn step(&mut self, now: DateTime<Utc>, obs: &Observation) -> Decision {
+        self.follow_station_max(obs.charger.max);
         let p = self.params;
         let supply = p.supply();
         let dt = self
@@ -171,10 +189,10 @@ impl Controller {
                     (m.at - r.at).abs() <= chrono::Duration::seconds(CAR_METER_SYNC_S)
                 })
             });
-        let (car_power, car_measured) = match measured {
-            Some(r) => (r.value, true),
-            None if obs.charger.charging == Some(false) => (Watts::ZERO, true),
-            None => (supply.power(last_command.current()), false),
+        let car_power = match measured {
+            Some(r) => r.value,
+            None if obs.charger.charging == Some(false) => Watts::ZERO,
+            None => supply.power(last_command.current()),
         };
         let meter_reading = obs.meter.filter(|m| m.is_fresh(now, p.meter_max_age));
         let battery_rule = self.policy.common.home_battery;
@@ -271,10 +289,18 @@ impl Controller {
             self.policy.policy.wish(&ctx)
         };
 
-        // 4. The wish as a current.
-        let car_for_pi = car_measured.then_some(car_power);
+        // 4. The wish as a current. The start/stop switch counts the car's solar and grid energy
+        //    with the best figure there is; the PI learns only from a car measured following it.
+        let follows = supply.power(p.guard.floor).0 * CAR_FOLLOWS_FRACTION;
+        let car_for_pi = measured
+            .map(|r| r.value)
+            .filter(|w| w.0 >= follows && obs.charger.charging != Some(false));
         self.held_at_minimum = false;
-        let (wanted, reason) = self.resolve(now, dt, &wish, meter, car_for_pi, &mut factors);
+        let cars = Car {
+            power: car_power,
+            for_pi: car_for_pi,
+        };
+        let (wanted, reason) = self.resolve(now, dt, &wish, meter, cars, &mut factors);
         let wanted = self.hold(wanted, last_command);
         factors.wanted_a = wanted.map(|a| a.0);
 
@@ -308,6 +334,20 @@ impl Controller {
         }
     }
 
+    /// Cap at the station's own maximum when it reports one below the configured maximum (and at
+    /// least the floor: a station that says less than the floor is misreporting, not limiting).
+    fn follow_station_max(&mut self, station: Option<Amps>) {
+        let floor = self.params.guard.floor;
+        let max = match station {
+            Some(m) if m.is_finite() && m >= floor && m < self.configured_max => m,
+            _ => self.configured_max,
+        };
+        if max != self.params.guard.max {
+            self.params.guard.max = max;
+            self.guard.set_max(max);
+        }
+    }
+
     /// The SoC to stop at: the policy's, the user's override, the car's own limit; the lowest wins.
     fn target(&self, now: DateTime<Utc>, obs: &Observation) -> Soc {
         let mut t = Soc::saturating(self.policy.common.target_soc);
@@ -338,7 +378,7 @@ impl Controller {
         dt: f64,
         wish: &Wish,
         meter: Option<MeterView>,
-        car_power: Option<Watts>,
+        car: Car,
         factors: &mut Factors,
     ) -> (Option<Amps>, String) {
         let p = self.params;
@@ -389,7 +429,7 @@ impl Controller {
                             floor_w
                         };
                         let excess = m.available.0 + setpoint.0 - reference;
-                        let car = car_power.unwrap_or(Watts::ZERO);
+                        let car = car.power;
                         let solar = car.min(m.available.max(Watts::ZERO)).0;
                         let input = SwitchInput {
                             excess_w: excess,
@@ -427,7 +467,7 @@ impl Controller {
                     p.supply(),
                     m.available,
                     setpoint,
-                    car_power,
+                    car.for_pi,
                     p.guard.step,
                     self.saturation,
                     settled,

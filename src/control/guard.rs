@@ -108,6 +108,12 @@ impl Guard {
         &self.params
     }
 
+    /// Change the maximum (the station reported a lower one, or stopped doing so). The next command
+    /// obeys it; a current above it comes down at once, as any cap does.
+    pub fn set_max(&mut self, max: Amps) {
+        self.params.max = max;
+    }
+
     /// The last command let through, and when it changed.
     pub fn last(&self) -> Option<(Command, DateTime<Utc>)> {
         self.last

@@ -106,6 +106,9 @@ pub struct ChargerObs {
     pub paused: Option<bool>,
     /// What the car draws (from the charger's meter or Smappee's realtime channels).
     pub power: Option<Reading<Watts>>,
+    /// The station's own maximum current, when it reports one. Below the configured maximum it
+    /// caps every command (a station installed for 16 A behind a config that says 32 A).
+    pub max: Option<Amps>,
 }
 
 /// The car as last reported by its cloud (Enode, Cariad) or MQTT. Each value carries the time the car

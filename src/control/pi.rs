@@ -18,7 +18,12 @@
 //!   gap between the wish and the car is the charger's latency, the car's response and the meter's
 //!   delay, not an error of the charger; integrating it winds the loop up on every cloud edge;
 //! - **a dead band**: errors within one command step are not integrated, so a charger that can only be
-//!   commanded in 1 A steps does not hunt between two steps (rounding is the guard's job).
+//!   commanded in 1 A steps does not hunt between two steps (rounding is the guard's job);
+//! - **no measurement, no integral**: when the car's power is not measured, the feed-forward works from
+//!   what the last command should draw (`available = that − grid`). That loop already corrects a
+//!   charger's inexactness on its own (a charger that delivers `g ×` the command settles where it
+//!   delivers the surplus), so an integral added on top would only shift it off the setpoint. It is
+//!   kept, not applied, until measurements return.
 //!
 //! Units: the error is in amps per phase (grid error / (V × phases)); `kp` is dimensionless and `ki` is
 //! per second.
@@ -147,11 +152,12 @@ impl PiLoop {
         };
         let out = self.pid.next_control_output(-error);
         self.last_wanted = Some(feed_forward);
+        let i = if car.is_some() { out.i } else { 0.0 };
         PiOutput {
-            current: Amps(feed_forward.0 + out.p + out.i),
+            current: Amps(feed_forward.0 + out.p + i),
             feed_forward,
             p: Amps(out.p),
-            i: Amps(out.i),
+            i: Amps(i),
         }
     }
 }
@@ -327,6 +333,55 @@ mod tests {
         assert!(
             pi.integral().0 > 0.0,
             "settled: the gap is the charger's, and is learned"
+        );
+    }
+
+    #[test]
+    fn unmeasured_car_settles_on_the_surplus_from_the_estimate_and_ignores_a_stale_integral() {
+        // Learn an integral first (the car drew nothing of 5 kW: +3 A).
+        let mut pi = PiLoop::new(PiParams::default());
+        for _ in 0..1000 {
+            pi.step(
+                THREE,
+                Watts(5000.0),
+                Watts(0.0),
+                Some(Watts(0.0)),
+                Amps(0.0),
+                Saturation::None,
+                true,
+                5.0,
+            );
+        }
+        assert!(pi.integral().0 > 2.9);
+        // Now the car's power is not measured: `available` is what the last command should draw
+        // minus the grid. The charger delivers 8 % less than asked; 6.9 kW of surplus.
+        let (surplus, gain) = (6900.0, 0.92);
+        let mut cmd: f64 = 0.0;
+        for _ in 0..200 {
+            let delivered = THREE.power(Amps(cmd * gain)).0;
+            let grid = delivered - surplus;
+            let estimate = THREE.power(Amps(cmd)).0;
+            let out = pi.step(
+                THREE,
+                Watts(estimate - grid),
+                Watts(0.0),
+                None,
+                Amps(0.05),
+                Saturation::None,
+                true,
+                5.0,
+            );
+            assert_eq!(
+                out.i,
+                Amps(0.0),
+                "no integral applied without a measurement"
+            );
+            cmd = out.current.0.clamp(0.0, 32.0);
+        }
+        let delivered = THREE.power(Amps(cmd * gain)).0;
+        assert!(
+            (delivered - surplus).abs() < 1.0,
+            "delivers the surplus: {delivered} W of {surplus} W"
         );
     }
 }

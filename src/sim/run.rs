@@ -208,6 +208,7 @@ pub fn run(
                     offered: station.limit,
                     paused: Some(station.paused),
                     power: Some(Reading::new(Watts(power.1), utc(power.0))),
+                    max: None,
                 },
                 vehicle: cloud.observation(),
                 overrides,

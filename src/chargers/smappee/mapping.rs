@@ -203,6 +203,7 @@ impl ChargerState {
             },
             paused: self.paused,
             power: self.power,
+            max: self.max_current,
         }
     }
     pub fn session_id(&self) -> Option<&str> {
