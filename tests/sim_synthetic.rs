@@ -154,3 +154,32 @@ fn an_inexact_ampere_floor_lowers_the_oracles_floor() {
     assert_eq!(m.dip_solar_kwh, 0.0);
     assert!(m.car_solar_kwh <= sim.bound_kwh(&done[0].outcome));
 }
+
+/// No realtime power (`[charger] realtime_power = false`): only the 30 s state poll says whether the
+/// car charges, and the car takes a minute to start drawing. The loop must neither learn that minute
+/// nor need a measurement to find the surplus: on an AMPERE station delivering 92 %, 7 A (4444 W) is
+/// the most that stays under 5 kW, and the session imports nothing but the stop tail.
+#[test]
+fn without_realtime_power_a_slow_car_on_an_inexact_station_imports_nothing() {
+    let d = flat_day();
+    d.write("pv.toml", "module = \"pv-only\"\n");
+    let text = exact_scenario(&["pv.toml"], "")
+        .replace(
+            "limit_unit = \"percentage\"",
+            "limit_unit = \"ampere\"\nampere_gain = 0.92\nrealtime_power = false",
+        )
+        .replace("state_poll = \"1s\"", "state_poll = \"30s\"")
+        .replace("start_delay = \"0s\"", "start_delay = \"60s\"");
+    d.write("day.toml", &text);
+    let sc = scenario::load(&d.path().join("day.toml")).unwrap();
+    let input = Input::load(&sc.data).unwrap();
+    let policies = sunplug::sim::load_policies(&sc.policies, false).unwrap();
+    let sim = Simulation::new(sc, input);
+    let done = sunplug::sim::run_all(&sim, policies, false);
+    let m = &done[0].metrics;
+    // 7 A × 0.92 × 690 V for the best part of two hours.
+    let steady = 7.0 * 0.92 * 690.0 * 7000.0 / 3.6e6;
+    assert!(m.car_solar_kwh > steady, "car solar {}", m.car_solar_kwh);
+    // The stop tail: the floor (5.52 A delivered) for about a minute after sunset, plus the replug.
+    assert!(m.car_grid_kwh < 0.15, "car grid {}", m.car_grid_kwh);
+}

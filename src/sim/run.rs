@@ -84,11 +84,15 @@ fn utc(ms: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+/// The car counts as charging above this draw.
+const CHARGING_W: f64 = 100.0;
+
 /// What the daemon last read from the station's cloud API.
 #[derive(Debug, Clone, Copy, Default)]
 struct StationState {
     plugged: bool,
     paused: bool,
+    charging: bool,
     limit: Option<Amps>,
 }
 
@@ -184,6 +188,7 @@ pub fn run(
             station = StationState {
                 plugged: charger.plugged(),
                 paused: charger.paused(),
+                charging: car_w > CHARGING_W,
                 limit: charger.reported_limit(),
             };
         }
@@ -202,13 +207,24 @@ pub fn run(
                         utc(s.at_ms),
                     )
                 }),
-                charger: ChargerObs {
-                    plugged: Some(station.plugged),
-                    charging: Some(power.1 > 100.0),
-                    offered: station.limit,
-                    paused: Some(station.paused),
-                    power: Some(Reading::new(Watts(power.1), utc(power.0))),
-                    max: None,
+                charger: if sc.charger.realtime_power {
+                    ChargerObs {
+                        plugged: Some(station.plugged),
+                        charging: Some(power.1 > CHARGING_W),
+                        offered: station.limit,
+                        paused: Some(station.paused),
+                        power: Some(Reading::new(Watts(power.1), utc(power.0))),
+                        max: None,
+                    }
+                } else {
+                    ChargerObs {
+                        plugged: Some(station.plugged),
+                        charging: Some(station.charging),
+                        offered: station.limit,
+                        paused: Some(station.paused),
+                        power: None,
+                        max: None,
+                    }
                 },
                 vehicle: cloud.observation(),
                 overrides,

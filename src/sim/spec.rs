@@ -93,6 +93,10 @@ pub struct ChargerSpec {
     pub latency: HumanDuration,
     /// How often the daemon reads the station's state (plug, mode, limit) from the cloud API.
     pub state_poll: HumanDuration,
+    /// The car's power reaches the daemon every second (Smappee's realtime topic, `[smappee]
+    /// service_location_uuid` + `charger_channels`). `false`: only the state poll says whether the car
+    /// charges, and the loop works from what its last command should draw.
+    pub realtime_power: bool,
     /// The limit the station remembers from before the scenario (the limit persists between charges;
     /// on plug-in a PAUSED station resumes NORMAL at this limit). Default: the floor.
     pub initial_limit_a: Option<f64>,
@@ -109,6 +113,7 @@ impl Default for ChargerSpec {
             ampere_offset_a: 0.0,
             latency: HumanDuration::secs(3),
             state_poll: HumanDuration::secs(30),
+            realtime_power: true,
             initial_limit_a: None,
         }
     }
