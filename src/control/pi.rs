@@ -172,6 +172,27 @@ mod tests {
         voltage: Volts(230.0),
     };
 
+    /// One 5-second step on three phases with a 0 W setpoint.
+    fn at5s(
+        pi: &mut PiLoop,
+        available: Watts,
+        car: Option<Watts>,
+        dead_band: Amps,
+        saturation: Saturation,
+        settled: bool,
+    ) -> PiOutput {
+        pi.step(
+            THREE,
+            available,
+            Watts(0.0),
+            car,
+            dead_band,
+            saturation,
+            settled,
+            5.0,
+        )
+    }
+
     /// A charger that delivers `gain` × the command, and a site with a constant surplus:
     /// run the loop to steady state and return the command trace.
     fn run(surplus_w: f64, gain: f64, steps: usize, params: PiParams) -> Vec<f64> {
@@ -181,15 +202,13 @@ mod tests {
         for _ in 0..steps {
             let grid = car_w - surplus_w; // import positive
             let available = Watts(car_w - grid);
-            let out = pi.step(
-                THREE,
+            let out = at5s(
+                &mut pi,
                 available,
-                Watts(0.0),
                 Some(Watts(car_w)),
                 Amps(0.05),
                 Saturation::None,
                 true,
-                5.0,
             );
             let cmd = out.current.0.clamp(0.0, 32.0);
             trace.push(cmd);
@@ -234,51 +253,50 @@ mod tests {
         let mut pi = PiLoop::new(PiParams::default());
         for _ in 0..1000 {
             // A huge surplus but the output is held at max (the car draws 16 A): no growth.
-            pi.step(
-                THREE,
+            at5s(
+                &mut pi,
                 Watts(50_000.0),
-                Watts(0.0),
                 Some(Watts(11_040.0)),
                 Amps(0.0),
                 Saturation::High,
                 true,
-                5.0,
             );
         }
         assert_eq!(pi.integral(), Amps(0.0));
         // And it still integrates the other way: the car draws more than wanted (a step to aim
         // at nothing, then one that sees the car still at 16 A).
         for _ in 0..2 {
-            pi.step(
-                THREE,
-                Watts(0.0),
+            at5s(
+                &mut pi,
                 Watts(0.0),
                 Some(Watts(11_040.0)),
                 Amps(0.0),
                 Saturation::High,
                 true,
-                5.0,
             );
         }
         assert!(pi.integral().0 < 0.0);
     }
 
-    #[test]
-    fn integral_is_bounded_and_resettable() {
+    /// A loop whose integral ran into its bound: the car drew nothing of the 5 kW wanted (it is full).
+    fn wound_up() -> PiLoop {
         let mut pi = PiLoop::new(PiParams::default());
         for _ in 0..10_000 {
-            // The car draws nothing of the 5 kW wanted (it is full): the integral hits its bound.
-            pi.step(
-                THREE,
+            at5s(
+                &mut pi,
                 Watts(5000.0),
-                Watts(0.0),
                 Some(Watts(0.0)),
                 Amps(0.0),
                 Saturation::None,
                 true,
-                5.0,
             );
         }
+        pi
+    }
+
+    #[test]
+    fn integral_is_bounded_and_resettable() {
+        let mut pi = wound_up();
         assert!((pi.integral().0 - 3.0).abs() < 1e-9);
         pi.reset();
         assert_eq!(pi.integral(), Amps(0.0));
@@ -289,15 +307,13 @@ mod tests {
         let mut pi = PiLoop::new(PiParams::default());
         for _ in 0..100 {
             // 7.3 A wanted, 7 A delivered (1 A steps, 1 A dead band): no integration.
-            pi.step(
-                THREE,
+            at5s(
+                &mut pi,
                 Watts(5037.0),
-                Watts(0.0),
                 Some(Watts(4830.0)),
                 Amps(1.0),
                 Saturation::None,
                 true,
-                5.0,
             );
         }
         assert_eq!(pi.integral(), Amps(0.0));
@@ -308,27 +324,23 @@ mod tests {
         let mut pi = PiLoop::new(PiParams::default());
         for _ in 0..100 {
             // 5 kW wanted, 3 kW drawn: a car still ramping up after a new command.
-            pi.step(
-                THREE,
+            at5s(
+                &mut pi,
                 Watts(5000.0),
-                Watts(0.0),
                 Some(Watts(3000.0)),
                 Amps(0.1),
                 Saturation::None,
                 false,
-                5.0,
             );
         }
         assert_eq!(pi.integral(), Amps(0.0));
-        pi.step(
-            THREE,
+        at5s(
+            &mut pi,
             Watts(5000.0),
-            Watts(0.0),
             Some(Watts(3000.0)),
             Amps(0.1),
             Saturation::None,
             true,
-            5.0,
         );
         assert!(
             pi.integral().0 > 0.0,
@@ -338,20 +350,7 @@ mod tests {
 
     #[test]
     fn unmeasured_car_settles_on_the_surplus_from_the_estimate_and_ignores_a_stale_integral() {
-        // Learn an integral first (the car drew nothing of 5 kW: +3 A).
-        let mut pi = PiLoop::new(PiParams::default());
-        for _ in 0..1000 {
-            pi.step(
-                THREE,
-                Watts(5000.0),
-                Watts(0.0),
-                Some(Watts(0.0)),
-                Amps(0.0),
-                Saturation::None,
-                true,
-                5.0,
-            );
-        }
+        let mut pi = wound_up();
         assert!(pi.integral().0 > 2.9);
         // Now the car's power is not measured: `available` is what the last command should draw
         // minus the grid. The charger delivers 8 % less than asked; 6.9 kW of surplus.
@@ -361,15 +360,13 @@ mod tests {
             let delivered = THREE.power(Amps(cmd * gain)).0;
             let grid = delivered - surplus;
             let estimate = THREE.power(Amps(cmd)).0;
-            let out = pi.step(
-                THREE,
+            let out = at5s(
+                &mut pi,
                 Watts(estimate - grid),
-                Watts(0.0),
                 None,
                 Amps(0.05),
                 Saturation::None,
                 true,
-                5.0,
             );
             assert_eq!(
                 out.i,
