@@ -2,10 +2,11 @@
 //! broker is away, last will vs clean DISCONNECT, refused credentials (never logged), MQTT 5,
 //! subscribe/unsubscribe while connected, and the reconnect backoff on paused tokio time.
 
+mod logs;
 mod support;
 
+use logs::LogBuffer;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sunplug::mqtt::{LastWill, LinkState, MqttError, MqttEvent, MqttLink, Protocol, QoS};
 use support::harness::{Harness, options};
@@ -220,38 +221,11 @@ async fn last_will_on_a_lost_connection_but_not_after_a_clean_shutdown() {
     }
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn refused_credentials_get_a_clear_reason_and_the_password_is_never_logged() {
     let users = HashMap::from([("sunplug".to_string(), "right-horse-battery".to_string())]);
     let broker = TestBroker::start_with_users(&Kind::Rumqttd, Some(users));
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = LogBuffer::capture_thread();
 
     let mut o = options(broker.port, "auth-test");
     o.credentials = Some(("sunplug".into(), "hunter2-wrong-staple".to_string().into()));
@@ -265,7 +239,7 @@ async fn refused_credentials_get_a_clear_reason_and_the_password_is_never_logged
         "the reason names the likely cause: {reason}"
     );
     assert!(!reason.contains("hunter2"), "{reason}");
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(
         text.contains("MQTT connect failed"),
         "the refusal is logged: {text}"
@@ -280,7 +254,7 @@ async fn refused_credentials_get_a_clear_reason_and_the_password_is_never_logged
     let (handle, mut events) = MqttLink::start(o).unwrap();
     assert_eq!(next_event(&mut events).await, MqttEvent::Connected);
     handle.shutdown().await;
-    assert!(!String::from_utf8_lossy(&logs.0.lock().unwrap()).contains("right-horse"));
+    assert!(!logs.text().contains("right-horse"));
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 //! The tracker alone (no broker): the arithmetic of the kinds, the sum's time, the plausible range,
 //! retained repeats, and rate-limited warnings for bad payloads.
 
+mod logs;
 mod support;
 
 use chrono::Duration as Secs;
-use std::sync::{Arc, Mutex};
+use logs::LogBuffer;
 use sunplug::control::observation::PowerBalance;
 use sunplug::sources::surplus::State;
 use sunplug::units::Watts;
@@ -82,34 +83,9 @@ fn a_retained_copy_of_the_live_value_keeps_the_live_time() {
     assert!(matches!(t.snapshot(t0()).state, State::RetainedOnly { .. }));
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
 #[test]
 fn bad_payload_warnings_are_rate_limited_per_topic_with_an_excerpt() {
-    let logs = Captured::default();
-    let sub = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    let _g = tracing::subscriber::set_default(sub);
+    let (logs, _g) = LogBuffer::capture_thread();
     let mut t = tracker("topics = [\"a\", \"b\"]");
     let long = format!("garbage-{}", "x".repeat(500));
     let warned: Vec<bool> = [0, 10, 59, 60, 61]
@@ -133,7 +109,7 @@ fn bad_payload_warnings_are_rate_limited_per_topic_with_an_excerpt() {
         6,
         "every bad payload is counted, logged or not"
     );
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(

@@ -3,8 +3,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, TimeZone, Utc};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use sunplug::clock::{Clock, TokioClock};
 
 /// 2026-06-01 08:00 UTC: the start of every paused-clock test.
@@ -17,61 +16,11 @@ pub fn clock() -> Arc<dyn Clock> {
     Arc::new(TokioClock::starting_at(t0()))
 }
 
-/// Everything logged (at TRACE) while the guard lives, on this thread.
-#[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    /// Capture every log line of this process (at TRACE). Global, so use it in a test binary of its
-    /// own: tracing's per-callsite interest cache makes thread-scoped capture miss lines when other
-    /// tests run in parallel.
-    pub fn capture_global() -> Logs {
-        let logs = Logs::default();
-        let sub = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(sub).expect("one capture per test binary");
-        logs
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    /// Assert none of `secrets` appears in any line, and that something was logged at all.
-    pub fn assert_free_of(&self, secrets: &[String]) {
-        let text = self.text();
-        assert!(text.lines().count() > 3, "the capture works: {text}");
-        for s in secrets {
-            assert!(!s.is_empty());
-            for line in text.lines() {
-                assert!(
-                    !line.contains(s.as_str()),
-                    "secret {s:?} in a log line: {line}"
-                );
-            }
-        }
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
+#[path = "../logs/mod.rs"]
+mod logs;
+/// The log capture, under the name the vehicle tests use.
+#[allow(unused_imports)]
+pub use logs::LogBuffer as Logs;
 
 /// Write `text` as `sunplug.toml` in a new temp dir; returns the dir and the file.
 pub fn config(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {

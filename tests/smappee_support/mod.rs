@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::SecretString;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use sunplug::chargers::smappee::{ClientSettings, Credentials, SmappeeCharger, SmappeeClient};
 use sunplug::clock::{Clock, TokioClock};
@@ -112,54 +112,7 @@ pub fn limits(unit: LimitUnit, max: f64) -> ChargerLimits {
     }
 }
 
-/// A tracing subscriber writing every event (TRACE and up, all crates) into a buffer.
-///
-/// It is the process-wide default: a thread-local one misses events when other test threads hit a
-/// callsite first (tracing caches interest globally). Tests that read it hold [`LogBuffer::lock`]
-/// and live in a test binary of their own.
-#[derive(Clone, Default)]
-pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-static GLOBAL: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-impl LogBuffer {
-    /// The global buffer, installed on first use, emptied, and a lock for the test's duration.
-    pub async fn lock() -> (LogBuffer, tokio::sync::MutexGuard<'static, ()>) {
-        let guard = SERIAL.lock().await;
-        let buf = GLOBAL
-            .get_or_init(|| {
-                let buf = LogBuffer::default();
-                let sub = tracing_subscriber::fmt()
-                    .with_max_level(tracing::Level::TRACE)
-                    .with_ansi(false)
-                    .with_writer(buf.clone())
-                    .finish();
-                tracing::subscriber::set_global_default(sub).expect("no other global subscriber");
-                buf
-            })
-            .clone();
-        buf.0.lock().unwrap().clear();
-        (buf, guard)
-    }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).to_string()
-    }
-}
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-    fn make_writer(&'a self) -> LogBuffer {
-        self.clone()
-    }
-}
+#[path = "../logs/mod.rs"]
+mod logs;
+#[allow(unused_imports)]
+pub use logs::LogBuffer;
