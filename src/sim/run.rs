@@ -207,24 +207,22 @@ pub fn run(
                         utc(s.at_ms),
                     )
                 }),
-                charger: if sc.charger.realtime_power {
-                    ChargerObs {
-                        plugged: Some(station.plugged),
-                        charging: Some(power.1 > CHARGING_W),
-                        offered: station.limit,
-                        paused: Some(station.paused),
-                        power: Some(Reading::new(Watts(power.1), utc(power.0))),
-                        max: None,
-                    }
-                } else {
-                    ChargerObs {
-                        plugged: Some(station.plugged),
-                        charging: Some(station.charging),
-                        offered: station.limit,
-                        paused: Some(station.paused),
-                        power: None,
-                        max: None,
-                    }
+                // With realtime power the car's draw every second; without, only the last poll
+                // says whether it charges.
+                charger: ChargerObs {
+                    plugged: Some(station.plugged),
+                    charging: Some(if sc.charger.realtime_power {
+                        power.1 > CHARGING_W
+                    } else {
+                        station.charging
+                    }),
+                    offered: station.limit,
+                    paused: Some(station.paused),
+                    power: sc
+                        .charger
+                        .realtime_power
+                        .then(|| Reading::new(Watts(power.1), utc(power.0))),
+                    max: None,
                 },
                 vehicle: cloud.observation(),
                 overrides,
