@@ -15,7 +15,7 @@
 use super::decision::{Command, Decision, Factors};
 use super::guard::{Guard, GuardParams};
 use super::hysteresis::{Switch, SwitchInput, Volatility};
-use super::observation::Observation;
+use super::observation::{Observation, PowerBalance};
 use super::pi::{PiLoop, Saturation};
 use super::policies::{HomeBattery, LoadedPolicy};
 use super::policy::{MeterView, PolicyContext, Wish};
@@ -34,6 +34,10 @@ struct Car {
     power: Watts,
     /// Measured, and the car follows the command: what the PI may learn from.
     for_pi: Option<Watts>,
+    /// The car's power is not measured and the grid reading was taken within `settle` of the last
+    /// change: it cannot say what that change did, so the present current is kept until one that
+    /// can arrives.
+    awaiting_meter: Option<Amps>,
 }
 
 /// Grid power as the car should see it, given the home battery (charge positive) and the policy's rule.
@@ -179,16 +183,23 @@ impl Controller {
         let last_command = self.guard.last().map(|(c, _)| c).unwrap_or(Command::Pause);
 
         // 1. What the car draws: measured if fresh and taken together with the meter reading (the
-        //    feed-forward subtracts one from the other), else what the last command would draw.
-        let measured = obs
+        //    feed-forward subtracts one from the other) or with the command steady since `settle`
+        //    before that reading (the car drew then what it draws now), else what the last command
+        //    would draw.
+        let settle = chrono::Duration::from_std(self.policy.common.pi.settle.get())
+            .unwrap_or(chrono::Duration::MAX);
+        let changed = self.guard.last().map(|(_, at)| at);
+        let settled_at = |t: DateTime<Utc>| changed.is_none_or(|c| t >= c + settle);
+        let car_reading = obs
             .charger
             .power
-            .filter(|r| r.is_fresh(now, p.meter_max_age))
-            .filter(|r| {
-                obs.meter.is_none_or(|m| {
-                    (m.at - r.at).abs() <= chrono::Duration::seconds(CAR_METER_SYNC_S)
-                })
-            });
+            .filter(|r| r.is_fresh(now, p.meter_max_age));
+        let measured = car_reading.filter(|r| {
+            obs.meter.is_none_or(|m| {
+                (m.at - r.at).abs() <= chrono::Duration::seconds(CAR_METER_SYNC_S)
+                    || (settled_at(m.at) && settled_at(r.at))
+            })
+        });
         let car_power = match measured {
             Some(r) => r.value,
             None if obs.charger.charging == Some(false) => Watts::ZERO,
@@ -296,9 +307,26 @@ impl Controller {
             .map(|r| r.value)
             .filter(|w| w.0 >= follows && obs.charger.charging != Some(false));
         self.held_at_minimum = false;
+        // Without a car measurement that goes with it, a grid reading taken before the last change
+        // took effect says nothing about that change: `what the command draws − grid` is off by it,
+        // and acting on that again each step is an integrator with dead time that oscillates (a 10 s
+        // meter read every 10 s swung 6 ↔ 12 A, 480 writes in two hours). So after a change the
+        // current is kept until a reading taken `settle` later (or one in step with a measurement).
+        // A meter that gives PV and load directly has no such ambiguity: the car is not in it.
+        let awaiting_meter = match (measured, self.guard.last(), meter_reading) {
+            (None, Some((Command::Charge { current, .. }, _)), Some(m))
+                if matches!(m.value.balance, PowerBalance::Grid(_))
+                    && obs.charger.charging != Some(false)
+                    && !settled_at(m.at) =>
+            {
+                Some(current)
+            }
+            _ => None,
+        };
         let cars = Car {
             power: car_power,
             for_pi: car_for_pi,
+            awaiting_meter,
         };
         let (wanted, reason) = self.resolve(now, dt, &wish, meter, cars, &mut factors);
         let wanted = self.hold(wanted, last_command);
@@ -411,6 +439,16 @@ impl Controller {
                         .grid_setpoint_w
                         .unwrap_or(p.grid_setpoint.0),
                 );
+                if let Some(current) = car.awaiting_meter
+                    && self.switch.on
+                {
+                    return (
+                        Some(current),
+                        format!(
+                            "{reason}: holding {current} until the meter shows the last change"
+                        ),
+                    );
+                }
                 // Positive setpoint = allowed import, so the car may take available + setpoint.
                 let was_on = self.switch.on;
                 let on = match minimum {

@@ -23,7 +23,7 @@
 //!   what the last command should draw (`available = that − grid`). That loop already corrects a
 //!   charger's inexactness on its own (a charger that delivers `g ×` the command settles where it
 //!   delivers the surplus), so an integral added on top would only shift it off the setpoint. It is
-//!   kept, not applied, until measurements return.
+//!   kept, not applied, until measurements return, and nothing is learned across the switch.
 //!
 //! Units: the error is in amps per phase (grid error / (V × phases)); `kp` is dimensionless and `ki` is
 //! per second.
@@ -151,7 +151,10 @@ impl PiLoop {
             0.0
         };
         let out = self.pid.next_control_output(-error);
-        self.last_wanted = Some(feed_forward);
+        // What the next step compares the car with. Only a feed-forward from a measured car: one from
+        // the estimate already holds the charger's error, and comparing the car with it would learn
+        // that error a second time.
+        self.last_wanted = car.map(|_| feed_forward);
         let i = if car.is_some() { out.i } else { 0.0 };
         PiOutput {
             current: Amps(feed_forward.0 + out.p + i),
