@@ -308,6 +308,11 @@ async fn a_station_range_other_than_the_config_is_refused_in_percentage_mode() {
         h.mode_bodies(),
         [r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":16}}"#]
     );
+    // And the control loop is told, so it plans with 16 A, not the configured 32 A.
+    let obs = sunplug::daemon::ports::ChargerPort::read_state(&mut amp, h.now())
+        .await
+        .unwrap();
+    assert_eq!(obs.max, Some(Amps(16.0)));
 }
 
 #[tokio::test(start_paused = true)]

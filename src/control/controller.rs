@@ -200,9 +200,12 @@ impl Controller {
                     || (settled_at(m.at) && settled_at(r.at))
             })
         });
+        // "Not charging" comes from the charger's state poll, which may predate the last change:
+        // it is believed once the command has been steady for `settle`.
+        let not_charging = obs.charger.charging == Some(false) && settled_at(now);
         let car_power = match measured {
             Some(r) => r.value,
-            None if obs.charger.charging == Some(false) => Watts::ZERO,
+            None if not_charging => Watts::ZERO,
             None => supply.power(last_command.current()),
         };
         let meter_reading = obs.meter.filter(|m| m.is_fresh(now, p.meter_max_age));
@@ -316,7 +319,7 @@ impl Controller {
         let awaiting_meter = match (measured, self.guard.last(), meter_reading) {
             (None, Some((Command::Charge { current, .. }, _)), Some(m))
                 if matches!(m.value.balance, PowerBalance::Grid(_))
-                    && obs.charger.charging != Some(false)
+                    && !not_charging
                     && !settled_at(m.at) =>
             {
                 Some(current)

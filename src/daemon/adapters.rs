@@ -29,7 +29,12 @@ impl ChargerPort for SmappeeCharger {
         }
     }
     async fn read_state(&mut self, now: DateTime<Utc>) -> Result<ChargerObs, VendorError> {
-        SmappeeCharger::read_state(self, now).await.map(|s| s.obs())
+        let mut obs = SmappeeCharger::read_state(self, now).await?.obs();
+        // The adapter caps commands at the maximum it found when it verified the station; report the
+        // lower of that and what the station says now, so the loop never plans above what is sent.
+        let cap = self.limits().max;
+        obs.max = Some(obs.max.map_or(cap, |m| m.min(cap)));
+        Ok(obs)
     }
 }
 
