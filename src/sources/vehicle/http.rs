@@ -2,7 +2,8 @@
 //!
 //! Owns: [`send`] (request → status, headers and a size-bounded body, failures classified as
 //! [`VendorError`]), [`TokenCache`] (refresh ahead of expiry, one refresh at a time, invalidation
-//! after a 401 that cannot throw away a newer token) and [`AccessToken`].
+//! after a 401 that cannot throw away a newer token, and [`TokenCache::send_with`]: a call with the
+//! token that retries once after a 401) and [`AccessToken`].
 //! Time is tokio's, so tests move token expiry with a paused clock.
 
 use crate::vendor::VendorError;
@@ -185,6 +186,34 @@ impl TokenCache {
                 _ => Err(e),
             },
         }
+    }
+
+    /// One call with the cached token (a new one from `fetch` when due): `build` makes the request
+    /// for a token and `inspect` sees every answer. A 401 forgets that token and the call is made
+    /// once more with a new one; whatever the second answer is, it is returned.
+    pub async fn send_with<F, Fut>(
+        &self,
+        vendor: &'static str,
+        fetch: F,
+        build: impl Fn(&AccessToken) -> reqwest::RequestBuilder,
+        inspect: impl Fn(&Answer),
+    ) -> Result<Answer, VendorError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Issued, VendorError>>,
+    {
+        let token = self.get(&fetch).await?;
+        let a = send(vendor, build(&token)).await?;
+        inspect(&a);
+        if a.status != StatusCode::UNAUTHORIZED {
+            return Ok(a);
+        }
+        tracing::debug!(vendor, "access token refused; fetching a new one");
+        self.invalidate(token.generation()).await;
+        let token = self.get(&fetch).await?;
+        let a = send(vendor, build(&token)).await?;
+        inspect(&a);
+        Ok(a)
     }
 
     /// Forget the token of `generation` (it was refused). A newer token is kept.

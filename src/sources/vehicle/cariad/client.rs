@@ -136,28 +136,25 @@ impl CariadClient {
         if let Ok(mut p) = url.path_segments_mut() {
             p.pop_if_empty().extend(path);
         }
-        for attempt in 0..2 {
-            let token = self.token().await?;
-            let req = self
-                .inner
+        let build = |token: &AccessToken| {
+            self.inner
                 .http
                 .get(url.clone())
                 .query(query)
                 .header(reqwest::header::AUTHORIZATION, token.bearer())
-                .header(reqwest::header::ACCEPT, "application/json");
-            let a = http::send(VENDOR, req).await?;
+                .header(reqwest::header::ACCEPT, "application/json")
+        };
+        let inspect = |a: &Answer| {
             self.note_remaining_calls(&a.headers);
             tracing::debug!(vendor = VENDOR, status = a.status.as_u16(), "api call");
-            if a.status == StatusCode::UNAUTHORIZED && attempt == 0 {
-                self.inner.tokens.invalidate(token.generation()).await;
-                continue;
-            }
-            if a.status.is_success() {
-                return Ok(a);
-            }
-            return Err(classify(a.status, &a.headers, &a.body));
+        };
+        let a = (self.inner.tokens)
+            .send_with(VENDOR, || self.refresh(), build, inspect)
+            .await?;
+        if a.status.is_success() {
+            return Ok(a);
         }
-        unreachable!("the loop returns on its second attempt")
+        Err(classify(a.status, &a.headers, &a.body))
     }
 
     fn note_remaining_calls(&self, headers: &HeaderMap) {
@@ -168,10 +165,6 @@ impl CariadClient {
         if let (Some(n), Ok(mut r)) = (n, self.inner.remaining_calls.lock()) {
             *r = Some(n);
         }
-    }
-
-    async fn token(&self) -> Result<AccessToken, VendorError> {
-        self.inner.tokens.get(|| self.refresh()).await
     }
 
     /// Exchange the refresh token; save a rotated one before anything uses it.

@@ -180,34 +180,28 @@ impl EnodeClient {
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, VendorError> {
         let url = self.url(path);
-        for attempt in 0..2 {
-            let token = self.token().await?;
-            let mut req = self
+        let build = |token: &AccessToken| {
+            let req = self
                 .inner
                 .http
                 .request(method.clone(), url.clone())
-                .query(query);
-            req = req.header(reqwest::header::AUTHORIZATION, token.bearer());
-            if let Some(b) = body {
-                req = req.json(b);
+                .query(query)
+                .header(reqwest::header::AUTHORIZATION, token.bearer());
+            match body {
+                Some(b) => req.json(b),
+                None => req,
             }
-            let a = http::send(VENDOR, req).await?;
+        };
+        let inspect = |a: &Answer| {
             tracing::debug!(vendor = VENDOR, %method, path = url.path(), status = a.status.as_u16(), "api call");
-            if a.status == StatusCode::UNAUTHORIZED && attempt == 0 {
-                tracing::debug!(vendor = VENDOR, "access token refused; fetching a new one");
-                self.inner.tokens.invalidate(token.generation()).await;
-                continue;
-            }
-            if a.status.is_success() {
-                return Ok(a);
-            }
-            return Err(classify(a.status, &a.headers, &a.body));
+        };
+        let a = (self.inner.tokens)
+            .send_with(VENDOR, || self.fetch_token(), build, inspect)
+            .await?;
+        if a.status.is_success() {
+            return Ok(a);
         }
-        unreachable!("the loop returns on its second attempt")
-    }
-
-    async fn token(&self) -> Result<AccessToken, VendorError> {
-        self.inner.tokens.get(|| self.fetch_token()).await
+        Err(classify(a.status, &a.headers, &a.body))
     }
 
     async fn fetch_token(&self) -> Result<Issued, VendorError> {
