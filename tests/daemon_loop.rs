@@ -136,6 +136,19 @@ impl TopicSource for FakeMeter {
 
 #[derive(Default)]
 struct FakeMqtt(Mutex<Vec<(String, String, bool)>>);
+
+impl FakeMqtt {
+    /// The last message published on `topic`: payload and retain flag.
+    fn last(&self, topic: &str) -> (String, bool) {
+        let published = self.0.lock().unwrap();
+        let (_, payload, retain) = published
+            .iter()
+            .rev()
+            .find(|(t, _, _)| t == topic)
+            .unwrap_or_else(|| panic!("nothing published on {topic}"));
+        (payload.clone(), *retain)
+    }
+}
 impl MqttPort for FakeMqtt {
     fn publish(&self, topic: &str, payload: &str, retain: bool) {
         self.0
@@ -292,12 +305,8 @@ async fn follows_the_surplus_pauses_below_the_floor_and_leaves_the_safe_state() 
     // A clean stop leaves the charger paused and tells Home Assistant.
     let (_, mqtt) = h.stop().await;
     let published = mqtt.0.lock().unwrap().clone();
-    let last_status = published
-        .iter()
-        .rev()
-        .find(|(t, _, _)| t == "sunplug/status")
-        .unwrap();
-    assert_eq!((last_status.1.as_str(), last_status.2), ("offline", true));
+    let (status, retained) = mqtt.last("sunplug/status");
+    assert_eq!((status.as_str(), retained), ("offline", true));
     assert!(
         published
             .iter()
@@ -305,11 +314,11 @@ async fn follows_the_surplus_pauses_below_the_floor_and_leaves_the_safe_state() 
                 && *r
                 && p.contains("unique_id"))
     );
-    let state: Vec<_> = published
-        .iter()
-        .filter(|(t, _, _)| t == "sunplug/state")
-        .collect();
-    assert!(state.last().unwrap().1.contains("\"policy\":\"pv-only\""));
+    assert!(
+        mqtt.last("sunplug/state")
+            .0
+            .contains("\"policy\":\"pv-only\"")
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -378,16 +387,11 @@ async fn a_restart_never_jumps_to_max_and_keeps_the_users_settings() {
         "{after:?}"
     );
     let (_, mqtt) = h.stop().await;
-    let published = mqtt.0.lock().unwrap().clone();
-    let state = published
-        .iter()
-        .rev()
-        .find(|(t, _, _)| t == "sunplug/state")
-        .unwrap();
+    let state = mqtt.last("sunplug/state");
     assert!(
-        state.1.contains("\"target_soc_setting\":55.0"),
+        state.0.contains("\"target_soc_setting\":55.0"),
         "{}",
-        state.1
+        state.0
     );
 }
 
@@ -408,16 +412,11 @@ async fn charger_errors_are_retried_and_home_assistant_can_switch_policy() {
     );
     assert!(!charger.0.lock().unwrap().paused);
     let (_, mqtt) = h.stop().await;
-    let published = mqtt.0.lock().unwrap().clone();
-    let state = published
-        .iter()
-        .rev()
-        .find(|(t, _, _)| t == "sunplug/state")
-        .unwrap();
+    let state = mqtt.last("sunplug/state");
     assert!(
-        state.1.contains("\"policy\":\"min-plus-pv\""),
+        state.0.contains("\"policy\":\"min-plus-pv\""),
         "{}",
-        state.1
+        state.0
     );
 }
 
