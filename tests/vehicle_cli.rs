@@ -51,6 +51,18 @@ fn config_path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `sunplug probe vehicle --json` on `cfg`: it succeeds, and this is its report.
+async fn probe_json(cfg: &Path, enode_secret: Option<&str>) -> serde_json::Value {
+    let out = sunplug(
+        &["probe", "vehicle", "--config", config_path(cfg), "--json"],
+        enode_secret,
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_vehicle_json_reads_the_enode_emulator() {
     let emu = EnodeEmulator::start().await.unwrap();
@@ -59,14 +71,7 @@ async fn probe_vehicle_json_reads_the_enode_emulator() {
         &emu.oauth_url(),
         Some(&emu.vehicle_id()),
     ));
-    let out = sunplug(
-        &["probe", "vehicle", "--config", config_path(&cfg), "--json"],
-        Some(enode::CLIENT_SECRET),
-    )
-    .await;
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
-    let j: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let j = probe_json(&cfg, Some(enode::CLIENT_SECRET)).await;
     assert_eq!(j["soc_pct"], 66.0);
     assert_eq!(j["plugged"], true);
     assert_eq!(j["charging"], true);
@@ -131,14 +136,7 @@ async fn probe_vehicle_reads_cariad_and_saves_the_rotated_token() {
         emu.token_url()
     );
     std::fs::write(&cfg, text_cfg).unwrap();
-    let out = sunplug(
-        &["probe", "vehicle", "--config", config_path(&cfg), "--json"],
-        None,
-    )
-    .await;
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
-    let j: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let j = probe_json(&cfg, None).await;
     assert_eq!(j["soc_pct"], 63.0);
     assert_eq!(j["plugged"], false);
     assert_eq!(j["charging"], false);
