@@ -208,7 +208,7 @@ async fn the_state_tells_plug_charging_pause_and_limit() {
     );
     assert_eq!(s.percentage_limit, Some(10));
     assert!((obs.offered.unwrap().0 - 8.6).abs() < 1e-9);
-    assert_eq!(s.charging_state.as_deref(), Some("CHARGING"));
+    assert_eq!(s.charging_state.as_deref(), Some("STARTED"));
     assert_eq!(s.session_id(), Some("4001"));
 
     c.apply(h.now(), &Command::Pause).await.unwrap();
@@ -254,8 +254,16 @@ async fn discovery_finds_the_station_or_says_how_to() {
     let mut c = h.charger(LimitUnit::Percentage);
     let st = c.verify().await.unwrap();
     assert_eq!((st.location_id, st.position), (12345, 1));
-    assert_eq!(st.smart_device_id.as_deref(), Some("CARCHARGER-299"));
-    assert_eq!(st.channels, [4, 5, 6]);
+    assert_eq!(
+        st.smart_device_id.as_deref(),
+        Some("CARCHARGER-299"),
+        "found in /smartdevices by the connector's uuid, not the metering configuration's id"
+    );
+    assert_eq!(
+        st.channels,
+        [4, 5, 6],
+        "consumptionIndex, not powerTopicIndex"
+    );
     assert_eq!(c.resolution(), (Amps(6.0), Amps(0.26)));
 
     let mut wrong = SmappeeCharger::new(
