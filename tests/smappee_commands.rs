@@ -376,7 +376,18 @@ async fn without_sessions_the_plug_state_is_unknown_but_the_rest_is_read() {
         sunplug::emulators::smappee::Fault::Status(404),
     );
     let s = c.read_state(h.now()).await.unwrap();
-    assert_eq!((s.plugged, s.paused, s.session), (None, Some(true), None));
+    // The sessions list is gone, but SUSPENDED is itself a session state: a car is connected.
+    assert_eq!(
+        (s.plugged, s.paused, s.session),
+        (Some(true), Some(true), None)
+    );
+    h.emu.unplug(1);
+    let s = c.read_state(h.now()).await.unwrap();
+    assert_eq!(
+        (s.plugged, s.charging),
+        (None, Some(false)),
+        "INITIALIZE: no current; without sessions the plug state is unknown"
+    );
     h.emu.clear_requests();
     c.read_state(h.now()).await.unwrap();
     assert!(
