@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use sunplug::daemon::demo::{DemoOutcome, run_demo, setup};
+use sunplug::demo::{DemoOutcome, run_demo, setup};
 use sunplug::sim::{Input, scenario, schedule};
 
 /// Table rows start with a local "HH:MM".

@@ -208,7 +208,7 @@ async fn link_session_sends_the_fields_the_spec_requires() {
     let emu = emulator().await;
     let req = LinkRequest {
         vendor_type: "vehicle".into(),
-        scopes: sunplug::sources::vehicle::enode::cli::LINK_SCOPES
+        scopes: sunplug::commands::enode::LINK_SCOPES
             .iter()
             .map(|s| s.to_string())
             .collect(),

@@ -1,7 +1,5 @@
-//! The work behind each CLI command that is not a long-running service: check-config, policies,
-//! probes, charger and account helpers. Each prints for a person (or JSON with `--json`).
+//! `sunplug check-config` and `sunplug policies`: what a config sets up, and the built-in policies.
 
-use crate::cli::{Command, ProbeCommand};
 use crate::config::{self, Needs};
 use crate::control::policies::MODULES;
 use std::path::Path;
@@ -77,36 +75,4 @@ pub fn list_policies() -> anyhow::Result<ExitCode> {
         println!("  {:<20} {}{soc}", m.name, m.summary);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The commands whose work lives in other modules. The async ones get a runtime here.
-pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
-    let rt = || {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-    };
-    match command {
-        Command::Simulate(args) => crate::sim::simulate(args),
-        Command::Run(args) => rt()?.block_on(crate::daemon::run_cli(args)),
-        Command::Demo(args) => rt()?.block_on(crate::daemon::demo(args)),
-        Command::Probe(ProbeCommand::Surplus {
-            config,
-            json,
-            timeout,
-        }) => rt()?.block_on(crate::sources::surplus::probe(
-            &config.config,
-            json,
-            timeout.get(),
-        )),
-        Command::Probe(ProbeCommand::Vehicle { config, json }) => {
-            rt()?.block_on(crate::sources::vehicle::probe(&config.config, json))
-        }
-        Command::Charger(c) => rt()?.block_on(crate::chargers::smappee::charger_cli(c)),
-        Command::Smappee(c) => rt()?.block_on(crate::chargers::smappee::smappee_cli(c)),
-        Command::Enode(c) => rt()?.block_on(crate::sources::vehicle::enode_cli(c)),
-        Command::CheckConfig { file } => Ok(check_config(&file)),
-        Command::Policies => list_policies(),
-    }
 }

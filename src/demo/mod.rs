@@ -1,7 +1,7 @@
 //! `sunplug demo`: the real daemon against the emulated Smappee and Enode APIs and a replayed day, at
 //! accelerated time, so a person sees the whole loop without hardware.
 //!
-//! Owns: [`demo`] (the command) and [`run_demo`] (the same, writing to any output, for tests). What
+//! Owns: [`run_demo`] (the replay, writing to any output; `sunplug demo` is `crate::commands::demo`). What
 //! runs: the loop of `sunplug run` ([`crate::daemon::run::run`]) with the real Smappee charger and
 //! Enode vehicle adapters, built from an ordinary `sunplug.toml` ([`setup`]) that points at the
 //! emulators on 127.0.0.1; around them the replayed site ([`world`]): PV and house load from the
@@ -14,9 +14,7 @@ pub mod setup;
 mod table;
 pub mod world;
 
-use crate::cli::DemoArgs;
 use crate::clock::{Clock, ScaledClock};
-use crate::config::LogFormat;
 use crate::control::Decision;
 use crate::daemon::adapters::PolledVehicle;
 use crate::daemon::run::{Wiring, run};
@@ -28,7 +26,6 @@ use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::io::Write;
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use table::{header, summary, table_head, table_row};
@@ -49,33 +46,6 @@ pub struct DemoOutcome {
     pub modes: Vec<String>,
     /// Vehicle reads the Enode emulator answered.
     pub vehicle_reads: usize,
-}
-
-/// `sunplug demo`: replay until the data ends or Ctrl-C.
-pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    // Quiet by default so the table reads well; RUST_LOG=info shows the daemon's own log.
-    crate::logging::init("warn", LogFormat::Human);
-    let interrupted = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let result = run_demo(
-        &args.scenario,
-        args.speed,
-        &mut std::io::stdout(),
-        interrupted,
-    )
-    .await;
-    match result {
-        Ok(_) => Ok(ExitCode::SUCCESS),
-        // `sunplug demo | head`: the reader has seen enough.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>().map(std::io::Error::kind)
-                == Some(std::io::ErrorKind::BrokenPipe) =>
-        {
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// Run the demo of `scenario` at `speed`, printing to `out`, until the data ends or `stop` completes.

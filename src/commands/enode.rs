@@ -4,12 +4,12 @@
 //! find. The link session asks for the three vehicle scopes sunplug uses: data, location and charging
 //! control (vendor-apis.md §1.5; seed 000 shows the same request).
 
-use super::client::EnodeClient;
-use super::wire::LinkRequest;
 use crate::cli::EnodeCommand;
 use crate::config::values::{SecretSource, resolve_secret};
 use crate::config::vehicle::EnodeSection;
 use crate::config::{self, Needs};
+use crate::sources::vehicle::enode::client::EnodeClient;
+use crate::sources::vehicle::enode::wire::LinkRequest;
 use anyhow::{Context, anyhow};
 use std::path::Path;
 use std::process::ExitCode;
@@ -52,9 +52,12 @@ pub fn setup(path: &Path) -> anyhow::Result<(EnodeSection, EnodeClient)> {
         env: "SUNPLUG_ENODE_CLIENT_SECRET",
     })
     .map_err(|m| anyhow!("enode.client_secret_file: {m}"))?;
-    let client =
-        super::client_from_config(&e, secret, crate::vendor::http_client(Default::default()))
-            .map_err(|m| anyhow!("[enode]: {m}"))?;
+    let client = crate::sources::vehicle::enode::client_from_config(
+        &e,
+        secret,
+        crate::vendor::http_client(Default::default()),
+    )
+    .map_err(|m| anyhow!("[enode]: {m}"))?;
     Ok((e, client))
 }
 
