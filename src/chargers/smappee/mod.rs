@@ -12,7 +12,7 @@
 //!   backoff);
 //! - `state_words`: pure: `chargingState` / `chargingMode` words → plugged, charging, paused;
 //! - `realtime`: the local MQTT realtime payload → the charger's power;
-//! - `cli`: `sunplug charger status|set` and `sunplug smappee locations`.
+//! (`sunplug charger status|set` and `sunplug smappee locations` live in `crate::commands::charger`.)
 //!
 //! The user-facing setup (API access, the serial, ampere vs percentage, the replug quirk) is in
 //! `docs/smappee.md`.
@@ -20,7 +20,6 @@
 pub mod auth;
 mod backoff;
 pub mod charger;
-mod cli;
 pub mod client;
 pub mod mapping;
 pub mod realtime;
@@ -230,20 +229,6 @@ pub fn charger_from_config(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         limits,
         s.service_location_id,
     ))
-}
-
-/// `sunplug charger ...`.
-pub async fn charger_cli(
-    command: crate::cli::ChargerCommand,
-) -> anyhow::Result<std::process::ExitCode> {
-    cli::charger(command).await
-}
-
-/// `sunplug smappee ...`.
-pub async fn smappee_cli(
-    command: crate::cli::SmappeeCommand,
-) -> anyhow::Result<std::process::ExitCode> {
-    cli::smappee(command).await
 }
 
 #[cfg(test)]

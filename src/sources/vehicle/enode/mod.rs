@@ -6,7 +6,6 @@
 //! link|vehicles`). This file owns [`EnodeSource`]: one client, one vehicle, one pacer.
 
 pub mod actions;
-pub mod cli;
 pub mod client;
 pub mod map;
 pub mod wire;
