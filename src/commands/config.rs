@@ -59,6 +59,12 @@ pub fn summary(cfg: &config::Config) -> Vec<String> {
         ));
     }
     out.push(format!("vehicle: {:?}", cfg.vehicle.kind));
+    if cfg.vehicle.kind == crate::config::vehicle::VehicleKind::Cariad {
+        out.push(format!(
+            "cariad: if the token is refused: {}",
+            crate::sources::vehicle::cariad::client::BRAND_STATUS
+        ));
+    }
     out.push(format!("state directory: {}", cfg.state_dir.display()));
     out
 }

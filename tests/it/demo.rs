@@ -16,9 +16,9 @@ fn is_row(line: &str) -> bool {
     b.len() > 5 && b[2] == b':' && b[..2].iter().chain(&b[3..5]).all(u8::is_ascii_digit)
 }
 
-/// The charger cell of a row shows a whole-amp limit: "CHARGING 11 A".
+/// The charger cell of a row shows a whole-amp limit: "STARTED 11 A" (Smappee's session word).
 fn ampere_cell(row: &str) -> bool {
-    let Some((_, rest)) = row.split_once("CHARGING ") else {
+    let Some((_, rest)) = row.split_once("STARTED ") else {
         return false;
     };
     let mut words = rest.split_whitespace();
@@ -142,7 +142,7 @@ async fn two_hours_drive_the_emulated_charger_with_limits_and_pauses() {
     assert!(rows[0].starts_with("12:15") && rows[7].starts_with("14:00"));
     assert!(
         rows.iter()
-            .any(|r| r.contains("CHARGING") && r.contains("solar only")),
+            .any(|r| r.contains("STARTED") && r.contains("solar only")),
         "the charger as emulated and the daemon's reason:\n{text}"
     );
 }

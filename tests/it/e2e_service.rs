@@ -354,7 +354,7 @@ async fn percentage_day_pause_failsafe_replug_target_and_home_assistant() {
     w.meter_on.store(true, Ordering::SeqCst);
     let pauses = w.modes().iter().filter(|m| is_paused(m)).count();
     w.smappee.replug(1);
-    assert_ne!(w.smappee.connector(1).unwrap().charging_state(), "PAUSED");
+    assert_ne!(w.smappee.connector(1).unwrap().mode_word(), "PAUSED");
     until(&w, "PAUSED re-asserted after the replug", || {
         w.modes().iter().filter(|m| is_paused(m)).count() > pauses
     })

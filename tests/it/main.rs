@@ -21,6 +21,7 @@ mod smappee_auth;
 mod smappee_cli;
 mod smappee_commands;
 mod smappee_faults;
+mod smappee_vendor;
 mod surplus_config;
 mod surplus_freshness;
 mod surplus_fuzz;

@@ -212,7 +212,7 @@ async fn set_then_status_through_the_api_with_one_login() {
     for want in [
         "Smappee station 5010000123, connector 1 (right), service location 12345 \"Home\"",
         "plugged in, charging (session 4001, CHARGING",
-        "state:     CHARGING",
+        "state:     started",
         "limit:     15 % ≈ 9.90 A (reported as a percentage)   (station range 6–32 A)",
         "AMPERE, whole amps",
         "token:     valid until",
@@ -230,6 +230,28 @@ async fn set_then_status_through_the_api_with_one_login() {
     assert_eq!(v["charging"], true);
     assert_eq!(v["percentage_limit"], 15);
     assert_eq!(v["max_current_a"], 32.0);
+    assert_eq!(v["charging_state"], "STARTED");
+    assert_eq!(v["session_state"], "started");
+
+    // A state word sunplug does not know is reported as unknown, with the raw word; never as
+    // "not charging" (here the session's status speaks for it).
+    site.emu.set_state_word(1, Some("Warping"));
+    let o = sunplug(
+        &["charger", "status", "--config", p(&cfg), "--json"],
+        Some(&pw),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["session_state"], "unknown");
+    assert_eq!(v["charging_state"], "Warping");
+    assert_eq!(v["charging"], true, "from the session's status");
+    let o = sunplug(&["charger", "status", "--config", p(&cfg)], Some(&pw)).await;
+    assert!(
+        text(&o).0.contains("state:     unknown (Warping)"),
+        "{:?}",
+        text(&o)
+    );
+    site.emu.set_state_word(1, None);
 
     let o = sunplug(
         &["charger", "set", "--config", p(&cfg), "--pause"],
@@ -267,7 +289,8 @@ async fn locations_lists_stations_before_the_serial_is_known() {
         "Service location 12345 \"Home\", uuid 6eefadeb-5c08-47cd-87b6-9897acb9fb8f",
         "monitor/hub serial 5100000123 (not a charging station serial)",
         "charging station 5010000123 \"EV Wall\" (Connect 5100000123)",
-        "connector 1 (right): 6–32 A, smart device CARCHARGER-299, realtime channels 4, 5, 6",
+        "connector 1 (right): 6–32 A, smart device CARCHARGER-299, realtime channels 4, 5, 6 \
+         (charger_channels = [4, 5, 6])",
         "Put the station's serial in [smappee] serial",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");

@@ -206,7 +206,7 @@ async fn the_state_tells_plug_charging_pause_and_limit() {
     );
     assert_eq!(s.percentage_limit, Some(10));
     assert!((obs.offered.unwrap().0 - 8.6).abs() < 1e-9);
-    assert_eq!(s.charging_state.as_deref(), Some("CHARGING"));
+    assert_eq!(s.charging_state.as_deref(), Some("STARTED"));
     assert_eq!(s.session_id(), Some("4001"));
 
     c.apply(h.now(), &Command::Pause).await.unwrap();
@@ -252,8 +252,16 @@ async fn discovery_finds_the_station_or_says_how_to() {
     let mut c = h.charger(LimitUnit::Percentage);
     let st = c.verify().await.unwrap();
     assert_eq!((st.location_id, st.position), (12345, 1));
-    assert_eq!(st.smart_device_id.as_deref(), Some("CARCHARGER-299"));
-    assert_eq!(st.channels, [4, 5, 6]);
+    assert_eq!(
+        st.smart_device_id.as_deref(),
+        Some("CARCHARGER-299"),
+        "found in /smartdevices by the connector's uuid, not the metering configuration's id"
+    );
+    assert_eq!(
+        st.channels,
+        [4, 5, 6],
+        "consumptionIndex, not powerTopicIndex"
+    );
     assert_eq!(c.resolution(), (Amps(6.0), Amps(0.26)));
 
     let mut wrong = SmappeeCharger::new(
@@ -366,7 +374,18 @@ async fn without_sessions_the_plug_state_is_unknown_but_the_rest_is_read() {
         sunplug::emulators::smappee::Fault::Status(404),
     );
     let s = c.read_state(h.now()).await.unwrap();
-    assert_eq!((s.plugged, s.paused, s.session), (None, Some(true), None));
+    // The sessions list is gone, but SUSPENDED is itself a session state: a car is connected.
+    assert_eq!(
+        (s.plugged, s.paused, s.session),
+        (Some(true), Some(true), None)
+    );
+    h.emu.unplug(1);
+    let s = c.read_state(h.now()).await.unwrap();
+    assert_eq!(
+        (s.plugged, s.charging),
+        (None, Some(false)),
+        "INITIALIZE: no current; without sessions the plug state is unknown"
+    );
     h.emu.clear_requests();
     c.read_state(h.now()).await.unwrap();
     assert!(

@@ -9,7 +9,7 @@ use sunplug::emulators::common::Fault;
 use sunplug::emulators::enode::{CLIENT_SECRET, TOKEN_PATH, Timing, VehicleSim};
 use sunplug::sources::vehicle::enode::EnodeSource;
 use sunplug::sources::vehicle::enode::wire::LinkRequest;
-use sunplug::sources::vehicle::state::{Freshness, PowerDelivery};
+use sunplug::sources::vehicle::state::{Freshness, PowerDelivery, VehicleWarning};
 use sunplug::units::Soc;
 
 #[tokio::test(start_paused = true)]
@@ -77,6 +77,53 @@ async fn a_wrong_secret_is_an_auth_error_that_says_what_to_check() {
         "{msg}"
     );
     assert!(!msg.contains("not-the-secret"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_api_call_pins_the_enode_version_the_parser_is_written_for() {
+    let emu = emulator().await;
+    let c = client(&emu, CLIENT_SECRET);
+    c.vehicle(&emu.vehicle_id()).await.unwrap();
+    c.vehicles(None).await.unwrap();
+    let api: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != TOKEN_PATH)
+        .collect();
+    assert_eq!(api.len(), 2, "{api:?}");
+    for r in &api {
+        assert_eq!(
+            r.header("enode-version"),
+            Some(sunplug::sources::vehicle::enode::client::ENODE_VERSION),
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
+    assert_eq!(
+        sunplug::sources::vehicle::enode::client::ENODE_VERSION,
+        "2024-10-01"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn enode_smart_charging_on_is_a_warning_for_home_assistant() {
+    let emu = emulator().await;
+    let mut src = EnodeSource::new(client(&emu, CLIENT_SECRET), emu.vehicle_id(), pace(), false);
+    let s = src.poll(&*clock()).await.unwrap();
+    assert_eq!(s.warning, None);
+    emu.update_vehicle(|v| v.smart_charging = true);
+    let s = src.poll(&*clock()).await.unwrap();
+    assert_eq!(s.warning, Some(VehicleWarning::EnodeSmartCharging));
+    let update = sunplug::daemon::adapters::update_of(&s);
+    assert_eq!(update.warning, Some(VehicleWarning::EnodeSmartCharging));
+    assert!(
+        VehicleWarning::EnodeSmartCharging
+            .message()
+            .contains("fights sunplug")
+    );
+    emu.update_vehicle(|v| v.smart_charging = false);
+    assert_eq!(src.poll(&*clock()).await.unwrap().warning, None);
 }
 
 #[tokio::test(start_paused = true)]

@@ -10,6 +10,7 @@
 //!   smart device + sessions → [`ChargerState`];
 //! - `charger` + `backoff`: [`SmappeeCharger`], what the daemon's writer owns (dedupe, replug,
 //!   backoff);
+//! - `state_words`: pure: `chargingState` / `chargingMode` words → plugged, charging, paused;
 //! - `realtime`: the local MQTT realtime payload → the charger's power;
 //! (`sunplug charger status|set` and `sunplug smappee locations` live in `crate::commands::charger`.)
 //!
@@ -23,6 +24,7 @@ pub mod client;
 pub mod mapping;
 pub mod realtime;
 mod redact;
+pub mod state_words;
 pub mod token_file;
 pub mod wire;
 

@@ -58,10 +58,20 @@ pub async fn locations(path: &Path) -> anyhow::Result<ExitCode> {
                     .map(|c| format!(" (Connect {c})"))
                     .unwrap_or_default()
             );
+            // The smart devices, to name each connector's by its uuid (the metering
+            // configuration's `chargers[].id` only as the fallback).
+            let devices = client
+                .smart_devices(l.service_location_id)
+                .await
+                .unwrap_or_default();
             for c in &st.chargers {
                 let pos = c.position.unwrap_or(1);
                 let mut range_text = range(c.min_current.map(Amps), c.max_current.map(Amps));
-                let device = c.id.clone().or_else(|| c.smart_device_id.clone());
+                let fallback = c.id.clone().or_else(|| c.smart_device_id.clone());
+                let device =
+                    mapping::smart_device_for(&devices, c.uuid.as_deref(), fallback.as_deref())
+                        .and_then(|d| d.id.clone().or_else(|| d.uuid.clone()))
+                        .or(fallback);
                 if (c.min_current.is_none() || c.max_current.is_none())
                     && let Some(d) = &device
                     && let Ok(dev) = client.smart_device(l.service_location_id, d).await
@@ -75,7 +85,7 @@ pub async fn locations(path: &Path) -> anyhow::Result<ExitCode> {
                 let channels: Vec<String> = c
                     .channels
                     .iter()
-                    .filter_map(|ch| ch.power_topic_index.map(|i| i.to_string()))
+                    .filter_map(|ch| ch.consumption_index.map(|i| i.to_string()))
                     .collect();
                 let ours = configured.as_deref() == Some(serial) && connector == pos;
                 println!(
@@ -87,7 +97,12 @@ pub async fn locations(path: &Path) -> anyhow::Result<ExitCode> {
                     if channels.is_empty() {
                         String::new()
                     } else {
-                        format!(", realtime channels {}", channels.join(", "))
+                        // The local realtime topic's publishIndex is the consumptionIndex.
+                        format!(
+                            ", realtime channels {} (charger_channels = [{}])",
+                            channels.join(", "),
+                            channels.join(", ")
+                        )
                     },
                     if ours { "   <- configured" } else { "" }
                 );
@@ -119,6 +134,10 @@ pub async fn status(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             "charging": state.charging,
             "paused": state.paused,
             "charging_state": state.charging_state,
+            // The state word as sunplug reads it: "unknown" for a word it does not know (the raw
+            // word is in charging_state), null when the station sent none.
+            "session_state": state.state_word.as_ref().map(|w| w.label()),
+            "connector_mode": state.mode.map(|m| format!("{m:?}").to_lowercase()),
             "percentage_limit": state.percentage_limit,
             "limit_a": state.limit.map(|a| a.0),
             "session_id": state.session_id(),
@@ -184,7 +203,9 @@ fn print_status(
     );
     println!(
         "  state:     {}{}",
-        s.charging_state.as_deref().unwrap_or("unknown"),
+        s.state_word
+            .as_ref()
+            .map_or("unknown".to_string(), |w| w.to_string()),
         if s.paused == Some(true) {
             " (paused)"
         } else {
