@@ -19,6 +19,7 @@ use super::state::{Persisted, StateStore};
 use super::systemd::Notifier;
 use super::view::{log_decision, record_row, state_view};
 use super::writer::{ChargerReport, WriterSettings, spawn_writer};
+use crate::control::actuate::{ActuatorSettings, OnManualChange, Request, Resolution};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{Command, Controller, Decision, Observation};
@@ -37,6 +38,8 @@ const EARLY_STEP_W: f64 = 400.0;
 /// ...but not more often than this.
 const EARLY_STEP_SPACING: Duration = Duration::from_secs(1);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a change made in the vendor's app stands before it is re-asserted.
+const MANUAL_GRACE: Duration = Duration::from_secs(60);
 const WATCHDOG_FALLBACK: Duration = Duration::from_secs(10);
 
 /// Everything the loop talks to. The caller builds it from the config (or from emulators in tests).
@@ -130,8 +133,18 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         WriterSettings {
             poll_interval: scaled(smappee.poll_interval.get().max(Duration::from_secs(1))),
             safe_state: cfg.control.on_shutdown,
-            floor: params.guard.floor,
-            phases: params.guard.supply.phases,
+            actuator: ActuatorSettings {
+                resolution: cfg
+                    .charger
+                    .as_ref()
+                    .map(crate::chargers::smappee::mapping::resolution)
+                    .unwrap_or(Resolution {
+                        floor: params.guard.floor,
+                        percent: None,
+                    }),
+                on_manual_change: OnManualChange::default(),
+                manual_grace: MANUAL_GRACE,
+            },
             dry_run,
         },
         stop.clone(),
@@ -276,6 +289,12 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 if let Some(p) = charger_power.as_ref().and_then(|p| p.latest(now)) {
                     obs.charger.power = Some(p);
                 }
+                // Paused: as read, else as sunplug sent it and the charger confirmed (a station may
+                // not say); the offered current is 0 A while paused.
+                if obs.charger.paused.is_none() && report.confirmed == Some(Request::Pause) {
+                    obs.charger.paused = Some(true);
+                }
+                obs.charger.offered = report.offered.or(obs.charger.offered);
                 // "Charge now" lasts until the car leaves.
                 let plugged = obs.charger.plugged;
                 if was_plugged == Some(true) && plugged == Some(false) && persisted.settings.charge_now {
