@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sunplug::clock::{Clock, TokioClock};
 use sunplug::config::{self, Needs};
+use sunplug::control::actuate::Request;
 use sunplug::control::{ChargerObs, Command, MeterSample, Reading};
 use sunplug::daemon::ports::*;
 use sunplug::daemon::run::{Wiring, run};
 use sunplug::daemon::systemd::Notifier;
-use sunplug::units::{Amps, Watts};
+use sunplug::units::{Amps, Phases, Watts};
 use sunplug::vendor::VendorError;
 use tokio::sync::mpsc;
 
@@ -44,11 +45,7 @@ impl FakeCharger {
 }
 
 impl ChargerPort for FakeCharger {
-    async fn apply(
-        &mut self,
-        _now: DateTime<Utc>,
-        command: &Command,
-    ) -> Result<Written, VendorError> {
+    async fn execute(&mut self, request: Request) -> Result<(), VendorError> {
         let mut s = self.0.lock().unwrap();
         if s.fail_next > 0 {
             s.fail_next -= 1;
@@ -57,14 +54,15 @@ impl ChargerPort for FakeCharger {
                 detail: "HTTP 500".into(),
             });
         }
-        let unchanged = match command {
-            Command::Pause => s.paused,
-            Command::Charge { current, .. } => !s.paused && s.limit == current.0,
+        let command = match request {
+            Request::Pause => Command::Pause,
+            Request::Ampere(a) => Command::Charge {
+                current: Amps(f64::from(a)),
+                phases: Phases::Three,
+            },
+            Request::Percent(_) => unreachable!("the fake is in ampere mode"),
         };
-        if unchanged {
-            return Ok(Written::Unchanged);
-        }
-        s.writes.push(*command);
+        s.writes.push(command);
         match command {
             Command::Pause => s.paused = true,
             Command::Charge { current, .. } => {
@@ -72,7 +70,7 @@ impl ChargerPort for FakeCharger {
                 s.limit = current.0;
             }
         }
-        Ok(Written::Sent)
+        Ok(())
     }
     async fn read_state(&mut self, now: DateTime<Utc>) -> Result<ChargerObs, VendorError> {
         let s = self.0.lock().unwrap();

@@ -9,7 +9,8 @@
 //!   `floor..station_max`), with a 1e-6 A tolerance for float noise, so the car never gets more than
 //!   the guard allowed; a current below the floor (also after rounding) becomes a pause. Every charger translates a
 //!   [`Request`] into its own wire format below this point (Smappee: `chargers::smappee`);
-//! - dedupe: nothing is sent while the wanted request equals the last confirmed one;
+//! - dedupe: nothing is sent while the wanted request equals the last confirmed one (a charger read
+//!   as paused counts as a confirmed pause);
 //! - re-assert after a replug (Smappee resets PAUSED to NORMAL when a car is plugged in again);
 //! - rejected-request memory: a request the charger refused is not sent again until the wish changes
 //!   or another request succeeds;
@@ -80,6 +81,8 @@ pub struct Resolution {
     pub floor: Amps,
     /// `None`: whole amps. `Some`: percentages of the station's range.
     pub percent: Option<PercentScale>,
+    /// Above this a charge is capped (the lowest of station, cable and car); `None`: no cap.
+    pub max: Option<Amps>,
 }
 
 impl Resolution {
@@ -88,7 +91,11 @@ impl Resolution {
         let Command::Charge { current, .. } = command else {
             return Request::Pause;
         };
-        if !current.0.is_finite() || current.0 + EPS < self.floor.0 {
+        if !current.0.is_finite() {
+            return Request::Pause;
+        }
+        let current = self.max.map_or(current, |m| current.min(m));
+        if current.0 + EPS < self.floor.0 {
             return Request::Pause;
         }
         match self.percent {
@@ -327,6 +334,10 @@ impl Actuator {
         if obs.plugged.is_some() {
             self.plugged = obs.plugged;
         }
+        // A charger read as paused is paused: no PAUSED needs sending (after a start or a replug).
+        if self.confirmed.is_none() && self.in_flight.is_none() && obs.paused == Some(true) {
+            self.confirmed = Some((Request::Pause, read_at));
+        }
         let Some((request, at)) = self.confirmed else {
             return;
         };
@@ -373,15 +384,20 @@ impl Actuator {
     }
 
     /// The current the charger offers: 0 A while paused (as read, or as confirmed and not read
-    /// otherwise), else what it reports, else what it acknowledged.
+    /// otherwise), else what it acknowledged when the read is within 1 A of it, else what it reads.
     pub fn offered(&self, obs: Option<&ChargerObs>) -> Option<Amps> {
         let read_paused = obs.and_then(|o| o.paused);
         let confirmed_pause = self.confirmed() == Some(Request::Pause) && read_paused != Some(false);
         if read_paused == Some(true) || confirmed_pause {
             return Some(Amps::ZERO);
         }
-        obs.and_then(|o| o.offered)
-            .or_else(|| self.confirmed()?.amps(self.settings.resolution.percent))
+        let asked = self.confirmed().and_then(|r| r.amps(self.settings.resolution.percent));
+        match (obs.and_then(|o| o.offered), asked) {
+            // A station that reports its limit as a percentage reads 9.9 A for the 10 A it was
+            // sent: what it acknowledged is the better figure; a limit set elsewhere is not.
+            (Some(read), Some(asked)) if (read.0 - asked.0).abs() < 1.0 => Some(asked),
+            (read, asked) => read.or(asked),
+        }
     }
 
     /// What to send when the service stops. The floor only when sunplug was charging (its command

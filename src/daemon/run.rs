@@ -141,6 +141,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                     .unwrap_or(Resolution {
                         floor: params.guard.floor,
                         percent: None,
+                        max: None,
                     }),
                 on_manual_change: OnManualChange::default(),
                 manual_grace: MANUAL_GRACE,

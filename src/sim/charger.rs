@@ -144,6 +144,7 @@ impl ChargerModel {
                 LimitUnit::Percentage => self.scale,
                 LimitUnit::Ampere => None,
             },
+            max: None,
         }
     }
 }

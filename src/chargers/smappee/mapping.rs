@@ -35,6 +35,7 @@ pub fn resolution(limits: &ChargerLimits) -> Resolution {
             LimitUnit::Ampere => None,
             LimitUnit::Percentage => scale(limits),
         },
+        max: Some(limits.max),
     }
 }
 
