@@ -19,8 +19,8 @@
 //!   success, with a lower cap for state reads (1 min) than for writes (5 min), so a failing read never
 //!   blocks a write for long;
 //! - manual changes: a state read that contradicts the confirmed request (paused or resumed in the
-//!   vendor's app) is reported, then either re-asserted once after a grace period or yielded to until
-//!   the car is unplugged ([`OnManualChange`]);
+//!   vendor's app) is reported and left standing for a grace period (nothing is sent meanwhile), then
+//!   either re-asserted once or yielded to until the car is unplugged ([`OnManualChange`]);
 //! - the shutdown request ([`Actuator::shutdown_request`]): the floor only if sunplug was charging; a
 //!   shutdown never starts a paused car.
 
@@ -173,8 +173,9 @@ impl Backoff {
     }
 }
 
-/// What to do when the charger was changed outside sunplug.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What to do when the charger was changed outside sunplug (`[charger] on_manual_change`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OnManualChange {
     /// Send sunplug's request again once the change has lasted the grace period.
     #[default]
@@ -266,7 +267,12 @@ impl Actuator {
     /// The request to send at `now`, if any. The caller sends it, then reports with [`Actuator::written`].
     pub fn next(&self, now: Duration) -> Option<Request> {
         let want = self.wanted()?;
+        // A change made outside sunplug stands for the grace period, whatever the command.
+        let held = self.manual.as_ref().is_some_and(|m| {
+            !m.reasserted && now < m.since + self.settings.manual_grace
+        });
         let pending = self.in_flight.is_none()
+            && !held
             && !self.yielded
             && self.confirmed.map(|c| c.0) != Some(want)
             && self.rejected != Some(want)

@@ -19,7 +19,7 @@ use super::state::{Persisted, StateStore};
 use super::systemd::Notifier;
 use super::view::{log_decision, record_row, state_view};
 use super::writer::{ChargerReport, WriterSettings, spawn_writer};
-use crate::control::actuate::{ActuatorSettings, OnManualChange, Request, Resolution};
+use crate::control::actuate::{ActuatorSettings, Request, Resolution};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{Command, Controller, Decision, Observation};
@@ -38,8 +38,6 @@ const EARLY_STEP_W: f64 = 400.0;
 /// ...but not more often than this.
 const EARLY_STEP_SPACING: Duration = Duration::from_secs(1);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a change made in the vendor's app stands before it is re-asserted.
-const MANUAL_GRACE: Duration = Duration::from_secs(60);
 const WATCHDOG_FALLBACK: Duration = Duration::from_secs(10);
 
 /// Everything the loop talks to. The caller builds it from the config (or from emulators in tests).
@@ -143,8 +141,8 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                         percent: None,
                         max: None,
                     }),
-                on_manual_change: OnManualChange::default(),
-                manual_grace: MANUAL_GRACE,
+                on_manual_change: cfg.on_manual_change,
+                manual_grace: scaled(cfg.manual_grace),
             },
             dry_run,
         },

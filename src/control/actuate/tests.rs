@@ -189,6 +189,7 @@ fn a_change_in_the_app_is_reasserted_once_after_the_grace() {
     assert_eq!(a.manual(), Some(("paused outside sunplug", false)));
     assert_eq!(a.offered(Some(&read(true, true))), Some(Amps::ZERO));
     assert_eq!(step(&mut a, s(10), charge(10.0)), None, "grace");
+    assert_eq!(step(&mut a, s(20), charge(16.0)), None, "nothing overrides it in the grace");
     a.observed(s(69), &read(true, true));
     assert_eq!(step(&mut a, s(69), charge(10.0)), None, "grace");
     a.observed(s(70), &read(true, true));
