@@ -10,19 +10,20 @@
 //!   smart device + sessions → [`ChargerState`];
 //! - `charger`: [`SmappeeCharger`], the stateless translator below the actuator (request → mode PUT,
 //!   station discovery and verification, state reads);
+//! - `state_words`: pure: `chargingState` / `chargingMode` words → plugged, charging, paused;
 //! - `realtime`: the local MQTT realtime payload → the charger's power;
-//! - `cli`: `sunplug charger status|set` and `sunplug smappee locations`.
+//! (`sunplug charger status|set` and `sunplug smappee locations` live in `crate::commands::charger`.)
 //!
 //! The user-facing setup (API access, the serial, ampere vs percentage, the replug quirk) is in
 //! `docs/smappee.md`.
 
 pub mod auth;
 pub mod charger;
-mod cli;
 pub mod client;
 pub mod mapping;
 pub mod realtime;
 mod redact;
+pub mod state_words;
 pub mod token_file;
 pub mod wire;
 
@@ -227,20 +228,6 @@ pub fn charger_from_config(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         limits,
         s.service_location_id,
     ))
-}
-
-/// `sunplug charger ...`.
-pub async fn charger_cli(
-    command: crate::cli::ChargerCommand,
-) -> anyhow::Result<std::process::ExitCode> {
-    cli::charger(command).await
-}
-
-/// `sunplug smappee ...`.
-pub async fn smappee_cli(
-    command: crate::cli::SmappeeCommand,
-) -> anyhow::Result<std::process::ExitCode> {
-    cli::smappee(command).await
 }
 
 #[cfg(test)]
