@@ -99,7 +99,9 @@ impl Resolution {
             return Request::Pause;
         }
         match self.percent {
-            Some(scale) => scale.percent(current).map_or(Request::Pause, Request::Percent),
+            Some(scale) => scale
+                .percent(current)
+                .map_or(Request::Pause, Request::Percent),
             None => {
                 let whole = (current.0 + EPS).floor().max(0.0);
                 // A fractional floor (6.8 A) rounds down below itself: pause instead.
@@ -160,7 +162,9 @@ impl Backoff {
             }
             Outcome::Rejected => return None,
             // Honoured as given, and it does not make the next transient wait longer.
-            Outcome::RateLimited(Some(after)) => after.max(RETRY_AFTER_MIN).min(self.max.max(after)),
+            Outcome::RateLimited(Some(after)) => {
+                after.max(RETRY_AFTER_MIN).min(self.max.max(after))
+            }
             Outcome::RateLimited(None) | Outcome::Transient => {
                 let w = self.next;
                 self.next = (self.next * 2).min(self.max);
@@ -268,9 +272,10 @@ impl Actuator {
     pub fn next(&self, now: Duration) -> Option<Request> {
         let want = self.wanted()?;
         // A change made outside sunplug stands for the grace period, whatever the command.
-        let held = self.manual.as_ref().is_some_and(|m| {
-            !m.reasserted && now < m.since + self.settings.manual_grace
-        });
+        let held = self
+            .manual
+            .as_ref()
+            .is_some_and(|m| !m.reasserted && now < m.since + self.settings.manual_grace);
         let pending = self.in_flight.is_none()
             && !held
             && !self.yielded
@@ -296,7 +301,12 @@ impl Actuator {
     }
 
     /// The answer to `request`, at `now` (when it took effect, for a success).
-    pub fn written(&mut self, now: Duration, request: Request, outcome: Outcome) -> Option<Duration> {
+    pub fn written(
+        &mut self,
+        now: Duration,
+        request: Request,
+        outcome: Outcome,
+    ) -> Option<Duration> {
         self.in_flight = None;
         let wait = self.write_backoff.record(now, outcome);
         match outcome {
@@ -381,7 +391,9 @@ impl Actuator {
 
     /// The change made outside sunplug, if one is seen, and whether sunplug yields to it.
     pub fn manual(&self) -> Option<(&str, bool)> {
-        self.manual.as_ref().map(|m| (m.what.as_str(), self.yielded))
+        self.manual
+            .as_ref()
+            .map(|m| (m.what.as_str(), self.yielded))
     }
 
     /// The last request the charger acknowledged.
@@ -393,11 +405,14 @@ impl Actuator {
     /// otherwise), else what it acknowledged when the read is within 1 A of it, else what it reads.
     pub fn offered(&self, obs: Option<&ChargerObs>) -> Option<Amps> {
         let read_paused = obs.and_then(|o| o.paused);
-        let confirmed_pause = self.confirmed() == Some(Request::Pause) && read_paused != Some(false);
+        let confirmed_pause =
+            self.confirmed() == Some(Request::Pause) && read_paused != Some(false);
         if read_paused == Some(true) || confirmed_pause {
             return Some(Amps::ZERO);
         }
-        let asked = self.confirmed().and_then(|r| r.amps(self.settings.resolution.percent));
+        let asked = self
+            .confirmed()
+            .and_then(|r| r.amps(self.settings.resolution.percent));
         match (obs.and_then(|o| o.offered), asked) {
             // A station that reports its limit as a percentage reads 9.9 A for the 10 A it was
             // sent: what it acknowledged is the better figure; a limit set elsewhere is not.

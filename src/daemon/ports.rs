@@ -18,7 +18,8 @@ use std::time::Duration;
 /// charger (OCPP, a second connector) only translates. One owner, one call at a time.
 pub trait ChargerPort: Send + 'static {
     /// Send `request` to the charger: `Ok` once it acknowledged it.
-    fn execute(&mut self, request: Request) -> impl Future<Output = Result<(), VendorError>> + Send;
+    fn execute(&mut self, request: Request)
+    -> impl Future<Output = Result<(), VendorError>> + Send;
     /// Read the charger's state for the controller.
     fn read_state(
         &mut self,

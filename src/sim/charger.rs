@@ -172,7 +172,11 @@ mod tests {
         let mut c = ChargerModel::new(&spec);
         c.plug_in();
         let w = c.resolution().request(charge(8.6));
-        assert_eq!(w, Request::Percent(10), "seed 003: 10 % of 6..32 A is 8.6 A");
+        assert_eq!(
+            w,
+            Request::Percent(10),
+            "seed 003: 10 % of 6..32 A is 8.6 A"
+        );
         c.send(0, w);
         c.step(2999);
         assert!(

@@ -20,7 +20,8 @@ use super::vehicle_api::VehicleApiModel;
 use crate::control::actuate::{Actuator, ActuatorSettings, OnManualChange, Outcome, Request};
 use crate::control::policies::LoadedPolicy;
 use crate::control::{
-    ChargerObs, Command, Controller, Decision, MeterSample, Observation, Overrides, PowerBalance, Reading,
+    ChargerObs, Command, Controller, Decision, MeterSample, Observation, Overrides, PowerBalance,
+    Reading,
 };
 use crate::units::{Amps, Watts};
 use chrono::{DateTime, Utc};

@@ -6,8 +6,8 @@
 //! every controller step, or every `every_ms` for long runs ([`row_interval_ms`]) so that a year with
 //! `--out` stays a few hundred thousand rows.
 
-use crate::control::actuate::Request;
 use super::run::{ControlView, Observer, PhysicsView};
+use crate::control::actuate::Request;
 use crate::control::{Command, Factors};
 use crate::units::Watts;
 use chrono::{DateTime, Utc};

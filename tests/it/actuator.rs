@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sunplug::clock::TokioClock;
 use sunplug::config::SafeState;
-use sunplug::control::actuate::{
-    Actuator, ActuatorSettings, OnManualChange, Request, Resolution,
-};
+use sunplug::control::actuate::{Actuator, ActuatorSettings, OnManualChange, Request, Resolution};
 use sunplug::control::{ChargerObs, Command};
 use sunplug::daemon::ports::ChargerPort;
 use sunplug::daemon::writer::{ChargerReport, WriterSettings, outcome, spawn_writer};
@@ -129,10 +127,7 @@ impl ChargerPort for Shared {
         let t = self.t();
         self.0.lock().unwrap().execute(t, request)
     }
-    async fn read_state(
-        &mut self,
-        _now: chrono::DateTime<Utc>,
-    ) -> Result<ChargerObs, VendorError> {
+    async fn read_state(&mut self, _now: chrono::DateTime<Utc>) -> Result<ChargerObs, VendorError> {
         let s = self.0.lock().unwrap();
         if s.unreadable {
             return Err(VendorError::Transient {
@@ -217,9 +212,9 @@ fn simulator_requests() -> Vec<(u64, Request)> {
         act.observed(since(start, t_ms), &st.read());
         actuate(&mut act, since(start, t_ms), command_at(t), |req| {
             let r = st.execute(t, req);
-            let kind = r.as_ref().map_or_else(outcome, |_| {
-                sunplug::control::actuate::Outcome::Ok
-            });
+            let kind = r
+                .as_ref()
+                .map_or_else(outcome, |_| sunplug::control::actuate::Outcome::Ok);
             (kind, since(start, t_ms))
         });
     }
@@ -233,7 +228,7 @@ async fn the_daemon_and_the_simulator_send_the_same_requests_at_the_same_times()
     let expected = [
         (0, Request::Ampere(10)),
         (20, Request::Pause),
-        (40, Request::Pause), // re-asserted after the replug
+        (40, Request::Pause),      // re-asserted after the replug
         (50, Request::Ampere(12)), // 429, Retry-After 30 s
         (80, Request::Ampere(12)),
         (100, Request::Ampere(14)), // refused, not repeated

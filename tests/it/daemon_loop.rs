@@ -468,7 +468,11 @@ async fn a_pause_set_in_the_app_is_shown_then_reasserted_after_the_grace() {
     assert!(state.contains("paused outside sunplug"), "{state}");
     assert!(state.contains("\"charger_current_a\":0.0"), "{state}");
     assert!(state.contains("\"state\":\"paused\""), "{state}");
-    assert_eq!(h.charger.writes().len(), before, "not yet: the grace minute");
+    assert_eq!(
+        h.charger.writes().len(),
+        before,
+        "not yet: the grace minute"
+    );
     h.run_for(60).await;
     let writes = h.charger.writes();
     assert_eq!(
@@ -499,14 +503,26 @@ async fn a_pause_set_in_the_app_is_yielded_to_until_the_car_leaves() {
     h.charger.0.lock().unwrap().paused = true;
     tokio::time::sleep(Duration::from_secs(6)).await;
     h.run_for(300).await;
-    assert_eq!(h.charger.writes().len(), before, "yielded: {:?}", h.charger.writes());
+    assert_eq!(
+        h.charger.writes().len(),
+        before,
+        "yielded: {:?}",
+        h.charger.writes()
+    );
     let state = h.mqtt.last("sunplug/state").0;
-    assert!(state.contains("yields until the car is unplugged"), "{state}");
+    assert!(
+        state.contains("yields until the car is unplugged"),
+        "{state}"
+    );
     // Unplugged and plugged again: sunplug drives it again.
     h.charger.0.lock().unwrap().plugged = false;
     h.run_for(20).await;
     h.charger.0.lock().unwrap().plugged = true;
     h.run_for(60).await;
-    assert!(h.charger.writes().len() > before, "{:?}", h.charger.writes());
+    assert!(
+        h.charger.writes().len() > before,
+        "{:?}",
+        h.charger.writes()
+    );
     h.stop().await;
 }

@@ -3,8 +3,8 @@
 //! power; the realtime channels are the `consumptionIndex` values, not `powerTopicIndex`; the smart
 //! device is found in the `/smartdevices` list by the connector's uuid.
 
-use chrono::{DateTime, Utc};
 use crate::support::smappee::Harness;
+use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

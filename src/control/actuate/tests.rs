@@ -51,7 +51,11 @@ fn step(a: &mut Actuator, now: Duration, cmd: Command) -> Option<Request> {
 fn one_rounding_rule_down_to_the_step_and_pause_below_the_floor() {
     let r = amps();
     assert_eq!(r.request(charge(16.7)), Request::Ampere(16));
-    assert_eq!(r.request(charge(10.999_999_9)), Request::Ampere(11), "float noise");
+    assert_eq!(
+        r.request(charge(10.999_999_9)),
+        Request::Ampere(11),
+        "float noise"
+    );
     assert_eq!(r.request(charge(5.9)), Request::Pause);
     assert_eq!(r.request(charge(40.0)), Request::Ampere(32), "capped");
     assert_eq!(r.request(charge(f64::NAN)), Request::Pause);
@@ -60,14 +64,22 @@ fn one_rounding_rule_down_to_the_step_and_pause_below_the_floor() {
         floor: Amps(6.8),
         ..amps()
     };
-    assert_eq!(odd.request(charge(6.9)), Request::Pause, "6 A is below 6.8 A");
+    assert_eq!(
+        odd.request(charge(6.9)),
+        Request::Pause,
+        "6 A is below 6.8 A"
+    );
     let pct = Resolution {
         floor: Amps(6.0),
         percent: PercentScale::new(Amps(6.0), Amps(32.0)),
         max: Some(Amps(20.0)),
     };
     assert_eq!(pct.request(charge(8.6)), Request::Percent(10));
-    assert_eq!(pct.request(charge(31.0)), Request::Percent(53), "capped at 20 A");
+    assert_eq!(
+        pct.request(charge(31.0)),
+        Request::Percent(53),
+        "capped at 20 A"
+    );
     assert_eq!(pct.request(charge(5.0)), Request::Pause);
 }
 
@@ -110,7 +122,11 @@ fn a_paused_connector_stays_paused_with_one_request_for_ten_minutes_of_polls() {
             a.observed(s(t), &obs);
         }
         sent.extend(step(&mut a, s(t), Command::Pause));
-        assert_eq!(a.offered(None), Some(Amps::ZERO), "0 A offered while paused");
+        assert_eq!(
+            a.offered(None),
+            Some(Amps::ZERO),
+            "0 A offered while paused"
+        );
     }
     assert_eq!(sent, [Request::Pause]);
 }
@@ -170,7 +186,11 @@ fn a_shutdown_floors_only_a_charging_car() {
     let mut a = actuator(OnManualChange::Reassert);
     assert_eq!(a.shutdown_request(SafeAction::Floor), None, "nothing known");
     step(&mut a, s(0), Command::Pause);
-    assert_eq!(a.shutdown_request(SafeAction::Floor), None, "leave it paused");
+    assert_eq!(
+        a.shutdown_request(SafeAction::Floor),
+        None,
+        "leave it paused"
+    );
     assert_eq!(a.shutdown_request(SafeAction::Pause), Some(Request::Pause));
     step(&mut a, s(5), charge(16.0));
     assert_eq!(
@@ -189,7 +209,11 @@ fn a_change_in_the_app_is_reasserted_once_after_the_grace() {
     assert_eq!(a.manual(), Some(("paused outside sunplug", false)));
     assert_eq!(a.offered(Some(&read(true, true))), Some(Amps::ZERO));
     assert_eq!(step(&mut a, s(10), charge(10.0)), None, "grace");
-    assert_eq!(step(&mut a, s(20), charge(16.0)), None, "nothing overrides it in the grace");
+    assert_eq!(
+        step(&mut a, s(20), charge(16.0)),
+        None,
+        "nothing overrides it in the grace"
+    );
     a.observed(s(69), &read(true, true));
     assert_eq!(step(&mut a, s(69), charge(10.0)), None, "grace");
     a.observed(s(70), &read(true, true));
@@ -219,5 +243,8 @@ fn yielding_to_a_change_in_the_app_lasts_until_the_car_leaves() {
     a.observed(s(600), &read(false, true));
     assert_eq!(a.manual(), None);
     a.observed(s(610), &read(true, true));
-    assert_eq!(step(&mut a, s(610), charge(12.0)), Some(Request::Ampere(12)));
+    assert_eq!(
+        step(&mut a, s(610), charge(12.0)),
+        Some(Request::Ampere(12))
+    );
 }

@@ -10,15 +10,15 @@ use std::time::Duration;
 use sunplug::chargers::smappee::{
     ChargerState, ClientSettings, Credentials, SmappeeCharger, SmappeeClient, mapping,
 };
+use sunplug::clock::{Clock, TokioClock};
+use sunplug::config::{ChargerLimits, LimitUnit};
 use sunplug::control::Command;
 use sunplug::control::actuate::{Actuator, ActuatorSettings, OnManualChange, Outcome};
 use sunplug::daemon::writer::outcome;
-use sunplug::vendor::VendorError;
-use sunplug::clock::{Clock, TokioClock};
-use sunplug::config::{ChargerLimits, LimitUnit};
 use sunplug::emulators::smappee::{EmulatorConfig, SmappeeEmulator};
 use sunplug::units::Amps;
 use sunplug::vendor::Timeouts;
+use sunplug::vendor::VendorError;
 
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
@@ -188,7 +188,10 @@ impl Actuated {
         if self.act.confirmed() == self.act.wanted() {
             return Ok(Applied::Unchanged);
         }
-        let last = self.last_err.clone().expect("nothing sent without an error");
+        let last = self
+            .last_err
+            .clone()
+            .expect("nothing sent without an error");
         Err(match (self.act.deadline(), &last) {
             (Some(until), VendorError::RateLimited { vendor, .. }) => VendorError::RateLimited {
                 vendor,
