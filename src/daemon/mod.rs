@@ -10,6 +10,7 @@ pub mod ports;
 pub mod recorder;
 pub mod run;
 pub mod service;
+mod reload;
 mod settings;
 pub mod state;
 pub mod systemd;

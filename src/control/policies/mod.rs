@@ -142,7 +142,7 @@ pub struct LoadedPolicy {
     pub needs_soc: bool,
     pub common: Common,
     pub policy: Box<dyn Policy>,
-    /// The files it was built from besides the policy file (a script), for hot reload.
+    /// The files it was built from, the policy file first (then a script), for hot reload.
     pub files: Vec<std::path::PathBuf>,
 }
 
@@ -284,7 +284,7 @@ impl<P> Checked<P> {
             needs_soc: module.needs_soc,
             common: self.common,
             policy,
-            files,
+            files: std::iter::once(path.to_path_buf()).chain(files).collect(),
         }
     }
 }

@@ -17,7 +17,7 @@
 //! The sandbox: no modules (`import`), no `eval`, no clock, no file or network access; every step is
 //! limited in operations, call depth, expression depth and string/array/map sizes.
 
-use super::script_ctx::{Ctx, register_ctx};
+use super::script_ctx::{Ctx, State, register_ctx};
 use super::{CheckParams, LoadedPolicy, Module, parse_checked};
 use crate::config::diag::{Problem, Problems};
 use crate::control::policy::{Policy, PolicyContext, Wish};
@@ -263,8 +263,8 @@ fn load(path: &Path, text: &str) -> (Option<LoadedPolicy>, Problems) {
 pub struct ScriptPolicy {
     compiled: Arc<Compiled>,
     params: Arc<Map>,
-    /// The script's `ctx.state`: a shared map, so what the script writes into it stays.
-    state: Dynamic,
+    /// The script's `ctx.state`, kept between steps.
+    state: State,
     on_error: OnError,
     logged: HashSet<String>,
 }
@@ -274,7 +274,7 @@ impl ScriptPolicy {
         ScriptPolicy {
             compiled,
             params,
-            state: Dynamic::from_map(Map::new()).into_shared(),
+            state: State::default(),
             on_error,
             logged: HashSet::new(),
         }
@@ -337,7 +337,8 @@ impl Policy for ScriptPolicy {
     }
 
     fn state(&self) -> Option<serde_json::Value> {
-        serde_json::to_value(self.state.flatten_clone()).ok()
+        let map = self.state.lock().clone();
+        serde_json::to_value(Dynamic::from_map(map)).ok()
     }
 
     fn restore_state(&mut self, value: &serde_json::Value) {
@@ -345,7 +346,7 @@ impl Policy for ScriptPolicy {
             d.try_cast::<Map>()
                 .ok_or_else(|| "not a map".to_string().into())
         }) {
-            self.state = Dynamic::from_map(map).into_shared();
+            self.state = State::new(map);
         }
     }
 }

@@ -31,7 +31,22 @@ use crate::units::{Amps, Supply, Watts};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
 use rhai::{Dynamic, EvalAltResult, Map};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The script's `ctx.state`: a map shared with the policy, so what the script writes stays (a Rhai
+/// map handed to a function is a copy). Values are read and written by key (`ctx.state.n`,
+/// `ctx.state["n"]`); a key never written reads `()`.
+#[derive(Debug, Clone, Default)]
+pub struct State(Arc<Mutex<Map>>);
+
+impl State {
+    pub fn new(map: Map) -> State {
+        State(Arc::new(Mutex::new(map)))
+    }
+    pub fn lock(&self) -> MutexGuard<'_, Map> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// A snapshot of the policy context for one script call.
 #[derive(Debug, Clone)]
@@ -51,11 +66,11 @@ pub struct Ctx {
     departure: Option<LocalTime>,
     command_a: f64,
     params: Arc<Map>,
-    state: Dynamic,
+    state: State,
 }
 
 impl Ctx {
-    pub fn new(c: &PolicyContext<'_>, params: Arc<Map>, state: Dynamic) -> Ctx {
+    pub fn new(c: &PolicyContext<'_>, params: Arc<Map>, state: State) -> Ctx {
         Ctx {
             now: c.now,
             tz: c.tz,
@@ -130,6 +145,18 @@ pub fn register_ctx(e: &mut rhai::Engine) {
     });
     e.register_get("params", |c: &mut Ctx| (*c.params).clone());
     e.register_get("state", |c: &mut Ctx| c.state.clone());
+    e.register_type_with_name::<State>("State");
+    e.register_indexer_get(|s: &mut State, k: &str| {
+        s.lock().get(k).cloned().unwrap_or(Dynamic::UNIT)
+    });
+    e.register_indexer_set(|s: &mut State, k: &str, v: Dynamic| {
+        s.lock().insert(k.into(), v);
+    });
+    e.register_fn("contains", |s: &mut State, k: &str| s.lock().contains_key(k));
+    e.register_fn("remove", |s: &mut State, k: &str| {
+        s.lock().remove(k).unwrap_or(Dynamic::UNIT)
+    });
+    e.register_fn("clear", |s: &mut State| s.lock().clear());
     e.register_fn(
         "amps_for",
         |c: &mut Ctx, w: Dynamic| -> Result<f64, Box<EvalAltResult>> {
