@@ -2,9 +2,7 @@
 //! script asks (3 A, 80 A, NaN, an unknown wish, an endless loop), the guard and the fallback keep the
 //! command safe; a syntax error is a `check-config` error with file:line:column (exit 1).
 
-mod control_support;
-
-use control_support::*;
+use crate::support::control::*;
 use std::path::{Path, PathBuf};
 use sunplug::control::{Command, Controller};
 use sunplug::control::policies;
