@@ -51,8 +51,8 @@ impl PolicyWatch {
     /// Once per tick: reload and swap if a file of the running policy changed and the result loads.
     pub fn poll(&mut self, controller: &mut Controller) -> Option<Reloaded> {
         let now = Self::look(controller);
-        let same_files = now.len() == self.seen.len()
-            && now.iter().zip(&self.seen).all(|(a, b)| a.0 == b.0);
+        let same_files =
+            now.len() == self.seen.len() && now.iter().zip(&self.seen).all(|(a, b)| a.0 == b.0);
         if !same_files {
             // Another policy was chosen (Home Assistant): watch that one from here.
             self.seen = now;
@@ -70,12 +70,19 @@ impl PolicyWatch {
                 }
                 controller.set_policy(new);
                 self.seen = Self::look(controller);
-                info!("policy {} reloaded from {}", controller.policy_name(), path.display());
+                info!(
+                    "policy {} reloaded from {}",
+                    controller.policy_name(),
+                    path.display()
+                );
                 Some(Reloaded::Swapped)
             }
             Err(problems) => {
                 let why = problems.to_string().trim_end().replace('\n', "; ");
-                warn!("policy {} changed but does not load, keeping the running one: {why}", path.display());
+                warn!(
+                    "policy {} changed but does not load, keeping the running one: {why}",
+                    path.display()
+                );
                 Some(Reloaded::Kept(why))
             }
         }

@@ -4,15 +4,19 @@
 
 use crate::support::control::*;
 use std::path::{Path, PathBuf};
-use sunplug::control::{Command, Controller};
 use sunplug::control::policies;
+use sunplug::control::{Command, Controller};
 
 /// A policy file and its script in a temp dir.
 fn script_policy(src: &str, extra: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("s.rhai"), src).unwrap();
     let toml = dir.path().join("s.toml");
-    std::fs::write(&toml, format!("module = \"script\"\nscript = \"s.rhai\"\n{extra}")).unwrap();
+    std::fs::write(
+        &toml,
+        format!("module = \"script\"\nscript = \"s.rhai\"\n{extra}"),
+    )
+    .unwrap();
     (dir, toml)
 }
 
@@ -53,7 +57,11 @@ fn each_example_compiles_and_runs_through_a_day() {
             .map(|d| d.reason.as_str())
             .filter(|r| r.contains("script error"))
             .collect();
-        assert!(errors.is_empty(), "{name}: {:?}", &errors[..errors.len().min(3)]);
+        assert!(
+            errors.is_empty(),
+            "{name}: {:?}",
+            &errors[..errors.len().min(3)]
+        );
         assert!(
             ds.iter().any(|d| d.command.is_charging()),
             "{name} never charged in full sun"
@@ -67,7 +75,11 @@ fn pv_only_script_starts_in_sun_and_stops_in_a_long_cloud() {
     let ds = run_day(&mut c);
     // Charging within the first sunny 10 minutes, paused during the cloud's second half.
     assert!(ds[..120].iter().any(|d| d.command.is_charging()));
-    assert!(ds[1100..1400].iter().all(|d| !d.command.is_charging()), "{}", ds[1200].reason);
+    assert!(
+        ds[1100..1400].iter().all(|d| !d.command.is_charging()),
+        "{}",
+        ds[1200].reason
+    );
     assert!(ds[1440 + 300..].iter().any(|d| d.command.is_charging()));
 }
 
@@ -78,7 +90,10 @@ fn what_a_script_asks_is_clamped_or_rejected_by_the_guard() {
         ("fn wish(ctx) { fixed(80) }", "max"),
         ("fn wish(ctx) { direct(80.0) }", "max"),
         ("fn wish(ctx) { fixed(0.0 / 0.0) }", "fallback"),
-        ("fn wish(ctx) { #{ wish: \"turbo\", amps: 32 } }", "fallback"),
+        (
+            "fn wish(ctx) { #{ wish: \"turbo\", amps: 32 } }",
+            "fallback",
+        ),
         ("fn wish(ctx) { turbo(32) }", "fallback"),
     ] {
         let (_dir, toml) = script_policy(src, "");
@@ -99,7 +114,10 @@ fn what_a_script_asks_is_clamped_or_rejected_by_the_guard() {
 
 #[test]
 fn an_endless_loop_falls_back_within_the_step() {
-    let (_dir, toml) = script_policy("fn wish(ctx) { let n = 0; loop { n += 1; } }", "on_error = \"pause\"\n");
+    let (_dir, toml) = script_policy(
+        "fn wish(ctx) { let n = 0; loop { n += 1; } }",
+        "on_error = \"pause\"\n",
+    );
     let mut c = Controller::new(params(), policies::load(&toml).unwrap());
     let mut site = Site::new(9000.0);
     let d = site.step(&mut c, at(0));
@@ -114,7 +132,10 @@ fn script_and_on_error_are_refused_for_built_in_modules() {
         "module = \"pv-only\"\nscript = \"x.rhai\"\n",
     )
     .unwrap_err();
-    assert!(e.to_string().contains("only used with module = \"script\""), "{e}");
+    assert!(
+        e.to_string().contains("only used with module = \"script\""),
+        "{e}"
+    );
 }
 
 #[test]

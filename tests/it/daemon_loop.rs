@@ -454,7 +454,9 @@ async fn a_changed_script_is_swapped_in_a_broken_one_is_not_and_its_state_is_sav
     .unwrap();
     let script = policies.join("mine.rhai");
     let version = |a: u32| {
-        format!("fn wish(ctx) {{ ctx.state.n = (ctx.state.n ?? 0) + 1; fixed({a}, `v{a} n=${{ctx.state.n}}`) }}\n")
+        format!(
+            "fn wish(ctx) {{ ctx.state.n = (ctx.state.n ?? 0) + 1; fixed({a}, `v{a} n=${{ctx.state.n}}`) }}\n"
+        )
     };
     std::fs::write(&script, version(8)).unwrap();
     let mut h = Harness::start(dir.path(), "mine", "keep", plugged());
@@ -476,5 +478,8 @@ async fn a_changed_script_is_swapped_in_a_broken_one_is_not_and_its_state_is_sav
         serde_json::from_slice(&std::fs::read(dir.path().join("state/state.json")).unwrap())
             .unwrap();
     assert_eq!(saved["policy_state"]["policy"], "mine");
-    assert!(saved["policy_state"]["state"]["n"].as_i64().unwrap() >= 14, "{saved}");
+    assert!(
+        saved["policy_state"]["state"]["n"].as_i64().unwrap() >= 14,
+        "{saved}"
+    );
 }

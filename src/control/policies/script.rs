@@ -129,7 +129,11 @@ fn amps(f: &str, v: &Dynamic) -> Result<Amps, Box<EvalAltResult>> {
 fn register_wishes(e: &mut Engine) {
     type R = Result<ScriptWish, Box<EvalAltResult>>;
     e.register_type_with_name::<ScriptWish>("Wish");
-    let pause = |reason: &str| ScriptWish(Wish::Pause { reason: reason.into() });
+    let pause = |reason: &str| {
+        ScriptWish(Wish::Pause {
+            reason: reason.into(),
+        })
+    };
     e.register_fn("pause", move || pause("script: pause"));
     e.register_fn("pause", move |r: &str| pause(r));
     let solar = |minimum, reason: &str| {
@@ -141,7 +145,10 @@ fn register_wishes(e: &mut Engine) {
     e.register_fn("solar", move || solar(None, "script: solar"));
     e.register_fn("solar", move |r: &str| solar(None, r));
     e.register_fn("solar_min", move |a: Dynamic| -> R {
-        Ok(solar(Some(amps("solar_min", &a)?), "script: solar with a minimum"))
+        Ok(solar(
+            Some(amps("solar_min", &a)?),
+            "script: solar with a minimum",
+        ))
     });
     e.register_fn("solar_min", move |a: Dynamic, r: &str| -> R {
         Ok(solar(Some(amps("solar_min", &a)?), r))
@@ -152,7 +159,9 @@ fn register_wishes(e: &mut Engine) {
             reason: reason.into(),
         }))
     };
-    e.register_fn("fixed", move |a: Dynamic| fixed(&a, "script: fixed current"));
+    e.register_fn("fixed", move |a: Dynamic| {
+        fixed(&a, "script: fixed current")
+    });
     e.register_fn("fixed", move |a: Dynamic, r: &str| fixed(&a, r));
     let direct = |a: &Dynamic, reason: &str| -> R {
         let a = amps("direct", a)?;
@@ -161,7 +170,9 @@ fn register_wishes(e: &mut Engine) {
             reason: reason.into(),
         }))
     };
-    e.register_fn("direct", move |a: Dynamic| direct(&a, "script: direct current"));
+    e.register_fn("direct", move |a: Dynamic| {
+        direct(&a, "script: direct current")
+    });
     e.register_fn("direct", move |a: Dynamic, r: &str| direct(&a, r));
 }
 
@@ -253,7 +264,11 @@ fn load(path: &Path, text: &str) -> (Option<LoadedPolicy>, Problems) {
             return (None, problems);
         }
     };
-    let policy = ScriptPolicy::new(Arc::new(compiled), Arc::new(params), c.on_error.unwrap_or_default());
+    let policy = ScriptPolicy::new(
+        Arc::new(compiled),
+        Arc::new(params),
+        c.on_error.unwrap_or_default(),
+    );
     let loaded = c.into_loaded(path, &MODULE, Box::new(policy), vec![script_path]);
     (Some(loaded), problems)
 }
@@ -311,7 +326,10 @@ impl ScriptPolicy {
     fn fallback(&mut self, ctx: &PolicyContext<'_>, error: String) -> Wish {
         let file = self.compiled.path.display();
         if self.logged.len() < MAX_LOGGED && self.logged.insert(error.clone()) {
-            tracing::warn!("script {file}: {error}; falling back to on_error = {}", self.on_error);
+            tracing::warn!(
+                "script {file}: {error}; falling back to on_error = {}",
+                self.on_error
+            );
         }
         let reason = format!("script error ({}): {error}", self.on_error);
         match self.on_error {

@@ -152,7 +152,9 @@ pub fn register_ctx(e: &mut rhai::Engine) {
     e.register_indexer_set(|s: &mut State, k: &str, v: Dynamic| {
         s.lock().insert(k.into(), v);
     });
-    e.register_fn("contains", |s: &mut State, k: &str| s.lock().contains_key(k));
+    e.register_fn("contains", |s: &mut State, k: &str| {
+        s.lock().contains_key(k)
+    });
     e.register_fn("remove", |s: &mut State, k: &str| {
         s.lock().remove(k).unwrap_or(Dynamic::UNIT)
     });

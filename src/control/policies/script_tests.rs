@@ -68,7 +68,9 @@ fn constructors_give_the_wishes_and_ctx_has_units_in_names() {
         }
     );
     let mut p = policy("fn wish(ctx) { fixed(10.5) }", OnError::Pause);
-    assert!(matches!(with_ctx(true, |c| p.wish(c)), Wish::Fixed { current, .. } if current == Amps(10.5)));
+    assert!(
+        matches!(with_ctx(true, |c| p.wish(c)), Wish::Fixed { current, .. } if current == Amps(10.5))
+    );
     let mut p = policy("fn wish(ctx) { direct(0) }", OnError::Pause);
     assert!(matches!(
         with_ctx(true, |c| p.wish(c)),
@@ -96,7 +98,10 @@ fn state_persists_between_steps_and_across_a_restart() {
 fn an_infinite_loop_hits_the_limit_and_falls_back_within_the_step() {
     let mut p = policy("fn wish(ctx) { loop { } }", OnError::FloorOrPause);
     let w = with_ctx(true, |c| p.wish(c));
-    assert!(matches!(w, Wish::Fixed { current, .. } if current == Amps(6.0)), "{w:?}");
+    assert!(
+        matches!(w, Wish::Fixed { current, .. } if current == Amps(6.0)),
+        "{w:?}"
+    );
     assert!(w.reason().contains("operations"), "{}", w.reason());
     // Stale meter: the default fallback pauses.
     let w = with_ctx(false, |c| p.wish(c));
