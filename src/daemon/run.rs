@@ -202,6 +202,12 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         controller.restore(snapshot, now_cmd, clock.now());
         info!("resumed: charger at {now_cmd}, ramping from there");
     }
+    if let Some(ps) = &persisted.policy_state
+        && ps.policy == controller.policy_name()
+    {
+        controller.restore_policy_state(&ps.state);
+    }
+    let mut policy_watch = super::reload::PolicyWatch::new(&controller);
 
     let mut ticker = tokio::time::interval(scaled(cfg.control.interval.get()));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -303,6 +309,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 }
                 was_plugged = plugged.or(was_plugged);
 
+                policy_watch.poll(&mut controller);
                 let d = controller.step(now, &obs);
                 last_step = tokio::time::Instant::now();
                 last_step_grid = obs.meter.map(|m| m.value.balance.grid(Watts::ZERO).0);

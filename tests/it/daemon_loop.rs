@@ -526,3 +526,45 @@ async fn a_pause_set_in_the_app_is_yielded_to_until_the_car_leaves() {
     );
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_changed_script_is_swapped_in_a_broken_one_is_not_and_its_state_is_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("mine.toml"),
+        "module = \"script\"\nscript = \"mine.rhai\"\n",
+    )
+    .unwrap();
+    let script = policies.join("mine.rhai");
+    let version = |a: u32| {
+        format!(
+            "fn wish(ctx) {{ ctx.state.n = (ctx.state.n ?? 0) + 1; fixed({a}, `v{a} n=${{ctx.state.n}}`) }}\n"
+        )
+    };
+    std::fs::write(&script, version(8)).unwrap();
+    let mut h = Harness::start(dir.path(), "mine", "keep", plugged());
+    h.run_for(30).await;
+    assert_eq!(h.charger.0.lock().unwrap().limit, 8.0);
+    // A good edit is swapped in at the next step, keeping the state.
+    std::fs::write(&script, version(10)).unwrap();
+    h.run_for(20).await;
+    assert_eq!(h.charger.0.lock().unwrap().limit, 10.0);
+    let reason = h.mqtt.last("sunplug/state").0;
+    assert!(reason.contains("v10 n="), "{reason}");
+    // A broken edit is refused: the running script keeps running.
+    std::fs::write(&script, "fn wish(ctx) { fixed(12 }\n").unwrap();
+    h.run_for(20).await;
+    assert_eq!(h.charger.0.lock().unwrap().limit, 10.0);
+    assert!(h.mqtt.last("sunplug/state").0.contains("v10 n="));
+    h.stop().await;
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("state/state.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["policy_state"]["policy"], "mine");
+    assert!(
+        saved["policy_state"]["state"]["n"].as_i64().unwrap() >= 14,
+        "{saved}"
+    );
+}
