@@ -127,6 +127,8 @@ pub struct MqttSection {
     pub discovery_prefix: String,
     /// Publish Home Assistant discovery messages.
     pub discovery: bool,
+    /// Largest message (bytes) passed on; a larger one is dropped with one log line per topic.
+    pub max_packet_size: u64,
 }
 
 impl Default for MqttSection {
@@ -135,6 +137,7 @@ impl Default for MqttSection {
             host: "localhost".into(),
             port: 1883,
             client_id: "sunplug".into(),
+            max_packet_size: crate::mqtt::DEFAULT_MAX_PACKET as u64,
             username: None,
             password_file: None,
             tls: false,

@@ -14,7 +14,8 @@ mod session;
 
 pub use link::{LinkState, LinkStatus, MqttEvent, MqttHandle, MqttLink};
 pub use options::{
-    Backoff, LastWill, MqttOptions, PeriodicPublish, Protocol, TlsOptions, check_section,
+    Backoff, DEFAULT_MAX_PACKET, HARD_PACKET_LIMIT, LastWill, MqttOptions, PeriodicPublish,
+    Protocol, TlsOptions, check_section,
 };
 
 /// Delivery guarantee of a publish or subscription.

@@ -53,6 +53,12 @@ pub struct PeriodicPublish {
     pub every: Duration,
 }
 
+/// The default `[mqtt] max_packet_size`: 1 MiB (Smappee realtime messages are several kB, some
+/// Home Assistant and Zigbee2MQTT retained topics a few hundred).
+pub const DEFAULT_MAX_PACKET: usize = 1024 * 1024;
+/// What the connection reads at most: a packet above it is a protocol error for rumqttc.
+pub const HARD_PACKET_LIMIT: usize = 64 * 1024 * 1024;
+
 /// Capped exponential backoff between reconnect attempts: `min`, 2·`min`, 4·`min`… up to `max`,
 /// back to `min` after a successful connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +115,9 @@ pub struct MqttOptions {
     pub last_will: Option<LastWill>,
     pub periodic: Vec<PeriodicPublish>,
     pub backoff: Backoff,
-    /// Largest packet accepted or sent (Smappee realtime messages with many channels are several kB).
+    /// Largest message payload passed on (`[mqtt] max_packet_size`); a larger one is dropped with one
+    /// log line per topic. The connection itself accepts up to [`HARD_PACKET_LIMIT`], so a big
+    /// retained message on a subscribed topic never makes it fail and reconnect in a loop.
     pub max_packet_bytes: usize,
 }
 
@@ -128,7 +136,7 @@ impl MqttOptions {
             last_will: None,
             periodic: Vec::new(),
             backoff: Backoff::default(),
-            max_packet_bytes: 256 * 1024,
+            max_packet_bytes: DEFAULT_MAX_PACKET,
         }
     }
 
@@ -157,6 +165,9 @@ impl MqttOptions {
         );
         o.protocol = protocol;
         o.keep_alive = m.keep_alive.get();
+        o.max_packet_bytes = usize::try_from(m.max_packet_size)
+            .unwrap_or(HARD_PACKET_LIMIT)
+            .min(HARD_PACKET_LIMIT);
         if let Some(user) = &m.username {
             let pass = password
                 .cloned()
@@ -194,6 +205,15 @@ pub fn check_section(m: &MqttSection) -> Vec<(&'static str, String)> {
             format!(
                 "{} is out of range: use 5s..18h (30s is a good start)",
                 m.keep_alive
+            ),
+        ));
+    }
+    if m.max_packet_size < 1024 || m.max_packet_size > HARD_PACKET_LIMIT as u64 {
+        out.push((
+            "mqtt.max_packet_size",
+            format!(
+                "{} bytes is out of range: use 1024..{HARD_PACKET_LIMIT} (the default is {DEFAULT_MAX_PACKET})",
+                m.max_packet_size
             ),
         ));
     }
