@@ -208,8 +208,8 @@ pub struct DemoArgs {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::CheckConfig { file } => return crate::commands::check_config(&file),
-        Command::Policies => crate::commands::list_policies(),
+        Command::CheckConfig { file } => return crate::commands::config::check_config(&file),
+        Command::Policies => crate::commands::config::list_policies(),
         other => crate::commands::dispatch(other),
     };
     match result {

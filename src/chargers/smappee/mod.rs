@@ -10,8 +10,9 @@
 //!   smart device + sessions → [`ChargerState`];
 //! - `charger` + `backoff`: [`SmappeeCharger`], what the daemon's writer owns (dedupe, replug,
 //!   backoff);
+//! - `state_words`: pure: `chargingState` / `chargingMode` words → plugged, charging, paused;
 //! - `realtime`: the local MQTT realtime payload → the charger's power;
-//! - `cli`: `sunplug charger status|set` and `sunplug smappee locations`.
+//! (`sunplug charger status|set` and `sunplug smappee locations` live in `crate::commands::charger`.)
 //!
 //! The user-facing setup (API access, the serial, ampere vs percentage, the replug quirk) is in
 //! `docs/smappee.md`.
@@ -19,11 +20,11 @@
 pub mod auth;
 mod backoff;
 pub mod charger;
-mod cli;
 pub mod client;
 pub mod mapping;
 pub mod realtime;
 mod redact;
+pub mod state_words;
 pub mod token_file;
 pub mod wire;
 
@@ -228,20 +229,6 @@ pub fn charger_from_config(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         limits,
         s.service_location_id,
     ))
-}
-
-/// `sunplug charger ...`.
-pub async fn charger_cli(
-    command: crate::cli::ChargerCommand,
-) -> anyhow::Result<std::process::ExitCode> {
-    cli::charger(command).await
-}
-
-/// `sunplug smappee ...`.
-pub async fn smappee_cli(
-    command: crate::cli::SmappeeCommand,
-) -> anyhow::Result<std::process::ExitCode> {
-    cli::smappee(command).await
 }
 
 #[cfg(test)]

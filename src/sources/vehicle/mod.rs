@@ -351,10 +351,3 @@ pub fn check_mqtt(m: &VehicleMqttSection, push: &mut dyn FnMut(&str, String)) {
         push("vehicle.mqtt.max_age", "must be more than 0s".into());
     }
 }
-
-/// `sunplug enode ...`.
-pub async fn enode_cli(
-    command: crate::cli::EnodeCommand,
-) -> anyhow::Result<std::process::ExitCode> {
-    enode::cli::run(command).await
-}
