@@ -1,6 +1,7 @@
 //! TLS through the link against mosquitto with a private CA (`tests/fixtures/tls`, certificate for
-//! localhost and 127.0.0.1). rumqttd is built without TLS here, so this runs where
-//! mosquitto is installed (CI installs it; `SUNPLUG_TEST_MOSQUITTO` overrides); `mqtt::options` unit tests cover the CA loading.
+//! localhost and 127.0.0.1). rumqttd is built without TLS here, so this runs where mosquitto is
+//! installed (CI installs it; `SUNPLUG_TEST_MOSQUITTO` overrides); `mqtt::options` unit tests cover
+//! the CA loading.
 
 use crate::support::harness::options;
 use crate::support::{TestBroker, next_event};
@@ -15,7 +16,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn tls_with_a_private_ca_and_a_clear_error_for_the_wrong_one() {
-    let Some(bin) = support::mosquitto() else {
+    let Some(bin) = crate::support::mosquitto() else {
         eprintln!("tls test not run: mosquitto is not installed (CI installs it)");
         return;
     };

@@ -3,8 +3,9 @@
 //!
 //! Owns: [`Credentials`], [`Auth`] (the cache: one refresh at a time, behind a tokio mutex) and the
 //! token file (see `token_file.rs`). Rules:
-//! - `expires_in` is trusted as sent (36000 and 86400 both occur) up to a year, and the arithmetic saturates; the token is renewed once less than
-//!   a tenth of its life (at most 10 minutes, at least 1 minute) is left;
+//! - `expires_in` is trusted as sent (36000 and 86400 both occur) up to a year, and the arithmetic
+//!   saturates; the token is renewed once less than a tenth of its life (at most 10 minutes, at
+//!   least 1 minute) is left;
 //! - a refused refresh token (HTTP 400/401) falls back to the password grant, once; a transient
 //!   failure does not (the refresh token may still be good) and the current token is kept while valid;
 //! - a rotated refresh token replaces the old one; an answer without one keeps the old one;
