@@ -17,6 +17,7 @@ use super::scenario::Scenario;
 use super::schedule::{Edge, Session, SessionClock};
 use super::spec::ms;
 use super::vehicle_api::VehicleApiModel;
+use crate::chargers::smappee::state_words::interpret;
 use crate::control::actuate::{Actuator, ActuatorSettings, OnManualChange, Outcome, Request};
 use crate::control::policies::LoadedPolicy;
 use crate::control::{
@@ -186,19 +187,22 @@ pub fn run(
 
         if t >= next_poll {
             next_poll += poll_ms;
+            // The station's words, read the way the real client reads them.
+            let (word, mode, cause) = charger.state_words(car_w > CHARGING_W);
+            let read = interpret(Some(&word), Some(mode), cause);
             station = StationState {
                 plugged: charger.plugged(),
-                paused: charger.paused(),
-                charging: car_w > CHARGING_W,
+                paused: read.paused.unwrap_or_else(|| charger.paused()),
+                charging: read.charging.unwrap_or(false),
                 limit: charger.reported_limit(),
             };
-            let read = ChargerObs {
+            let polled = ChargerObs {
                 plugged: Some(station.plugged),
                 paused: Some(station.paused),
                 offered: station.limit,
                 ..ChargerObs::default()
             };
-            actuator.observed(since(start, t), &read);
+            actuator.observed(since(start, t), &polled);
         }
         if t >= next_control {
             next_control += interval_ms;
