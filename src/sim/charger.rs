@@ -141,18 +141,6 @@ impl ChargerModel {
         self.scale
     }
 
-    /// What the actuator may ask of this station.
-    pub fn resolution(&self) -> Resolution {
-        Resolution {
-            floor: Amps(self.spec.min_current_a),
-            percent: match self.spec.limit_unit {
-                LimitUnit::Percentage => self.scale,
-                LimitUnit::Ampere => None,
-            },
-            max: None,
-        }
-    }
-
     /// What the station reports at a poll, in Smappee's words (vendor-apis.md §3.4, corrected
     /// 2026-12): `chargingState` `STARTED` while the car draws (`drawing`), `SUSPENDED` while it does
     /// not (cause `SUSPENDED_EVSE_USER` when paused, `SUSPENDED_EV` when the car takes nothing),
@@ -170,6 +158,18 @@ impl ChargerModel {
             (true, false, false) => (StateWord::Suspended, Some(SuspendCause::Car)),
         };
         (word, mode, cause)
+    }
+
+    /// What the actuator may ask of this station.
+    pub fn resolution(&self) -> Resolution {
+        Resolution {
+            floor: Amps(self.spec.min_current_a),
+            percent: match self.spec.limit_unit {
+                LimitUnit::Percentage => self.scale,
+                LimitUnit::Ampere => None,
+            },
+            max: None,
+        }
     }
 }
 
