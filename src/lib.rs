@@ -15,10 +15,12 @@
 //! - [`sim`]: the replay simulator: real PV/load days, car and charger models, metrics, oracle, plots.
 //! - [`daemon`]: the service: event loop, charger writer, persistence, systemd, Home Assistant.
 //! - [`demo`]: `sunplug demo`, the daemon against the emulators and a replayed day (feature `emulators`).
+//! - [`backoff`]: the one capped doubling wait every retry loop uses.
 //! - [`clock`]: the only place that reads a clock.
 //! - [`files`]: the one atomic file write (state file, token stores).
 //! - [`cli`] / [`commands`]: the command line and the one-shot commands.
 
+pub mod backoff;
 pub mod chargers;
 pub mod cli;
 pub mod clock;

@@ -14,7 +14,7 @@
 //! - re-assert after a replug (Smappee resets PAUSED to NORMAL when a car is plugged in again);
 //! - rejected-request memory: a request the charger refused is not sent again until the wish changes
 //!   or another request succeeds;
-//! - [`Backoff`], the crate's one backoff: by error kind (a 429 waits exactly its `Retry-After`
+//! - [`RetryGate`], retries by error kind on the crate's one [`Backoff`] (a 429 waits exactly its `Retry-After`
 //!   without escalating; transient failures double from 5 s; auth failures wait the cap), reset by any
 //!   success, with a lower cap for state reads (1 min) than for writes (5 min), so a failing read never
 //!   blocks a write for long;
@@ -25,6 +25,7 @@
 //!   shutdown never starts a paused car.
 
 use super::{ChargerObs, Command};
+use crate::backoff::Backoff;
 use crate::units::{Amps, PercentScale};
 use std::time::Duration;
 
@@ -129,19 +130,18 @@ pub enum Outcome {
     Auth,
 }
 
-/// How long to wait after failures. Pure: `now` comes in.
+/// When the next call may go out after failures, by error kind. Pure: `now` comes in. The doubling
+/// itself is the crate's one [`Backoff`]; this adds the deadline and the rules per kind.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Backoff {
-    max: Duration,
-    next: Duration,
+pub struct RetryGate {
+    backoff: Backoff,
     until: Option<Duration>,
 }
 
-impl Backoff {
-    pub fn new(max: Duration) -> Backoff {
-        Backoff {
-            max,
-            next: BACKOFF_START,
+impl RetryGate {
+    pub fn new(max: Duration) -> RetryGate {
+        RetryGate {
+            backoff: Backoff::new(BACKOFF_START, max),
             until: None,
         }
     }
@@ -155,24 +155,20 @@ impl Backoff {
     }
     /// Record a result at `now`; returns the wait it started, if any.
     pub fn record(&mut self, now: Duration, outcome: Outcome) -> Option<Duration> {
+        let max = self.backoff.max();
         let wait = match outcome {
             Outcome::Ok => {
-                *self = Backoff::new(self.max);
+                self.backoff.reset();
+                self.until = None;
                 return None;
             }
             Outcome::Rejected => return None,
             // Honoured as given, and it does not make the next transient wait longer.
-            Outcome::RateLimited(Some(after)) => {
-                after.max(RETRY_AFTER_MIN).min(self.max.max(after))
-            }
-            Outcome::RateLimited(None) | Outcome::Transient => {
-                let w = self.next;
-                self.next = (self.next * 2).min(self.max);
-                w
-            }
-            Outcome::Auth => self.max,
+            Outcome::RateLimited(Some(after)) => after.max(RETRY_AFTER_MIN).min(max.max(after)),
+            Outcome::RateLimited(None) | Outcome::Transient => self.backoff.next_delay(),
+            Outcome::Auth => max,
         };
-        self.until = Some(now + wait);
+        self.until = Some(now.saturating_add(wait));
         Some(wait)
     }
 }
@@ -225,8 +221,8 @@ pub struct Actuator {
     /// The request in flight (sent, no answer yet).
     in_flight: Option<Request>,
     rejected: Option<Request>,
-    write_backoff: Backoff,
-    read_backoff: Backoff,
+    write_backoff: RetryGate,
+    read_backoff: RetryGate,
     plugged: Option<bool>,
     manual: Option<ManualChange>,
     yielded: bool,
@@ -242,8 +238,8 @@ impl Actuator {
             confirmed: None,
             in_flight: None,
             rejected: None,
-            write_backoff: Backoff::new(WRITE_BACKOFF_MAX),
-            read_backoff: Backoff::new(READ_BACKOFF_MAX),
+            write_backoff: RetryGate::new(WRITE_BACKOFF_MAX),
+            read_backoff: RetryGate::new(READ_BACKOFF_MAX),
             plugged: None,
             manual: None,
             yielded: false,

@@ -8,6 +8,7 @@
 //! CONNECT packet is built (`session.rs`).
 
 use super::QoS;
+pub use crate::backoff::Backoff;
 use crate::config::MqttSection;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -55,43 +56,9 @@ pub struct PeriodicPublish {
 
 pub use crate::config::schema::{DEFAULT_MAX_PACKET, HARD_PACKET_LIMIT};
 
-/// Capped exponential backoff between reconnect attempts: `min`, 2·`min`, 4·`min`… up to `max`,
-/// back to `min` after a successful connect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub min: Duration,
-    pub max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    pub fn new(min: Duration, max: Duration) -> Backoff {
-        let min = min.max(Duration::from_millis(10));
-        let max = max.max(min);
-        Backoff {
-            min,
-            max,
-            next: min,
-        }
-    }
-
-    /// The wait before the next attempt; each call doubles the following one, up to `max`.
-    pub fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.max);
-        d
-    }
-
-    /// After a successful connect.
-    pub fn reset(&mut self) {
-        self.next = self.min;
-    }
-}
-
-impl Default for Backoff {
-    fn default() -> Backoff {
-        Backoff::new(Duration::from_secs(1), Duration::from_secs(60))
-    }
+/// The reconnect backoff: 1 s doubling to 60 s, back to 1 s after a connection that lasted.
+pub fn default_backoff() -> Backoff {
+    Backoff::new(Duration::from_secs(1), Duration::from_secs(60))
 }
 
 /// Everything needed to connect.
@@ -131,7 +98,7 @@ impl MqttOptions {
             connect_timeout: Duration::from_secs(5),
             last_will: None,
             periodic: Vec::new(),
-            backoff: Backoff::default(),
+            backoff: default_backoff(),
             max_packet_bytes: DEFAULT_MAX_PACKET,
         }
     }
@@ -235,15 +202,6 @@ impl TlsOptions {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
-
-    #[test]
-    fn backoff_doubles_to_the_cap_and_resets() {
-        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(10));
-        let seq: Vec<u64> = (0..6).map(|_| b.next_delay().as_secs()).collect();
-        assert_eq!(seq, [1, 2, 4, 8, 10, 10]);
-        b.reset();
-        assert_eq!(b.next_delay(), Duration::from_secs(1));
-    }
 
     #[test]
     fn from_section_maps_every_key_and_hides_the_password() {

@@ -141,7 +141,7 @@ fn a_charger_read_as_paused_needs_no_pause_sent() {
 
 #[test]
 fn backoff_by_kind_reset_by_success_and_429_does_not_escalate() {
-    let mut b = Backoff::new(WRITE_BACKOFF_MAX);
+    let mut b = RetryGate::new(WRITE_BACKOFF_MAX);
     let waits: Vec<u64> = (0..8)
         .map(|i| b.record(s(i), Outcome::Transient).unwrap().as_secs())
         .collect();
@@ -164,7 +164,7 @@ fn backoff_by_kind_reset_by_success_and_429_does_not_escalate() {
     assert_eq!(b.record(s(90), Outcome::Rejected), None);
     assert_eq!(b.record(s(90), Outcome::Auth), Some(WRITE_BACKOFF_MAX));
     // Reads are capped lower.
-    let mut r = Backoff::new(READ_BACKOFF_MAX);
+    let mut r = RetryGate::new(READ_BACKOFF_MAX);
     let last = (0..10)
         .map(|i| r.record(s(i), Outcome::Transient).unwrap())
         .last();

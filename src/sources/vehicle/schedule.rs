@@ -5,6 +5,7 @@
 //! [`CariadPacer`]. Everything takes `now` and returns instants; nothing here sleeps or reads a clock,
 //! so a whole simulated day runs in a test in milliseconds.
 
+pub use crate::backoff::Backoff;
 use crate::sources::vehicle::state::VehicleState;
 use crate::vendor::VendorError;
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
@@ -139,38 +140,6 @@ impl DailyBudget {
             t += TimeDelta::minutes(30); // a zone whose day starts with a DST gap
         }
         now + TimeDelta::days(1)
-    }
-}
-
-/// Exponential backoff after failures: `first`, doubling, at most `max`.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    first: Duration,
-    max: Duration,
-    failures: u32,
-}
-
-impl Backoff {
-    pub fn new(first: Duration, max: Duration) -> Backoff {
-        Backoff {
-            first,
-            max,
-            failures: 0,
-        }
-    }
-    pub fn next_delay(&mut self) -> Duration {
-        let d = self
-            .first
-            .saturating_mul(1 << self.failures.min(16))
-            .min(self.max);
-        self.failures = self.failures.saturating_add(1);
-        d
-    }
-    pub fn reset(&mut self) {
-        self.failures = 0;
-    }
-    pub fn failures(&self) -> u32 {
-        self.failures
     }
 }
 
