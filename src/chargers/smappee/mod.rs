@@ -12,6 +12,7 @@
 //!   backoff);
 //! - `state_words`: pure: `chargingState` / `chargingMode` words → plugged, charging, paused;
 //! - `realtime`: the local MQTT realtime payload → the charger's power;
+//!
 //! (`sunplug charger status|set` and `sunplug smappee locations` live in `crate::commands::charger`.)
 //!
 //! The user-facing setup (API access, the serial, ampere vs percentage, the replug quirk) is in
