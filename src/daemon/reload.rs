@@ -4,8 +4,8 @@
 //!
 //! Owns: [`PolicyWatch`]. A script's `state` map is carried over to the reloaded policy.
 
+use crate::config::load_policy;
 use crate::control::Controller;
-use crate::control::policies;
 use std::path::PathBuf;
 use std::time::SystemTime;
 use tracing::{info, warn};
@@ -63,7 +63,7 @@ impl PolicyWatch {
         }
         self.seen = now;
         let path = self.seen.first()?.0.clone();
-        match policies::load(&path) {
+        match load_policy(&path) {
             Ok(mut new) => {
                 if let Some(state) = controller.policy_state() {
                     new.policy.restore_state(&state);

@@ -97,7 +97,7 @@ fn what_a_script_asks_is_clamped_or_rejected_by_the_guard() {
         ("fn wish(ctx) { turbo(32) }", "fallback"),
     ] {
         let (_dir, toml) = script_policy(src, "");
-        let mut c = Controller::new(params(), policies::load(&toml).unwrap());
+        let mut c = Controller::new(params(), sunplug::config::load_policy(&toml).unwrap());
         let ds = run_day(&mut c);
         let last = ds.last().unwrap();
         match expect {
@@ -118,7 +118,7 @@ fn an_endless_loop_falls_back_within_the_step() {
         "fn wish(ctx) { let n = 0; loop { n += 1; } }",
         "on_error = \"pause\"\n",
     );
-    let mut c = Controller::new(params(), policies::load(&toml).unwrap());
+    let mut c = Controller::new(params(), sunplug::config::load_policy(&toml).unwrap());
     let mut site = Site::new(9000.0);
     let d = site.step(&mut c, at(0));
     assert_eq!(d.command, Command::Pause);

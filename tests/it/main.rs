@@ -5,6 +5,7 @@
 
 mod support;
 
+mod actuator;
 mod check_config;
 mod control_policies;
 mod control_script;
