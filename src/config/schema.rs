@@ -127,6 +127,8 @@ pub struct MqttSection {
     pub discovery_prefix: String,
     /// Publish Home Assistant discovery messages.
     pub discovery: bool,
+    /// Largest message (bytes) passed on; a larger one is dropped with one log line per topic.
+    pub max_packet_size: u64,
 }
 
 impl Default for MqttSection {
@@ -135,6 +137,7 @@ impl Default for MqttSection {
             host: "localhost".into(),
             port: 1883,
             client_id: "sunplug".into(),
+            max_packet_size: DEFAULT_MAX_PACKET as u64,
             username: None,
             password_file: None,
             tls: false,
@@ -287,3 +290,9 @@ impl Default for RecordingSection {
         }
     }
 }
+
+/// The default `[mqtt] max_packet_size`: 1 MiB (Smappee realtime messages are several kB, some
+/// Home Assistant and Zigbee2MQTT retained topics a few hundred).
+pub const DEFAULT_MAX_PACKET: usize = 1024 * 1024;
+/// What the MQTT connection reads at most: a packet above it is a protocol error for rumqttc.
+pub const HARD_PACKET_LIMIT: usize = 64 * 1024 * 1024;

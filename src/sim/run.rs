@@ -121,7 +121,10 @@ pub fn run(
     let mut actuator = Actuator::new(ActuatorSettings {
         resolution: charger.resolution(),
         on_manual_change: OnManualChange::default(),
-        manual_grace: MANUAL_GRACE,
+        // The daemon's default `[charger] manual_grace`.
+        manual_grace: crate::config::schema::ChargerSection::default()
+            .manual_grace
+            .get(),
     });
     let mut meter = MeterModel::new(&sc.meter, start);
     let mut cloud = VehicleApiModel::new(&sc.vehicle_api, start);
@@ -196,13 +199,13 @@ pub fn run(
                 charging: read.charging.unwrap_or(false),
                 limit: charger.reported_limit(),
             };
-            let read = ChargerObs {
+            let polled = ChargerObs {
                 plugged: Some(station.plugged),
                 paused: Some(station.paused),
                 offered: station.limit,
                 ..ChargerObs::default()
             };
-            actuator.observed(since(start, t), &read);
+            actuator.observed(since(start, t), &polled);
         }
         if t >= next_control {
             next_control += interval_ms;
@@ -273,9 +276,6 @@ pub fn run(
         meter_dropped: meter.dropped,
     }
 }
-
-/// How long a change made outside sunplug stands before it is re-asserted (the daemon's default).
-pub const MANUAL_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The actuator's clock in the simulator: time since the run's start.
 pub fn since(start_ms: i64, t_ms: i64) -> std::time::Duration {

@@ -53,6 +53,9 @@ pub fn mode_request(request: Request) -> ModeRequest {
 /// Above the max it is capped at the max. Rounded by the actuator's one rule
 /// ([`Resolution::request`]: down to the step), so the car never gets more than asked.
 pub fn charge_request(current: Amps, limits: &ChargerLimits) -> Option<ModeRequest> {
+    if !current.is_finite() {
+        return None;
+    }
     let charge = Command::Charge {
         current: current.min(limits.max),
         phases: Phases::One,
