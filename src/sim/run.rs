@@ -13,6 +13,7 @@ use super::input::{Input, Sample};
 use super::meter::MeterModel;
 use super::metrics::Tally;
 use super::scenario::Scenario;
+use super::tariff::Prices;
 use super::schedule::{Edge, Session, SessionClock};
 use super::spec::ms;
 use super::vehicle_api::VehicleApiModel;
@@ -101,6 +102,7 @@ pub fn run(
     sc: &Scenario,
     input: &Input,
     sessions: &[Session],
+    prices: &Prices,
     policy: LoadedPolicy,
     observer: &mut impl Observer,
 ) -> RunOutcome {
@@ -162,6 +164,7 @@ pub fn run(
         });
 
         charger.step(t);
+        tally.set_prices(prices.import_at(t), prices.export);
         let draw = car.step(t, charger.offered(), dt_s);
         session_grid_ws += tally.add(draw, sample.surplus_w, dt_s);
         let car_w = draw.mean_w();
