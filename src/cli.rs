@@ -98,6 +98,13 @@ pub struct SimulateArgs {
     /// Write per-policy CSV traces, SVG plots and report.html here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Replay every day of a corpus directory (pv/*.csv and load/*.csv paired by date) instead of
+    /// the scenario's data: per-day and summed figures.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["pv", "load", "net", "out"])]
+    pub days: Option<PathBuf>,
+    /// Threads for a multi-day run (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

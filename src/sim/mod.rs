@@ -13,6 +13,7 @@
 pub mod car;
 pub mod charger;
 pub mod data;
+pub mod days;
 pub mod html;
 pub mod input;
 pub mod meter;
@@ -68,7 +69,8 @@ impl Simulation {
         let room_wh = (car.target_soc - car.start_soc).max(0.0) / 100.0 * car.capacity_kwh * 1000.0
             / car.efficiency;
         let oracle = Oracle::prepare(&input, &sessions, scenario.step_ms, floor_w, max_w, room_wh);
-        let prices = tariff::Prices::new(&scenario.tariff, scenario.tz, input.start_ms, input.end_ms);
+        let prices =
+            tariff::Prices::new(&scenario.tariff, scenario.tz, input.start_ms, input.end_ms);
         let days = optimum_days(&input, &sessions, scenario.step_ms, &prices, room_wh);
         let limits = optimum::Limits {
             floor_w,
@@ -308,6 +310,9 @@ pub fn run_all(sim: &Simulation, policies: Vec<LoadedPolicy>, traced: bool) -> V
 pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut sc = scenario::load(&args.scenario).map_err(|p| anyhow::anyhow!("{p}"))?;
     apply_args(&mut sc, &args)?;
+    if let Some(dir) = &args.days {
+        return simulate_days(&sc, dir, args.jobs, args.json);
+    }
     let input = Input::load(&sc.data)?;
     let policies = load_policies(&sc.policies, sc.vehicle_api.enabled)?;
     let started = Instant::now();
@@ -332,6 +337,35 @@ pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         } else {
             println!("{msg}")
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// All cores, unless told otherwise.
+pub fn default_jobs(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+/// `sunplug simulate SCENARIO --days DIR`.
+fn simulate_days(
+    sc: &Scenario,
+    dir: &Path,
+    jobs: Option<usize>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let jobs = default_jobs(jobs);
+    let list = days::list(dir)?;
+    load_policies(&sc.policies, sc.vehicle_api.enabled)?;
+    let started = Instant::now();
+    let sims = days::prepare(sc, &list, jobs)?;
+    let results = days::run_days(&sims, &list, &sc.policies, jobs)?;
+    let wall_ms = started.elapsed().as_millis() as u64;
+    let steps = sims.iter().map(Simulation::steps).sum();
+    if json {
+        println!("{}", days::json(sc, steps, &results, wall_ms));
+    } else {
+        print!("{}", days::table(sc, &results, steps, wall_ms));
     }
     Ok(ExitCode::SUCCESS)
 }

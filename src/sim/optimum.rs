@@ -134,6 +134,9 @@ mod tests {
         // Attainable: 30 min at 8 kW, one start. The dual can exceed it by at most the start cost
         // (the only non-convex part), and does here: it may spread the start over the whole need.
         let hand = 4.0 * (0.30 - 0.08) - 0.02;
-        assert!(got >= hand - 1e-9 && got <= hand + 0.02 + 1e-9, "{got} vs {hand}");
+        assert!(
+            got >= hand - 1e-9 && got <= hand + 0.02 + 1e-9,
+            "{got} vs {hand}"
+        );
     }
 }

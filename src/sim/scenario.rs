@@ -7,8 +7,8 @@
 //! is documented on their structs in `spec.rs` and in `simulations/README.md`.
 
 use super::data::Label;
-use super::tariff::TariffSpec;
 use super::spec::{CarSpec, ChargerSpec, ControlSpec, DataSpec, MeterSpec, VehicleApiSpec};
+use super::tariff::TariffSpec;
 use crate::config::diag::{KeyIndex, Problem, Problems, parse_all};
 use crate::config::schema::SiteSection;
 use crate::config::values::{HumanDuration, LocalTime};

@@ -85,7 +85,10 @@ impl TariffSpec {
         if !(self.start_eur.is_finite() && (0.0..=100.0).contains(&self.start_eur)) {
             push(
                 "tariff.start_eur",
-                format!("{} € per start is not plausible: use 0..100", self.start_eur),
+                format!(
+                    "{} € per start is not plausible: use 0..100",
+                    self.start_eur
+                ),
             );
         }
     }
@@ -195,7 +198,12 @@ mod tests {
         };
         // 2016-06-17T00:00Z is 02:00 in Zurich (CEST).
         let start = 1_466_121_600_000;
-        let p = Prices::new(&spec, chrono_tz::Europe::Zurich, start, start + 3 * 3_600_000);
+        let p = Prices::new(
+            &spec,
+            chrono_tz::Europe::Zurich,
+            start,
+            start + 3 * 3_600_000,
+        );
         assert_eq!(p.import.len(), 180);
         assert_eq!(p.import_at(start), 0.10);
         assert_eq!(p.import_at(start + 3_600_000), 0.30);
