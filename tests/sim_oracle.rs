@@ -165,7 +165,11 @@ start_eur = {}
         c.noise_w,
         c.dropout,
         (0..24)
-            .map(|h| if h == 9 { format!("{:.3}", 0.30 * c.gain * c.gain) } else { "0.30".into() })
+            .map(|h| if h == 9 {
+                format!("{:.3}", 0.30 * c.gain * c.gain)
+            } else {
+                "0.30".into()
+            })
             .collect::<Vec<_>>()
             .join(", "),
         0.15 * c.dropout * 20.0,
