@@ -41,6 +41,17 @@ pub enum Command {
     Run(RunArgs),
     /// Replay a day (or more) of PV and house load through policies and compare them.
     Simulate(SimulateArgs),
+    /// Tune a policy's knobs over a corpus of days (see simulations/tune-*.toml).
+    Tune {
+        /// The tune file: scenario, corpus, start policy, knobs, objective, split.
+        file: PathBuf,
+        /// Threads (default: all cores); the results do not depend on it.
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Write the chosen policy here instead of the tune file's `output`.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Check a config file and the policy file it names; print every problem.
     CheckConfig {
         /// The config file to check.

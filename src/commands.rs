@@ -89,6 +89,13 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     };
     match command {
         Command::Simulate(args) => crate::sim::simulate(args),
+        Command::Tune { file, jobs, output } => {
+            print!(
+                "{}",
+                crate::sim::tune::tune(&file, jobs, output.as_deref())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run(args) => rt()?.block_on(crate::daemon::run_cli(args)),
         Command::Demo(args) => rt()?.block_on(crate::daemon::demo(args)),
         Command::Probe(ProbeCommand::Surplus {

@@ -29,6 +29,7 @@ pub mod schedule;
 pub mod spec;
 pub mod tariff;
 pub mod trace;
+pub mod tune;
 pub mod vehicle_api;
 pub mod writer;
 
