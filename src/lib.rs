@@ -9,10 +9,13 @@
 //! - [`sources`]: the surplus from MQTT meters; the vehicle from Enode, Cariad or MQTT.
 //! - [`chargers`]: the Smappee client (OAuth, mode/limit commands, discovery).
 //! - [`vendor`]: the shared error vocabulary and HTTP plumbing of every vendor adapter.
-//! - [`emulators`]: the vendor APIs emulated on port 0, for tests and `sunplug demo`.
+//! - [`emulators`]: the vendor APIs emulated on port 0, for tests and `sunplug demo` (cargo feature
+//!   `emulators`, on by default: `--no-default-features` builds the service without axum).
 //! - [`sim`]: the replay simulator: real PV/load days, car and charger models, metrics, oracle, plots.
 //! - [`daemon`]: the service: event loop, charger writer, persistence, systemd, Home Assistant.
+//! - [`demo`]: `sunplug demo`, the daemon against the emulators and a replayed day (feature `emulators`).
 //! - [`clock`]: the only place that reads a clock.
+//! - [`files`]: the one atomic file write (state file, token stores).
 //! - [`cli`] / [`commands`]: the command line and the one-shot commands.
 
 pub mod chargers;
@@ -22,7 +25,11 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
+#[cfg(feature = "emulators")]
+pub mod demo;
+#[cfg(feature = "emulators")]
 pub mod emulators;
+pub mod files;
 pub mod logging;
 pub mod mqtt;
 pub mod sim;

@@ -13,7 +13,7 @@
 //!    except a decrease forced by a cap that the present command exceeds (safety before comfort), and
 //!    a pause when no car is connected ([`Guard::idle`]).
 //!
-//! These are proptested over random sequences in `tests/guard_props.rs`.
+//! These are proptested over random sequences in `tests/it/guard_props.rs`.
 
 use super::decision::Command;
 use crate::units::{Amps, Supply, Watts};

@@ -75,6 +75,7 @@ pub fn update_of(s: &VehicleState) -> VehicleUpdate {
             ))
         }),
         range_km: s.range_km.as_ref().and_then(|o| o.reading()),
+        warning: s.warning,
     }
 }
 

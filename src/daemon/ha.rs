@@ -83,6 +83,8 @@ pub struct StateView {
     pub reason: String,
     pub meter_age_s: Option<f64>,
     pub vehicle_age_s: Option<f64>,
+    /// A vendor setting that fights sunplug (e.g. Enode smart charging on), else null.
+    pub vehicle_warning: Option<String>,
     /// The user's settings, echoed for the controls.
     pub target_soc_setting: Option<f64>,
     pub min_soc_setting: Option<f64>,
@@ -184,6 +186,11 @@ pub fn discovery(
         ),
         ("meter_age", "Meter data age", diag_age.clone()),
         ("vehicle_age", "Vehicle data age", diag_age),
+        (
+            "vehicle_warning",
+            "Vehicle warning",
+            json!({"icon": "mdi:alert", "entity_category": "diagnostic"}),
+        ),
     ] {
         let field = match object {
             "surplus" => "surplus_w",

@@ -4,7 +4,6 @@
 //! discovery and commands ([`ha`]), recording for replay ([`recorder`]) and systemd ([`systemd`]).
 
 pub mod adapters;
-pub mod demo;
 pub mod ha;
 pub mod ports;
 pub mod recorder;
@@ -15,16 +14,3 @@ pub mod state;
 pub mod systemd;
 mod view;
 pub mod writer;
-
-use crate::cli::{DemoArgs, RunArgs};
-use std::process::ExitCode;
-
-/// `sunplug run`.
-pub async fn run_cli(args: RunArgs) -> anyhow::Result<ExitCode> {
-    service::run_cli(args).await
-}
-
-/// `sunplug demo`.
-pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    demo::demo(args).await
-}

@@ -51,6 +51,8 @@ pub struct VehicleUpdate {
     pub obs: VehicleObs,
     pub location: Option<Reading<Location>>,
     pub range_km: Option<Reading<f64>>,
+    /// Something about the car that works against sunplug (shown in Home Assistant).
+    pub warning: Option<crate::sources::vehicle::state::VehicleWarning>,
 }
 
 /// Something fed by MQTT messages.

@@ -298,7 +298,8 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                     tx.send_replace(Some(d.clone()));
                 }
                 if let Some(l) = &link {
-                    let view = state_view(&d, &obs, &report, &persisted, controller.policy_name(), now);
+                    let mut view = state_view(&d, &obs, &report, &persisted, controller.policy_name(), now);
+                    view.vehicle_warning = vehicle_update.warning.map(|w| w.message().to_string());
                     l.publish(&topics.state(), &view.to_json(), true);
                     if let Some(loc) = vehicle_update.location {
                         l.publish(&topics.car_location(), &ha::location_payload(loc.value.latitude, loc.value.longitude, loc.value.accuracy_m.unwrap_or(0.0)), true);

@@ -9,7 +9,7 @@ use super::ha::Topics;
 use super::ports::MqttPort;
 use super::run::{Wiring, run};
 use super::systemd::Notifier;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::{self, Config, Needs};
 use crate::mqtt::{LastWill, MqttHandle, MqttLink, MqttOptions, QoS};
 use crate::sources::surplus::{SurplusTracker, resolve};
@@ -141,36 +141,4 @@ pub async fn run_service(
     let result = run(cfg, wiring, shutdown).await;
     handle.shutdown().await;
     result
-}
-
-/// `sunplug run`.
-pub async fn run_cli(args: crate::cli::RunArgs) -> anyhow::Result<std::process::ExitCode> {
-    let cfg = load(&args.config.config)?;
-    let format = if args.log_json {
-        config::LogFormat::Json
-    } else {
-        cfg.logging.format
-    };
-    crate::logging::init(&cfg.logging.level, format);
-    info!(
-        "sunplug {} starting: site \"{}\", policy {}, state in {}{}",
-        env!("CARGO_PKG_VERSION"),
-        cfg.site_name,
-        cfg.policy.as_ref().map(|p| p.name.as_str()).unwrap_or("?"),
-        cfg.state_dir.display(),
-        if args.dry_run {
-            " (dry run: nothing is sent to the charger)"
-        } else {
-            ""
-        }
-    );
-    let opts = Options {
-        clock: Arc::new(SystemClock),
-        speed: 1.0,
-        notifier: Notifier::from_env(),
-        dry_run: args.dry_run,
-    };
-    run_service(cfg, opts, shutdown_signal()).await?;
-    info!("stopped");
-    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -59,6 +59,7 @@ pub(super) fn state_view(
         },
         meter_age_s: d.factors.meter_age_s,
         vehicle_age_s: obs.vehicle.soc.map(|r| r.age(now).as_secs_f64()),
+        vehicle_warning: None,
         target_soc_setting: s.target_soc.map(|t| t.pct()),
         min_soc_setting: s.min_soc.map(|t| t.pct()),
         departure_setting: s.departure.map(|t| t.to_string()).unwrap_or_default(),

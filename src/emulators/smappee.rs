@@ -2,7 +2,9 @@
 //!
 //! Owns: [`SmappeeEmulator`] (start, base URL, the test handle), [`Fault`] and [`Target`] (faults to
 //! inject), [`RecordedRequest`]. Serves `POST /dev/v1/oauth2/token` (and the `/dev/v3` alias), the
-//! service location list, the metering configuration, smart devices, sessions and the connector mode.
+//! service location list, the metering configuration, smart devices (the list, with uuids, and one
+//! by id), sessions and the connector mode; builds the monitor's `realtime` and retained
+//! `channelConfigV2` MQTT payloads.
 //! Every request is recorded (method, path, query, authorization, body, status) so tests can assert
 //! exactly what was sent. The account and station model is in `smappee/model.rs`, the endpoints in
 //! `smappee/routes.rs`.
@@ -234,9 +236,19 @@ impl SmappeeEmulator {
             .find(|c| c.position == position)
             .cloned()
     }
+    /// Report `word` as the connector's `chargingState` (`None`: the modelled word again).
+    pub fn set_state_word(&self, position: u8, word: Option<&str>) {
+        if let Some(c) = lock(&self.shared.model).connector_mut(position) {
+            c.state_word = word.map(str::to_string);
+        }
+    }
     /// What the monitor would publish on `servicelocation/<uuid>/realtime` now.
     pub fn realtime_payload(&self) -> String {
         lock(&self.shared.model).realtime().to_string()
+    }
+    /// The retained `servicelocation/<uuid>/channelConfigV2` the monitor publishes.
+    pub fn channel_config_payload(&self) -> String {
+        lock(&self.shared.model).channel_config_v2().to_string()
     }
 }
 

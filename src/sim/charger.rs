@@ -7,9 +7,14 @@
 //! - **AMPERE inexactness**: whole amps only, and the car is offered `gain × asked + offset`;
 //! - **PAUSED resets to NORMAL on replug**, at the remembered limit: a car plugged into a paused
 //!   station starts charging until the daemon re-asserts PAUSED;
-//! - **the limit persists** between sessions.
+//! - **the limit persists** between sessions;
+//! - **the state words**: a poll reads what the real API reports ([`ChargerModel::state_words`]):
+//!   the session state `STARTED` / `SUSPENDED` / `INITIALIZE`, the mode (`PAUSED` or not) and the
+//!   suspension cause, which the run loop interprets with the real client's
+//!   `chargers::smappee::state_words::interpret`.
 
 use super::spec::{ChargerSpec, ms};
+use crate::chargers::smappee::state_words::{ConnectorMode, StateWord, SuspendCause};
 use crate::config::schema::LimitUnit;
 use crate::control::Command;
 use crate::units::{Amps, PercentScale};
@@ -180,6 +185,25 @@ impl ChargerModel {
     pub fn scale(&self) -> Option<PercentScale> {
         self.scale
     }
+
+    /// What the station reports at a poll, in Smappee's words (vendor-apis.md §3.4, corrected
+    /// 2026-12): `chargingState` `STARTED` while the car draws (`drawing`), `SUSPENDED` while it does
+    /// not (cause `SUSPENDED_EVSE_USER` when paused, `SUSPENDED_EV` when the car takes nothing),
+    /// `INITIALIZE` with no car; the mode; the cause.
+    pub fn state_words(&self, drawing: bool) -> (StateWord, ConnectorMode, Option<SuspendCause>) {
+        let mode = if self.paused {
+            ConnectorMode::Paused
+        } else {
+            ConnectorMode::Running
+        };
+        let (word, cause) = match (self.plugged, self.paused, drawing) {
+            (false, _, _) => (StateWord::Initialize, None),
+            (true, true, _) => (StateWord::Suspended, Some(SuspendCause::Station)),
+            (true, false, true) => (StateWord::Started, None),
+            (true, false, false) => (StateWord::Suspended, Some(SuspendCause::Car)),
+        };
+        (word, mode, cause)
+    }
 }
 
 #[cfg(test)]
@@ -246,5 +270,30 @@ mod tests {
         assert!(!c.paused());
         assert!((c.offered() - 19.0).abs() < 1e-9, "NORMAL again at 50 %");
         assert_eq!(c.replug_resets, 2, "the first plug-in also found it PAUSED");
+    }
+
+    #[test]
+    fn polls_read_the_stations_words() {
+        use crate::chargers::smappee::state_words::interpret;
+        let spec = ChargerSpec::default();
+        let mut c = ChargerModel::new(&spec);
+        let read = |c: &ChargerModel, drawing| {
+            let (w, m, cause) = c.state_words(drawing);
+            let i = interpret(Some(&w), Some(m), cause);
+            (w, i)
+        };
+        assert_eq!(read(&c, false).0, StateWord::Initialize);
+        c.plug_in();
+        let (w, i) = read(&c, true);
+        assert_eq!(w, StateWord::Started);
+        assert_eq!((i.charging, i.paused), (Some(true), Some(false)));
+        let (w, i) = read(&c, false);
+        assert_eq!(w, StateWord::Suspended, "the car takes nothing");
+        assert_eq!((i.charging, i.paused), (Some(false), Some(false)));
+        c.send(0, Wire::Paused);
+        c.step(spec.latency.as_secs_f64() as i64 * 1000 + 1);
+        let (w, i) = read(&c, false);
+        assert_eq!(w, StateWord::Suspended);
+        assert_eq!((i.charging, i.paused), (Some(false), Some(true)));
     }
 }

@@ -39,13 +39,10 @@ pub use oracle::Oracle;
 pub use run::{Observer, RunOutcome};
 pub use scenario::Scenario;
 
-use crate::cli::SimulateArgs;
-use crate::control::policies::{self, LoadedPolicy};
+use crate::control::policies::LoadedPolicy;
 use anyhow::{Context, bail};
 use schedule::Session;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-use std::time::Instant;
 
 /// A scenario with its data read, its sessions laid out and its oracle computed: ready to run policies.
 #[derive(Debug, Clone)]
@@ -204,7 +201,7 @@ pub fn load_policies(paths: &[PathBuf], vehicle_api: bool) -> anyhow::Result<Vec
     let mut out = Vec::new();
     let mut problems = crate::config::Problems::default();
     for p in paths {
-        match policies::load(p) {
+        match crate::config::load_policy(p) {
             Ok(pol) if pol.needs_soc && !vehicle_api => problems.push(crate::config::Problem {
                 file: p.clone(),
                 key: "module".into(),
@@ -222,33 +219,6 @@ pub fn load_policies(paths: &[PathBuf], vehicle_api: bool) -> anyhow::Result<Vec
         bail!("{problems}");
     }
     Ok(out)
-}
-
-/// Apply the command line's replacements to a scenario: data files and the policy list.
-pub fn apply_args(sc: &mut Scenario, args: &SimulateArgs) -> anyhow::Result<()> {
-    if let Some(net) = &args.net {
-        sc.data.net = Some(net.clone());
-        sc.data.pv = None;
-        sc.data.load = None;
-    }
-    if args.pv.is_some() || args.load.is_some() {
-        if sc.data.net.is_some() && (args.pv.is_none() || args.load.is_none()) {
-            bail!(
-                "the scenario replays a net series: give both --pv and --load (or --net) to replace it"
-            );
-        }
-        sc.data.net = None;
-        if let Some(p) = &args.pv {
-            sc.data.pv = Some(p.clone());
-        }
-        if let Some(l) = &args.load {
-            sc.data.load = Some(l.clone());
-        }
-    }
-    if !args.policies.is_empty() {
-        sc.policies = args.policies.clone();
-    }
-    Ok(())
 }
 
 /// One policy's results.
@@ -307,68 +277,10 @@ pub fn run_all(sim: &Simulation, policies: Vec<LoadedPolicy>, traced: bool) -> V
     done.into_iter().map(|(_, f)| f).collect()
 }
 
-/// `sunplug simulate`.
-pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let mut sc = scenario::load(&args.scenario).map_err(|p| anyhow::anyhow!("{p}"))?;
-    apply_args(&mut sc, &args)?;
-    if let Some(dir) = &args.days {
-        return simulate_days(&sc, dir, args.jobs, args.json);
-    }
-    let input = Input::load(&sc.data)?;
-    let policies = load_policies(&sc.policies, sc.vehicle_api.enabled)?;
-    let started = Instant::now();
-    let sim = Simulation::new(sc, input);
-    let finished = run_all(&sim, policies, args.out.is_some());
-    let wall_ms = started.elapsed().as_millis() as u64;
-
-    if args.json {
-        println!("{}", report::json(&sim, &finished, wall_ms));
-    } else {
-        print!("{}", report::table(&sim, &finished, wall_ms));
-    }
-    if let Some(dir) = &args.out {
-        let written = write_out(dir, &sim, &finished, wall_ms)?;
-        let msg = format!(
-            "wrote {} ({} files)",
-            dir.join("report.html").display(),
-            written
-        );
-        if args.json {
-            eprintln!("{msg}")
-        } else {
-            println!("{msg}")
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// All cores, unless told otherwise.
 pub fn default_jobs(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1)
-}
-
-/// `sunplug simulate SCENARIO --days DIR`.
-fn simulate_days(
-    sc: &Scenario,
-    dir: &Path,
-    jobs: Option<usize>,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let jobs = default_jobs(jobs);
-    let list = days::list(dir)?;
-    load_policies(&sc.policies, sc.vehicle_api.enabled)?;
-    let started = Instant::now();
-    let sims = days::prepare(sc, &list, jobs)?;
-    let results = days::run_days(&sims, &list, &sc.policies, jobs)?;
-    let wall_ms = started.elapsed().as_millis() as u64;
-    let steps = sims.iter().map(Simulation::steps).sum();
-    if json {
-        println!("{}", days::json(sc, steps, &results, wall_ms));
-    } else {
-        print!("{}", days::table(sc, &results, steps, wall_ms));
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Write the traces, plots and report.html into `dir`. Returns the number of files written.

@@ -12,7 +12,7 @@
 //!   not count (so its capture can exceed 1). Given the grid energy a run imported for the car, the
 //!   bound adds dip steps, sunniest first, until that energy or the battery room is spent. It is the
 //!   exact optimum of the linear relaxation, hence an upper bound on every policy's car solar; the
-//!   property test in `tests/sim_oracle.rs` checks it over random days. With no import it equals
+//!   property test in `tests/it/sim_oracle.rs` checks it over random days. With no import it equals
 //!   `oracle_solar`.
 
 use super::input::Input;

@@ -18,6 +18,7 @@ use super::spec::ms;
 use super::tariff::Prices;
 use super::vehicle_api::VehicleApiModel;
 use super::writer::Writer;
+use crate::chargers::smappee::state_words::interpret;
 use crate::control::policies::LoadedPolicy;
 use crate::control::{
     ChargerObs, Controller, Decision, MeterSample, Observation, Overrides, PowerBalance, Reading,
@@ -188,10 +189,13 @@ pub fn run(
         if t >= next_poll {
             next_poll += poll_ms;
             station_read = t;
+            // The station's words, read the way the real client reads them.
+            let (word, mode, cause) = charger.state_words(car_w > CHARGING_W);
+            let read = interpret(Some(&word), Some(mode), cause);
             station = StationState {
                 plugged: charger.plugged(),
-                paused: charger.paused(),
-                charging: car_w > CHARGING_W,
+                paused: read.paused.unwrap_or_else(|| charger.paused()),
+                charging: read.charging.unwrap_or(false),
                 limit: charger.reported_limit(),
             };
         }

@@ -279,6 +279,7 @@ impl SmappeeCharger {
     /// lacks it).
     async fn discover(&self) -> Result<Station, VendorError> {
         let mut st = self.find_station().await?;
+        st.smart_device_id = self.client.resolve_smart_device(&st).await?;
         if (st.min_current.is_none() || st.max_current.is_none())
             && let Some(id) = st.smart_device_id.clone()
         {

@@ -10,6 +10,7 @@
 //! The base URL is injected (`[smappee] base_url`), so the same client talks to the emulator in tests.
 
 use super::auth::{Auth, Credentials, VENDOR};
+use super::mapping::{self, Station};
 use super::token_file::TokenFile;
 use super::wire::{
     MeteringConfiguration, ModeRequest, ServiceLocationList, Session, Sessions, SmartDevice,
@@ -146,6 +147,53 @@ impl SmappeeClient {
         self.get_json(url, "smart device").await
     }
 
+    /// `GET /servicelocation/{id}/smartdevices`: every smart device of the location.
+    pub async fn smart_devices(&self, location: i64) -> Result<Vec<SmartDevice>, VendorError> {
+        let id = location.to_string();
+        let url = self.endpoint(&["servicelocation", &id, "smartdevices"]);
+        self.get_json(url, "smart devices").await
+    }
+
+    /// The id to read `station`'s connector state from: its smart device in the `/smartdevices`
+    /// list, matched by the connector's uuid (`chargers[].id` only as the fallback, as smappee_ev
+    /// does). A list that cannot be read (HTTP 4xx) or has no match falls back to the metering
+    /// configuration's id, with a warning.
+    pub async fn resolve_smart_device(
+        &self,
+        station: &Station,
+    ) -> Result<Option<String>, VendorError> {
+        let fallback = station.smart_device_id.clone();
+        let list = match self.smart_devices(station.location_id).await {
+            Ok(l) => l,
+            Err(VendorError::Rejected { status, .. }) => {
+                tracing::warn!(
+                    "smappee: the smart device list cannot be read (HTTP {status}); using the metering \
+                     configuration's connector id {}",
+                    fallback.as_deref().unwrap_or("(none)")
+                );
+                return Ok(fallback);
+            }
+            Err(e) => return Err(e),
+        };
+        match mapping::smart_device_for(
+            &list,
+            station.connector_uuid.as_deref(),
+            station.smart_device_id.as_deref(),
+        ) {
+            Some(d) => Ok(d.id.clone().or_else(|| d.uuid.clone()).or(fallback)),
+            None => {
+                tracing::warn!(
+                    "smappee: no smart device with the connector's uuid {} among {} devices; using the \
+                     metering configuration's connector id {}",
+                    station.connector_uuid.as_deref().unwrap_or("(none)"),
+                    list.len(),
+                    fallback.as_deref().unwrap_or("(none)")
+                );
+                Ok(fallback)
+            }
+        }
+    }
+
     /// `GET /chargingstations/{serial}/sessions?range=<from>&active=<bool>`: sessions started since
     /// `from` (the end of the range is left open).
     pub async fn sessions(
@@ -263,19 +311,11 @@ impl SmappeeClient {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| VendorError::from_reqwest(VENDOR, &e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp
-            .text()
-            .await
-            .map_err(|e| VendorError::from_reqwest(VENDOR, &e))?;
+        let answer = crate::vendor::send(VENDOR, req).await?;
+        let body = answer.text();
         Ok(Answer {
-            status,
-            headers,
+            status: answer.status,
+            headers: answer.headers,
             body,
         })
     }

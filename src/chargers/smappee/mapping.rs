@@ -9,6 +9,7 @@
 //! - [`ChargerState`] and [`charger_state`]: the connector's smart device plus its active session,
 //!   as the controller's [`ChargerObs`] and as `charger status` shows it.
 
+use super::state_words::{self, ConnectorMode, StateWord, SuspendCause};
 use super::wire::{
     CONFIG_MAX_CURRENT, CONFIG_MIN_CURRENT, MeteringConfiguration, ModeRequest, Property, Session,
     SmartDevice, WireUnit,
@@ -77,11 +78,16 @@ pub struct Station {
     pub location_uuid: Option<String>,
     pub serial: String,
     pub position: u8,
-    /// The connector's smart device id: where its state is read.
+    /// The connector's `uuid` in the metering configuration: how its smart device is found in the
+    /// `/smartdevices` list (see [`smart_device_for`]).
+    pub connector_uuid: Option<String>,
+    /// The connector's smart device id: where its state is read. From the metering configuration
+    /// (`chargers[].id`, the fallback) until discovery resolves it through the `/smartdevices` list.
     pub smart_device_id: Option<String>,
     pub min_current: Option<Amps>,
     pub max_current: Option<Amps>,
-    /// MQTT `publishIndex` values of the connector's CTs.
+    /// The local realtime topic's `publishIndex` values of the connector's CTs: their
+    /// `consumptionIndex` (not `powerTopicIndex`, which is the cloud `/power` topic's).
     pub channels: Vec<u32>,
 }
 
@@ -107,18 +113,40 @@ pub fn find_station(
         location_uuid: cfg.service_location_uuid.clone(),
         serial: serial.trim().to_string(),
         position,
-        smart_device_id: c.and_then(|c| c.id.clone().or_else(|| c.smart_device_id.clone())),
+        connector_uuid: c.and_then(|c| c.uuid.clone()),
+        smart_device_id: c.and_then(|c| {
+            c.id.clone()
+                .or_else(|| c.smart_device_id.clone())
+                .or_else(|| c.uuid.clone())
+        }),
         min_current: c.and_then(|c| c.min_current).map(Amps),
         max_current: c.and_then(|c| c.max_current).map(Amps),
         channels: c
             .map(|c| {
                 c.channels
                     .iter()
-                    .filter_map(|ch| ch.power_topic_index)
+                    .filter_map(|ch| ch.consumption_index)
                     .collect()
             })
             .unwrap_or_default(),
     })
+}
+
+/// The connector's smart device in the `/smartdevices` list: the one whose `uuid` (or id) is the
+/// metering configuration's `chargers[].uuid`; `fallback_id` (`chargers[].id`) only when no uuid
+/// matches. This is how myny-git/smappee_ev finds it (vendor-apis.md §3.8 quirk 7).
+pub fn smart_device_for<'a>(
+    devices: &'a [SmartDevice],
+    uuid: Option<&str>,
+    fallback_id: Option<&str>,
+) -> Option<&'a SmartDevice> {
+    let is = |d: &SmartDevice, want: &str| {
+        let want = want.trim();
+        d.uuid.as_deref().map(str::trim) == Some(want)
+            || d.id.as_deref().map(str::trim) == Some(want)
+    };
+    uuid.and_then(|u| devices.iter().find(|d| is(d, u)))
+        .or_else(|| fallback_id.and_then(|f| devices.iter().find(|d| is(d, f))))
 }
 
 /// The station's current range from its smart device configuration, where the metering
@@ -164,12 +192,18 @@ pub fn check_station_limits(
 pub struct ChargerState {
     /// When it was read.
     pub at: DateTime<Utc>,
-    /// A car is connected (there is an active session).
+    /// A car is connected. `None`: unknown.
     pub plugged: Option<bool>,
+    /// The car draws current, as the state words say (measured power outranks it in [`Self::obs`]).
+    /// `None`: unknown (an unknown state word is never "not charging").
     pub charging: Option<bool>,
     pub paused: Option<bool>,
-    /// The smart device's `chargingState`, as sent (e.g. `CHARGING`, `PAUSED`, `SUSPENDED`).
+    /// The smart device's `chargingState`, as sent (e.g. `STARTED`, `SUSPENDED`, `INITIALIZE`).
     pub charging_state: Option<String>,
+    /// `chargingState` parsed; `StateWord::Unknown` for a word sunplug does not know.
+    pub state_word: Option<StateWord>,
+    /// The connector's mode (`chargingMode`), where the smart device reports it.
+    pub mode: Option<ConnectorMode>,
     /// The smart device's `percentageLimit`.
     pub percentage_limit: Option<u8>,
     /// The limit in amps: the confirmed `AMPERE` request, else the percentage through the scale.
@@ -190,12 +224,28 @@ pub struct ActiveSession {
     pub started: Option<DateTime<Utc>>,
 }
 
+/// Above this measured power the car is charging (as in the simulator).
+pub const DRAWING_W: f64 = 100.0;
+/// A power reading older than this before the state read does not speak for it.
+const POWER_MAX_LAG: chrono::Duration = chrono::Duration::seconds(120);
+
 impl ChargerState {
+    /// Whether the car draws current: the measured power when there is a recent reading, else what
+    /// the state words say (issue 11: measured power first, the session status as the fallback).
+    pub fn charging_now(&self) -> Option<bool> {
+        match self.power {
+            Some(p) if p.at + POWER_MAX_LAG >= self.at && p.value.0.is_finite() => {
+                Some(p.value.0 > DRAWING_W)
+            }
+            _ => self.charging,
+        }
+    }
+
     /// The controller's view.
     pub fn obs(&self) -> ChargerObs {
         ChargerObs {
             plugged: self.plugged,
-            charging: self.charging,
+            charging: self.charging_now(),
             offered: if self.paused == Some(true) {
                 Some(Amps::ZERO)
             } else {
@@ -221,9 +271,22 @@ fn session_open(s: &Session) -> bool {
     !matches!(upper(s.status.as_deref()).as_deref(), Some("STOPPED"))
 }
 
+/// The suspension cause anywhere in the device's live properties: a text value, or the `current`
+/// of an object (the MQTT payload's `status: {current: "SUSPENDED_EVSE_USER"}`). Where the REST
+/// answer carries it is unconfirmed (see `state_words`).
+fn suspend_cause(device: &SmartDevice) -> Option<SuspendCause> {
+    device.properties.iter().find_map(|p| {
+        let text = p
+            .text()
+            .or_else(|| p.value.get("current").and_then(|v| v.as_str()))?;
+        SuspendCause::parse(text)
+    })
+}
+
 /// Combine the connector's smart device (`None` when it could not be identified) and the station's
 /// active sessions (`None` when the account cannot read them) into its state. `scale` turns
-/// `percentageLimit` into amps.
+/// `percentageLimit` into amps. The device's words come first; the session's status speaks where
+/// the device says nothing known.
 pub fn charger_state(
     at: DateTime<Utc>,
     device: Option<&SmartDevice>,
@@ -234,7 +297,12 @@ pub fn charger_state(
         .and_then(|d| d.property("chargingState"))
         .and_then(Property::text)
         .map(str::to_string);
-    let cs = upper(charging_state.as_deref());
+    let state_word = charging_state.as_deref().and_then(StateWord::parse);
+    let mode = device
+        .and_then(|d| d.property("chargingMode"))
+        .and_then(Property::text)
+        .and_then(ConnectorMode::parse);
+    let cause = device.and_then(suspend_cause);
     let percentage_limit = device
         .and_then(|d| d.property("percentageLimit"))
         .and_then(Property::number)
@@ -250,26 +318,32 @@ pub fn charger_state(
             status: s.status.clone(),
             started: s.from.and_then(DateTime::from_timestamp_millis),
         });
-    let session_status = session.as_ref().and_then(|s| upper(s.status.as_deref()));
-    let paused = cs.as_deref().map(|s| s == "PAUSED");
-    // The device's own state first; the session's status where the device says nothing.
-    let charging = match (cs.as_deref(), session_status.as_deref()) {
-        (Some(c), _) => Some(c == "CHARGING"),
-        (None, Some(s)) => Some(s == "CHARGING"),
-        (None, None) => Some(false),
+    let session_word = session
+        .as_ref()
+        .and_then(|s| s.status.as_deref())
+        .and_then(StateWord::parse);
+    let dev = state_words::interpret(state_word.as_ref(), mode, cause);
+    let from_session = state_words::interpret(session_word.as_ref(), None, None);
+    let mut charging = dev.charging.or(from_session.charging);
+    let plugged = if dev.plugged == Some(true) || charging == Some(true) {
+        // A session state or a charging connector means a car, even if the session list lags.
+        Some(true)
+    } else {
+        active_sessions.map(|_| session.is_some())
     };
+    if plugged == Some(false) {
+        // No car, no current.
+        charging = Some(false);
+    }
     let (min_current, max_current) = device.map(device_range).unwrap_or((None, None));
     ChargerState {
         at,
-        // A charging connector is plugged, even if the session list lags behind.
-        plugged: match (active_sessions, charging) {
-            (_, Some(true)) => Some(true),
-            (Some(_), _) => Some(session.is_some()),
-            (None, _) => None,
-        },
+        plugged,
         charging,
-        paused,
+        paused: dev.paused,
         charging_state,
+        state_word,
+        mode,
         percentage_limit,
         limit: percentage_limit.and_then(|p| scale.map(|s| s.amps(p))),
         session,
@@ -387,8 +461,8 @@ mod tests {
     fn state_from_device_and_sessions() {
         let at = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
         let scale = scale(&limits(LimitUnit::Percentage, 32.0));
-        let sessions = [session("41", 1, "STOPPED"), session("42", 2, "CHARGING")];
-        let s = charger_state(at, Some(&device("CHARGING", 10)), Some(&sessions), scale);
+        let sessions = [session("41", 1, "STOPPED"), session("42", 2, "STARTED")];
+        let s = charger_state(at, Some(&device("STARTED", 10)), Some(&sessions), scale);
         assert_eq!(
             (s.plugged, s.charging, s.paused),
             (Some(true), Some(true), Some(false))
@@ -400,24 +474,47 @@ mod tests {
         );
         assert!((s.obs().offered.unwrap().0 - 8.6).abs() < 1e-9);
 
-        let s = charger_state(at, Some(&device("PAUSED", 10)), Some(&sessions), scale);
+        // A pause the way the station shows it: SUSPENDED with cause SUSPENDED_EVSE, or mode PAUSED.
+        let mut d = device("SUSPENDED", 10);
+        d.properties.push(
+            serde_json::from_value(serde_json::json!(
+                {"spec": {"name": "status"}, "value": {"current": "SUSPENDED_EVSE_USER"}}))
+            .unwrap(),
+        );
+        let s = charger_state(at, Some(&d), Some(&sessions), scale);
         assert_eq!(
             (s.paused, s.charging, s.obs().offered),
             (Some(true), Some(false), Some(Amps::ZERO))
         );
-        let s = charger_state(at, Some(&device("AVAILABLE", 10)), Some(&[]), scale);
+        let mut d = device("started", 10);
+        d.properties.push(
+            serde_json::from_value(serde_json::json!(
+                {"spec": {"name": "chargingMode"}, "value": "PAUSED"}))
+            .unwrap(),
+        );
+        let s = charger_state(at, Some(&d), Some(&sessions), scale);
+        assert_eq!((s.paused, s.charging), (Some(true), Some(false)));
+
+        let s = charger_state(at, Some(&device("Initialize", 10)), Some(&[]), scale);
         assert_eq!(
             (s.plugged, s.charging, s.session),
             (Some(false), Some(false), None)
         );
-        // Without sessions the plug state is unknown, unless the car is charging.
-        let s = charger_state(at, Some(&device("SUSPENDED", 10)), None, scale);
-        assert_eq!(s.plugged, None);
-        let s = charger_state(at, Some(&device("charging", 10)), None, scale);
+        // An unknown word is unknown, not "not charging"...
+        let s = charger_state(at, Some(&device("WARPING", 10)), None, scale);
+        assert_eq!((s.plugged, s.charging, s.paused), (None, None, None));
+        assert_eq!(s.state_word, Some(StateWord::Unknown("WARPING".into())));
+        // ...and the session's status speaks for it.
+        let s = charger_state(at, Some(&device("WARPING", 10)), Some(&sessions), scale);
+        assert_eq!((s.plugged, s.charging), (Some(true), Some(true)));
+        // Without sessions the plug state is unknown, unless a session runs.
+        let s = charger_state(at, Some(&device("STOPPED", 10)), None, scale);
+        assert_eq!((s.plugged, s.charging), (None, Some(false)));
+        let s = charger_state(at, Some(&device("suspended", 10)), None, scale);
         assert_eq!(
-            (s.plugged, s.charging),
-            (Some(true), Some(true)),
-            "case does not matter"
+            (s.plugged, s.charging, s.paused),
+            (Some(true), Some(false), None),
+            "case does not matter; no cause, no mode: the pause is unknown"
         );
         // Without a device the session's status speaks.
         let s = charger_state(at, None, Some(&sessions), scale);
@@ -425,6 +522,66 @@ mod tests {
             (s.plugged, s.charging, s.paused, s.limit),
             (Some(true), Some(true), None, None)
         );
+    }
+
+    #[test]
+    fn measured_power_outranks_the_words() {
+        let at = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let mut s = charger_state(at, Some(&device("STOPPED", 10)), None, None);
+        assert_eq!(s.obs().charging, Some(false));
+        // STOPPED seen while a car charged (smappee_ev #143): the CTs know better.
+        s.power = Some(Reading::new(Watts(4100.0), at));
+        assert_eq!(s.obs().charging, Some(true));
+        let mut s = charger_state(at, Some(&device("WARPING", 10)), None, None);
+        s.power = Some(Reading::new(Watts(3.0), at));
+        assert_eq!(s.obs().charging, Some(false));
+        // A reading from long before the poll does not speak for it.
+        s.power = Some(Reading::new(
+            Watts(4100.0),
+            at - chrono::Duration::minutes(10),
+        ));
+        assert_eq!(s.obs().charging, None);
+    }
+
+    #[test]
+    fn the_smart_device_is_found_by_the_connector_uuid() {
+        let dev = |id: &str, uuid: &str| -> SmartDevice {
+            serde_json::from_value(serde_json::json!({"id": id, "uuid": uuid})).unwrap()
+        };
+        let list = [
+            dev("CARCHARGER-300", "u-2"),
+            dev("CARCHARGER-299", "u-1"),
+            dev("7001", "u-9"),
+        ];
+        let id = |u, f| smart_device_for(&list, u, f).and_then(|d| d.id.clone());
+        assert_eq!(
+            id(Some("u-1"), Some("7001")).as_deref(),
+            Some("CARCHARGER-299"),
+            "uuid first"
+        );
+        assert_eq!(
+            id(Some("u-x"), Some("7001")).as_deref(),
+            Some("7001"),
+            "id as the fallback"
+        );
+        assert_eq!(
+            id(None, Some("CARCHARGER-300")).as_deref(),
+            Some("CARCHARGER-300")
+        );
+        assert_eq!(id(Some("u-x"), None), None);
+    }
+
+    #[test]
+    fn realtime_channels_are_the_consumption_indices() {
+        let m: MeteringConfiguration = serde_json::from_str(
+            r#"{"chargingStations":[{"serialNumber":"5010000123","chargers":[{"uuid":"c1","id":7001,"position":1,
+               "channels":[{"consumptionIndex":4,"powerTopicIndex":14},{"consumptionIndex":5,"powerTopicIndex":15}]}]}]}"#,
+        )
+        .unwrap();
+        let st = find_station(1, &m, "5010000123", 1).unwrap();
+        assert_eq!(st.channels, [4, 5], "consumptionIndex, not powerTopicIndex");
+        assert_eq!(st.connector_uuid.as_deref(), Some("c1"));
+        assert_eq!(st.smart_device_id.as_deref(), Some("7001"));
     }
 
     #[test]

@@ -1,10 +1,17 @@
 //! Smappee's local MQTT realtime topic: `servicelocation/<uuid>/realtime`, published once a second by
-//! Infinity monitors (Genius, Connect) to the broker set in their Expert Portal.
+//! a Genius-class monitor to the broker set in its Expert Portal. An Infinity **Connect** does not
+//! publish it (smappee_ev docs/Smappee_mqtt.md; vendor-apis.md §3.8 quirk 8): with a Connect only,
+//! there is no realtime power and the controller goes by the state poll.
 //!
 //! Owns: [`parse`] (payload → [`Realtime`]), [`Realtime::power_of`] (the charger's power: the sum of
-//! the `channelPowers` whose `publishIndex` is in `[smappee] charger_channels`) and
-//! [`ChargerPowerSource`] (topic, message in, latest reading out: what the daemon's MQTT loop feeds).
+//! the `channelPowers` whose `publishIndex` is in `[smappee] charger_channels`),
+//! [`parse_channel_config`] (the retained `channelConfigV2`: which `publishIndex` values exist) and
+//! [`ChargerPowerSource`] (topics, message in, latest reading out: what the daemon's MQTT loop feeds).
 //! The connection itself is the MQTT link's job.
+//!
+//! Channel keys (corrected 2026-12): the local `publishIndex` is the metering configuration's
+//! `consumptionIndex` (Smappee's own library keys it so); `powerTopicIndex` belongs to the cloud
+//! `/power` topic. `sunplug smappee locations` prints the consumption indices to configure.
 //!
 //! Payload facts (vendor-apis.md §3.6): `totalPower` in W; `channelPowers[]` with `ctInput`,
 //! `publishIndex`, `power` (W), `current` (0.1 A), `phaseId`, `importEnergy`, `exportEnergy`;
@@ -32,6 +39,37 @@ pub enum RealtimeError {
     BadPower(u32),
     #[error("no charger channels configured: set [smappee] charger_channels")]
     NoChannels,
+    #[error(
+        "[smappee] charger_channels {0:?} are not in the monitor's channelConfigV2 (it publishes {1:?}); \
+         use the consumptionIndex values `sunplug smappee locations` lists"
+    )]
+    UnknownChannels(Vec<u32>, Vec<u32>),
+}
+
+/// The realtime channel configuration topic (retained) of a service location.
+pub fn channel_config_topic(service_location_uuid: &str) -> String {
+    format!(
+        "servicelocation/{}/channelConfigV2",
+        service_location_uuid.trim()
+    )
+}
+
+/// The `publishIndex` values a retained `channelConfigV2` declares
+/// (`dataProcessingSpecification.measurements[].publishIndex`, as pysmappee reads it), sorted.
+pub fn parse_channel_config(payload: &[u8]) -> Result<Vec<u32>, RealtimeError> {
+    let v: serde_json::Value = serde_json::from_slice(payload)
+        .map_err(|e| RealtimeError::NotJson(format!("line {}, column {}", e.line(), e.column())))?;
+    let mut out: Vec<u32> = v
+        .pointer("/dataProcessingSpecification/measurements")
+        .and_then(|m| m.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get("publishIndex")?.as_u64())
+        .filter_map(|i| u32::try_from(i).ok())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// One CT channel's reading.
@@ -131,7 +169,10 @@ impl Realtime {
 #[derive(Debug, Clone)]
 pub struct ChargerPowerSource {
     topic: String,
+    config_topic: String,
     channels: Vec<u32>,
+    /// The `publishIndex` values of the retained `channelConfigV2`, once seen.
+    pub published: Option<Vec<u32>>,
     latest: Option<Reading<Watts>>,
     /// Messages on our topic that could not be used (counted for diagnostics).
     pub rejected: u64,
@@ -142,7 +183,9 @@ impl ChargerPowerSource {
     pub fn new(service_location_uuid: &str, charger_channels: &[u32]) -> ChargerPowerSource {
         ChargerPowerSource {
             topic: realtime_topic(service_location_uuid),
+            config_topic: channel_config_topic(service_location_uuid),
             channels: charger_channels.to_vec(),
+            published: None,
             latest: None,
             rejected: 0,
             last_error: None,
@@ -150,7 +193,7 @@ impl ChargerPowerSource {
     }
 
     pub fn topics(&self) -> Vec<String> {
-        vec![self.topic.clone()]
+        vec![self.topic.clone(), self.config_topic.clone()]
     }
 
     /// Offer a message; `true` if it was on our topic. Retained messages are old by definition and
@@ -162,6 +205,27 @@ impl ChargerPowerSource {
         retained: bool,
         now: DateTime<Utc>,
     ) -> bool {
+        if topic == self.config_topic {
+            // The monitor's channel list: say loudly when the configured channels are not in it
+            // (typically `powerTopicIndex` values configured instead of `consumptionIndex`).
+            if let Ok(published) = parse_channel_config(payload)
+                && !published.is_empty()
+            {
+                let missing: Vec<u32> = self
+                    .channels
+                    .iter()
+                    .copied()
+                    .filter(|c| !published.contains(c))
+                    .collect();
+                if !missing.is_empty() {
+                    let e = RealtimeError::UnknownChannels(missing, published.clone());
+                    tracing::warn!("smappee realtime: {e}");
+                    self.last_error = Some(e);
+                }
+                self.published = Some(published);
+            }
+            return true;
+        }
         if topic != self.topic {
             return false;
         }
@@ -240,7 +304,10 @@ mod tests {
         let mut s = ChargerPowerSource::new("6eefadeb-5c08", &[4, 5, 6]);
         assert_eq!(
             s.topics(),
-            vec!["servicelocation/6eefadeb-5c08/realtime".to_string()]
+            vec![
+                "servicelocation/6eefadeb-5c08/realtime".to_string(),
+                "servicelocation/6eefadeb-5c08/channelConfigV2".to_string()
+            ]
         );
         assert!(!s.on_message(
             "servicelocation/other/realtime",
@@ -258,6 +325,28 @@ mod tests {
             s.latest(now).unwrap().value,
             Watts(4156.0),
             "garbage does not erase the last reading"
+        );
+    }
+
+    #[test]
+    fn channel_config_names_what_the_monitor_publishes() {
+        let cfg = br#"{"inputChannels":[],"dataProcessingSpecification":{"phaseType":"THREE_PHASE_STAR",
+            "measurements":[{"name":"Grid","publishIndex":0},{"name":"Car","publishIndex":4},{"name":"Car","publishIndex":5}]}}"#;
+        assert_eq!(parse_channel_config(cfg), Ok(vec![0, 4, 5]));
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
+        let mut ok = ChargerPowerSource::new("u", &[4, 5]);
+        assert!(ok.on_message("servicelocation/u/channelConfigV2", cfg, true, now));
+        assert_eq!(
+            (ok.published.as_deref(), &ok.last_error),
+            (Some(&[0, 4, 5][..]), &None)
+        );
+        // powerTopicIndex values configured by mistake: named, with the fix.
+        let mut wrong = ChargerPowerSource::new("u", &[14, 15]);
+        wrong.on_message("servicelocation/u/channelConfigV2", cfg, true, now);
+        let e = wrong.last_error.unwrap().to_string();
+        assert!(
+            e.contains("[14, 15]") && e.contains("consumptionIndex"),
+            "{e}"
         );
     }
 

@@ -74,6 +74,8 @@ pub struct Connector {
     pub car_max: f64,
     /// Added to an AMPERE limit before it is delivered (the station's inexact ampere control).
     pub ampere_error: f64,
+    /// A `chargingState` word to report instead of the modelled one (tests of unknown words).
+    pub state_word: Option<String>,
 }
 
 impl Connector {
@@ -109,12 +111,38 @@ impl Connector {
             offered.min(self.car_max)
         }
     }
-    pub fn charging_state(&self) -> &'static str {
+    /// The connector's `chargingState`, a session state as the real station reports it
+    /// (vendor-apis.md §3.4, corrected 2026-12): `STARTED` while a session draws current,
+    /// `SUSPENDED` while it does not, `INITIALIZE` with no car. `state_word` overrides it (a firmware
+    /// word sunplug does not know).
+    pub fn charging_state(&self) -> String {
+        if let Some(w) = &self.state_word {
+            return w.clone();
+        }
         match (self.plugged, self.mode) {
-            (_, Mode::Paused) => "PAUSED",
-            (false, _) => "AVAILABLE",
-            (true, _) if self.delivered() > 0.0 => "CHARGING",
+            (false, _) => "INITIALIZE",
+            (true, Mode::Paused) => "SUSPENDED",
+            (true, _) if self.delivered() > 0.0 => "STARTED",
             (true, _) => "SUSPENDED",
+        }
+        .into()
+    }
+    /// Why a session is suspended (the MQTT payload's `status.current`): `SUSPENDED_EVSE_USER` when
+    /// the station paused it, `SUSPENDED_EV` when the car takes nothing. Unconfirmed on the REST
+    /// smart device (see `chargers::smappee::state_words`); served there as a `status` property.
+    pub fn suspend_cause(&self) -> Option<&'static str> {
+        match (self.plugged, self.mode) {
+            (true, Mode::Paused) => Some("SUSPENDED_EVSE_USER"),
+            (true, _) if self.delivered() <= 0.0 => Some("SUSPENDED_EV"),
+            _ => None,
+        }
+    }
+    /// The connector's mode as the station reports it (`chargingMode`).
+    pub fn mode_word(&self) -> &'static str {
+        match self.mode {
+            Mode::Normal => "NORMAL",
+            Mode::Smart => "SMART",
+            Mode::Paused => "PAUSED",
         }
     }
     /// The limit as the smart device reports it.
@@ -169,6 +197,7 @@ impl Model {
                 session: None,
                 car_max: 32.0,
                 ampere_error: 0.0,
+                state_word: None,
             })
             .collect();
         Model {
@@ -263,17 +292,24 @@ impl Model {
             .connectors
             .iter()
             .map(|c| {
+                // The local realtime topic keys channels by `consumptionIndex` (Smappee's own
+                // library, corrected 2026-12); `powerTopicIndex` belongs to the cloud `/power`
+                // topic. They differ here so a client that mixes them up reads the wrong CTs.
                 let channels: Vec<Value> = if c.position == 1 {
                     self.cfg
                         .charger_channels
                         .iter()
                         .enumerate()
-                        .map(|(i, &idx)| json!({"name": format!("Car L{}", i + 1), "consumptionIndex": idx + 10, "powerTopicIndex": idx}))
+                        .map(|(i, &idx)| json!({"name": format!("Car L{}", i + 1), "consumptionIndex": idx, "powerTopicIndex": idx + 10}))
                         .collect()
                 } else {
                     Vec::new()
                 };
-                json!({"uuid": c.uuid(), "id": c.smart_device_id(), "position": c.position,
+                // `chargers[].id` is not the smart device id here: clients find the smart device by
+                // listing `/smartdevices` and matching `uuid` (smappee_ev); what `id` holds on a real
+                // account is unconfirmed (a metering configuration dump next to a `/smartdevices`
+                // list from the same account would confirm it).
+                json!({"uuid": c.uuid(), "id": 7000 + u32::from(c.position), "position": c.position,
                        "name": format!("Connector {}", c.position), "minCurrent": c.min, "maxCurrent": c.max,
                        "channels": channels})
             })
@@ -303,6 +339,8 @@ impl Model {
             "type": {"category": "CARCHARGER", "name": "AC charging controller"},
             "properties": [
                 {"spec": {"name": "chargingState", "species": "String"}, "value": c.charging_state()},
+                {"spec": {"name": "chargingMode", "species": "String"}, "value": c.mode_word()},
+                {"spec": {"name": "status", "species": "Object"}, "value": {"current": c.suspend_cause()}},
                 {"spec": {"name": "percentageLimit", "species": "Integer"}, "value": c.percentage_limit()}
             ],
             "configurationProperties": [
@@ -339,7 +377,26 @@ impl Model {
         Value::Array(list)
     }
 
-    /// A local MQTT realtime payload: grid on channels 0..2, the car on `charger_channels`.
+    /// The retained `channelConfigV2` (vendor-apis.md §3.6): the input channels and the measurements
+    /// with their `publishIndex`, as pysmappee reads them. The exact nesting beyond
+    /// `dataProcessingSpecification.measurements[].publishIndex` is unconfirmed (a retained message
+    /// captured from a Genius would confirm it).
+    pub fn channel_config_v2(&self) -> Value {
+        let mut inputs: Vec<Value> = (0..3)
+            .map(|i| json!({"ctInput": i, "name": format!("Grid L{}", i + 1), "inputChannelType": "PRODUCTION_CONSUMPTION", "inputChannelConnection": "GRID"}))
+            .collect();
+        let mut measurements: Vec<Value> = (0..3)
+            .map(|i| json!({"name": format!("Grid L{}", i + 1), "flow": "CONSUMPTION", "connectionType": "GRID", "publishIndex": i}))
+            .collect();
+        for (i, &idx) in self.cfg.charger_channels.iter().enumerate() {
+            inputs.push(json!({"ctInput": idx, "name": format!("Car L{}", i + 1), "inputChannelType": "CONSUMPTION", "inputChannelConnection": "SUBMETER"}));
+            measurements.push(json!({"name": format!("Car L{}", i + 1), "flow": "CONSUMPTION", "connectionType": "SUBMETER", "publishIndex": idx}));
+        }
+        json!({"inputChannels": inputs, "dataProcessingSpecification": {"phaseType": "THREE_PHASE_STAR", "measurements": measurements}})
+    }
+
+    /// A local MQTT realtime payload: grid on channels 0..2, the car on `charger_channels` (their
+    /// `consumptionIndex`, which the monitor publishes as `publishIndex`).
     pub fn realtime(&self) -> Value {
         let v = self.cfg.voltage;
         let car_a = self.connectors.first().map_or(0.0, Connector::delivered);

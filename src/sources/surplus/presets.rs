@@ -3,7 +3,7 @@
 //!
 //! Owns: [`Preset`] (names, what `device` means, the defaults) and [`PresetDefaults`]. A preset is
 //! only a default: `spec.rs` lays the user's keys over it. Each preset below shows a payload as the
-//! device publishes it; the same payloads are the test fixtures (`tests/surplus_presets.rs`) and the
+//! device publishes it; the same payloads are the test fixtures (`tests/it/surplus_presets.rs`) and the
 //! user page (`docs/surplus-presets.md`).
 
 use crate::config::surplus::{PowerUnit, PowerValue, Sign, SurplusKind};

@@ -232,6 +232,27 @@ pub struct VehicleState {
     pub info: VehicleInfo,
     /// Values that were sent but not used, and why (sentinels, failed jobs): for the probe and debug logs.
     pub notes: Vec<String>,
+    /// Something on the vendor's side that works against sunplug.
+    pub warning: Option<VehicleWarning>,
+}
+
+/// A vendor-side setting that fights sunplug, shown in the log and in Home Assistant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VehicleWarning {
+    /// Enode's smart charging is on for the car (`smartChargingPolicy.isEnabled`): Enode starts and
+    /// stops the car itself.
+    EnodeSmartCharging,
+}
+
+impl VehicleWarning {
+    pub fn message(self) -> &'static str {
+        match self {
+            VehicleWarning::EnodeSmartCharging => {
+                "Enode smart charging is on for this car: Enode starts and stops the charge itself and \
+                 fights sunplug; turn it off in the app that set it up"
+            }
+        }
+    }
 }
 
 impl VehicleState {
@@ -256,6 +277,7 @@ impl VehicleState {
             max_current: None,
             info: VehicleInfo::default(),
             notes: Vec::new(),
+            warning: None,
         }
     }
 

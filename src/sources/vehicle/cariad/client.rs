@@ -219,6 +219,13 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorE
     }
 }
 
+/// What works per brand (vendor-apis.md §2.10, dated; docs/vehicles.md says the same): given with
+/// every refused token and by `check-config`.
+pub const BRAND_STATUS: &str = "since late May 2026 VW's token endpoint issues no usable refresh \
+     tokens, so VW (and Skoda, Seat, Cupra) accounts cannot be used this way; a stored refresh token \
+     works at best for Audi accounts whose token came from the device-code flow, and that flow has \
+     been failing since September 2026 (docs/vehicles.md; Enode is the supported path)";
+
 /// A token endpoint error: a refused refresh token is an operator action, not a retry loop.
 fn token_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorError {
     let oauth: wire::OAuthError = serde_json::from_slice(body).unwrap_or_default();
@@ -232,8 +239,9 @@ fn token_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorEr
     } else {
         crate::vendor::excerpt(&said)
     };
-    let relogin =
-        "obtain a new refresh token and put it in cariad.refresh_token_file (docs/vehicles.md)";
+    let relogin = format!(
+        "obtain a new refresh token and put it in cariad.refresh_token_file; note: {BRAND_STATUS}"
+    );
     match status.as_u16() {
         400 | 401 if said.contains("assertion") => VendorError::Auth {
             vendor: VENDOR,
@@ -277,6 +285,9 @@ mod tests {
             br#"{"error":"invalid assertion headers"}"#,
         );
         assert!(e.to_string().contains("2026"), "{e}");
+        for said in ["late May 2026", "Audi", "device-code", "September 2026"] {
+            assert!(e.to_string().contains(said), "{said} missing: {e}");
+        }
         assert_eq!(
             token_error(StatusCode::SERVICE_UNAVAILABLE, &h, b"").kind(),
             "transient"

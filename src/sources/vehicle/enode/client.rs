@@ -15,6 +15,10 @@ use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
 pub const VENDOR: &str = "enode";
+/// The API version the parser (`wire.rs`) is written for, pinned with the `Enode-Version` header on
+/// every API call: ENODE-SPEC `info.version` (vendor-apis.md §1.1, §2.10). Without it Enode answers
+/// in the version the client was created with, where e.g. `location.id` does not exist yet.
+pub const ENODE_VERSION: &str = "2024-10-01";
 /// Page size for list endpoints (Enode's default is 50).
 const PAGE_SIZE: &str = "50";
 /// A list longer than this many pages is a server bug, not a garage.
@@ -186,6 +190,7 @@ impl EnodeClient {
                 .http
                 .request(method.clone(), url.clone())
                 .query(query)
+                .header("Enode-Version", ENODE_VERSION)
                 .header(reqwest::header::AUTHORIZATION, token.bearer());
             match body {
                 Some(b) => req.json(b),

@@ -7,7 +7,7 @@
 
 use super::wire;
 use crate::sources::vehicle::state::{
-    Capabilities, Location, Observed, PowerDelivery, VehicleInfo, VehicleState,
+    Capabilities, Location, Observed, PowerDelivery, VehicleInfo, VehicleState, VehicleWarning,
 };
 use crate::sources::vehicle::timestamps::captured_noted;
 use crate::units::{Amps, Soc, Watts};
@@ -20,6 +20,9 @@ pub fn vehicle_state(v: &wire::Vehicle, fetched_at: DateTime<Utc>) -> VehicleSta
     s.reachable = v.is_reachable;
     if v.is_reachable != Some(true) {
         notes.push("Enode cannot reach the car right now: its data may be late".into());
+    }
+    if v.smart_charging_policy.as_ref().and_then(|p| p.is_enabled) == Some(true) {
+        s.warning = Some(VehicleWarning::EnodeSmartCharging);
     }
     if let Some(cs) = &v.charge_state {
         let at = captured_noted(cs.last_updated, fetched_at, "chargeState", notes);

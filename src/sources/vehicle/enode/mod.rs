@@ -6,7 +6,6 @@
 //! link|vehicles`). This file owns [`EnodeSource`]: one client, one vehicle, one pacer.
 
 pub mod actions;
-pub mod cli;
 pub mod client;
 pub mod map;
 pub mod wire;
@@ -29,6 +28,8 @@ pub struct EnodeSource {
     pacer: EnodePacer,
     control_charging: bool,
     last: Option<VehicleState>,
+    /// The warning already logged (logged again only after it cleared).
+    warned: Option<crate::sources::vehicle::state::VehicleWarning>,
 }
 
 impl EnodeSource {
@@ -44,6 +45,7 @@ impl EnodeSource {
             pacer: EnodePacer::new(pace),
             control_charging,
             last: None,
+            warned: None,
         }
     }
 
@@ -79,6 +81,12 @@ impl EnodeSource {
         match result {
             Ok(v) => {
                 let s = map::vehicle_state(&v, now);
+                if s.warning != self.warned {
+                    if let Some(w) = s.warning {
+                        tracing::warn!("vehicle {}: {}", self.vehicle_id, w.message());
+                    }
+                    self.warned = s.warning;
+                }
                 self.pacer.on_success(now, &s);
                 self.last = Some(s.clone());
                 Ok(s)

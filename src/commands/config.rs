@@ -1,0 +1,84 @@
+//! `sunplug check-config` and `sunplug policies`: what a config sets up, and the built-in policies.
+
+use crate::config::{self, Needs};
+use crate::control::policies::MODULES;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// `sunplug check-config FILE`: every problem, or a summary of what the file sets up.
+pub fn check_config(file: &Path) -> ExitCode {
+    match config::load(file, Needs::RUN) {
+        Ok(cfg) => {
+            println!("{}: OK", file.display());
+            for line in summary(&cfg) {
+                println!("  {line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprint!("{problems}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What a valid config sets up, in a few lines.
+pub fn summary(cfg: &config::Config) -> Vec<String> {
+    let mut out = vec![format!(
+        "site \"{}\", {}, {} at {}{}",
+        cfg.site_name,
+        cfg.tz,
+        cfg.supply.phases,
+        cfg.supply.voltage,
+        cfg.main_fuse
+            .map(|f| format!(", main fuse {f}"))
+            .unwrap_or_default()
+    )];
+    if let Some(p) = &cfg.policy {
+        out.push(format!(
+            "policy \"{}\" (module {}), target {} %",
+            p.name, p.module, p.common.target_soc
+        ));
+    }
+    if let Some(c) = &cfg.charger {
+        let (_, step) = c.resolution();
+        out.push(format!(
+            "charger: {} .. {} in {:?} (steps of {})",
+            c.floor, c.max, c.unit, step
+        ));
+    }
+    if let Some(s) = &cfg.surplus {
+        out.push(format!(
+            "surplus: {:?}{}, stale after {}",
+            s.kind,
+            s.preset
+                .as_ref()
+                .map(|p| format!(" via preset {p}"))
+                .unwrap_or_default(),
+            s.max_age
+        ));
+    }
+    out.push(format!("vehicle: {:?}", cfg.vehicle.kind));
+    if cfg.vehicle.kind == crate::config::vehicle::VehicleKind::Cariad {
+        out.push(format!(
+            "cariad: if the token is refused: {}",
+            crate::sources::vehicle::cariad::client::BRAND_STATUS
+        ));
+    }
+    out.push(format!("state directory: {}", cfg.state_dir.display()));
+    out
+}
+
+/// `sunplug policies`.
+pub fn list_policies() -> anyhow::Result<ExitCode> {
+    println!("Built-in policy modules (set `module = \"...\"` in a policy file):");
+    for m in MODULES {
+        let soc = if m.needs_soc {
+            " [needs the car's SoC]"
+        } else {
+            ""
+        };
+        println!("  {:<20} {}{soc}", m.name, m.summary);
+    }
+    Ok(ExitCode::SUCCESS)
+}

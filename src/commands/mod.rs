@@ -1,0 +1,71 @@
+//! The work behind each CLI command, one file per command group: `config` (check-config, policies),
+//! `run`, `simulate`, `tune`, `demo`, `charger` (charger and smappee), `enode`. The probes live with their
+//! sources. Each prints for a person (or JSON with `--json`). The only place, with `cli.rs` and
+//! `main.rs`, that knows clap's types: the modules below take plain values.
+
+pub mod charger;
+pub mod config;
+#[cfg(feature = "emulators")]
+pub mod demo;
+pub mod enode;
+pub mod run;
+pub mod simulate;
+pub mod tune;
+
+use crate::cli::{Cli, Command, ProbeCommand};
+use std::process::ExitCode;
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::CheckConfig { file } => return config::check_config(&file),
+        Command::Policies => config::list_policies(),
+        other => dispatch(other),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sunplug: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The commands whose work lives in other modules. The async ones get a runtime here.
+pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    let rt = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    };
+    match command {
+        Command::Simulate(args) => simulate::simulate(args),
+        Command::Tune { file, jobs, output } => tune::tune(&file, jobs, output.as_deref()),
+        Command::Run(args) => rt()?.block_on(run::run(args)),
+        #[cfg(feature = "emulators")]
+        Command::Demo(args) => rt()?.block_on(demo::run(args)),
+        #[cfg(not(feature = "emulators"))]
+        Command::Demo(_) => anyhow::bail!(
+            "this sunplug was built without the `emulators` feature, which `demo` needs: \
+             build it with default features"
+        ),
+        Command::Probe(ProbeCommand::Surplus {
+            config,
+            json,
+            timeout,
+        }) => rt()?.block_on(crate::sources::surplus::probe(
+            &config.config,
+            json,
+            timeout.get(),
+        )),
+        Command::Probe(ProbeCommand::Vehicle { config, json }) => {
+            rt()?.block_on(crate::sources::vehicle::probe(&config.config, json))
+        }
+        Command::Charger(c) => rt()?.block_on(charger::charger(c)),
+        Command::Smappee(c) => rt()?.block_on(charger::smappee(c)),
+        Command::Enode(c) => rt()?.block_on(enode::run(c)),
+        Command::CheckConfig { file } => Ok(config::check_config(&file)),
+        Command::Policies => config::list_policies(),
+    }
+}
