@@ -40,6 +40,17 @@ pub enum Command {
     Run(RunArgs),
     /// Replay a day (or more) of PV and house load through policies and compare them.
     Simulate(SimulateArgs),
+    /// Tune a policy's knobs over a corpus of days (see simulations/tune-*.toml).
+    Tune {
+        /// The tune file: scenario, corpus, start policy, knobs, objective, split.
+        file: PathBuf,
+        /// Threads (default: all cores); the results do not depend on it.
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Write the chosen policy here instead of the tune file's `output`.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Check a config file and the policy file it names; print every problem.
     CheckConfig {
         /// The config file to check.
@@ -97,6 +108,13 @@ pub struct SimulateArgs {
     /// Write per-policy CSV traces, SVG plots and report.html here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Replay every day of a corpus directory (pv/*.csv and load/*.csv paired by date) instead of
+    /// the scenario's data: per-day and summed figures.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["pv", "load", "net", "out"])]
+    pub days: Option<PathBuf>,
+    /// Threads for a multi-day run (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

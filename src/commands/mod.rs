@@ -1,5 +1,5 @@
 //! The work behind each CLI command, one file per command group: `config` (check-config, policies),
-//! `run`, `simulate`, `demo`, `charger` (charger and smappee), `enode`. The probes live with their
+//! `run`, `simulate`, `tune`, `demo`, `charger` (charger and smappee), `enode`. The probes live with their
 //! sources. Each prints for a person (or JSON with `--json`). The only place, with `cli.rs` and
 //! `main.rs`, that knows clap's types: the modules below take plain values.
 
@@ -10,6 +10,7 @@ pub mod demo;
 pub mod enode;
 pub mod run;
 pub mod simulate;
+pub mod tune;
 
 use crate::cli::{Cli, Command, ProbeCommand};
 use std::process::ExitCode;
@@ -40,6 +41,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     };
     match command {
         Command::Simulate(args) => simulate::simulate(args),
+        Command::Tune { file, jobs, output } => tune::tune(&file, jobs, output.as_deref()),
         Command::Run(args) => rt()?.block_on(run::run(args)),
         #[cfg(feature = "emulators")]
         Command::Demo(args) => rt()?.block_on(demo::run(args)),

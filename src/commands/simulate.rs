@@ -2,8 +2,9 @@
 //! print the table (or JSON), optionally writing the HTML report.
 
 use crate::cli::SimulateArgs;
-use crate::sim::{Input, Scenario, Simulation, load_policies, run_all, write_out};
+use crate::sim::{Input, Scenario, Simulation, days, load_policies, run_all, write_out};
 use anyhow::bail;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -11,6 +12,9 @@ use std::time::Instant;
 pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut sc = crate::sim::scenario::load(&args.scenario).map_err(|p| anyhow::anyhow!("{p}"))?;
     apply_args(&mut sc, &args)?;
+    if let Some(dir) = &args.days {
+        return simulate_days(&sc, dir, args.jobs, args.json);
+    }
     let input = Input::load(&sc.data)?;
     let policies = load_policies(&sc.policies, sc.vehicle_api.enabled)?;
     let started = Instant::now();
@@ -35,6 +39,29 @@ pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         } else {
             println!("{msg}")
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sunplug simulate SCENARIO --days DIR`: every day of a corpus, per day and summed.
+fn simulate_days(
+    sc: &Scenario,
+    dir: &Path,
+    jobs: Option<usize>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let jobs = crate::sim::default_jobs(jobs);
+    let list = days::list(dir)?;
+    load_policies(&sc.policies, sc.vehicle_api.enabled)?;
+    let started = Instant::now();
+    let sims = days::prepare(sc, &list, jobs)?;
+    let results = days::run_days(&sims, &list, &sc.policies, jobs)?;
+    let wall_ms = started.elapsed().as_millis() as u64;
+    let steps = sims.iter().map(Simulation::steps).sum();
+    if json {
+        println!("{}", days::json(sc, steps, &results, wall_ms));
+    } else {
+        print!("{}", days::table(sc, &results, steps, wall_ms));
     }
     Ok(ExitCode::SUCCESS)
 }

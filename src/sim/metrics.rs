@@ -25,6 +25,14 @@ pub struct Tally {
     pub export_ws: f64,
     pub import_ws: f64,
     pub starts: u32,
+    /// Seconds the car drew.
+    pub on_s: f64,
+    /// The car's grid energy priced at import, and its solar at the forgone feed-in price, € (see
+    /// `sim::tariff`); the prices are those set by [`Tally::set_prices`].
+    pub grid_eur: f64,
+    pub solar_eur: f64,
+    import_eur_kwh: f64,
+    export_eur_kwh: f64,
     drawing: bool,
 }
 
@@ -34,6 +42,13 @@ impl Tally {
             floor_w,
             ..Tally::default()
         }
+    }
+
+    /// The prices that apply from now on, €/kWh.
+    #[inline]
+    pub fn set_prices(&mut self, import_eur_kwh: f64, export_eur_kwh: f64) {
+        self.import_eur_kwh = import_eur_kwh;
+        self.export_eur_kwh = export_eur_kwh;
     }
 
     /// One physics step of `dt_s`: the car drew `draw`, the site had `surplus_w` without it.
@@ -54,6 +69,11 @@ impl Tally {
         let (with_car, without) = (surplus_w - p, surplus_w);
         self.export_ws += with_car.max(0.0) * on + without.max(0.0) * off;
         self.import_ws += (-with_car).max(0.0) * on + (-without).max(0.0) * off;
+        self.grid_eur += (car - solar) / 3.6e6 * self.import_eur_kwh;
+        self.solar_eur += solar / 3.6e6 * self.export_eur_kwh;
+        if p > 0.0 {
+            self.on_s += on;
+        }
         let drawing = draw.is_drawing();
         if drawing && !self.drawing {
             self.starts += 1;
@@ -78,6 +98,19 @@ pub struct Metrics {
     pub setpoint_writes: u32,
     pub final_soc_pct: f64,
     pub target_met: bool,
+    /// What the car's energy cost, €: grid at the import price, solar at the forgone feed-in price,
+    /// starts at the start cost, and what was missing at departure at the cheapest import price.
+    pub cost_eur: f64,
+    /// The same need bought from the grid at the cheapest import price, minus `cost_eur`.
+    pub savings_eur: f64,
+    /// The perfect-foresight optimum's savings on the same day (`sim::optimum`).
+    pub optimum_savings_eur: f64,
+    /// `savings_eur / optimum_savings_eur` (1 when the optimum is 0 and nothing was lost).
+    pub savings_capture: f64,
+    /// Hours the car drew.
+    pub charging_hours: f64,
+    /// `setpoint_writes / charging_hours` (0 when it never charged).
+    pub writes_per_charging_hour: f64,
     /// Site import (house and car), kWh: shown in the table, not in `--json`.
     #[serde(skip)]
     pub import_kwh: f64,
@@ -116,9 +149,84 @@ impl Metrics {
             setpoint_writes: writes,
             final_soc_pct,
             target_met,
+            cost_eur: 0.0,
+            savings_eur: 0.0,
+            optimum_savings_eur: 0.0,
+            savings_capture: 1.0,
+            charging_hours: tally.on_s / 3600.0,
+            writes_per_charging_hour: if tally.on_s > 0.0 {
+                writes as f64 / (tally.on_s / 3600.0)
+            } else {
+                0.0
+            },
             import_kwh: kwh(tally.import_ws),
             dip_solar_kwh: kwh(tally.dip_solar_ws),
         }
+    }
+}
+
+impl Metrics {
+    /// Set the money columns from a run's [`super::tariff::Money`] and the day's optimum.
+    pub fn with_money(mut self, money: super::tariff::Money, optimum_eur: f64) -> Metrics {
+        self.cost_eur = money.cost_eur;
+        self.savings_eur = money.savings_eur;
+        self.optimum_savings_eur = optimum_eur;
+        self.savings_capture = capture(money.savings_eur, optimum_eur);
+        self
+    }
+
+    /// One policy's runs over several days, summed: energies, money, starts, writes and hours add
+    /// up; the ratios are recomputed from the sums; `final_soc_pct` is the mean over the days and
+    /// `target_met` holds when it held every day.
+    pub fn sum(runs: &[&Metrics]) -> Metrics {
+        let mut m = runs[0].clone();
+        for r in &runs[1..] {
+            m.car_energy_kwh += r.car_energy_kwh;
+            m.car_solar_kwh += r.car_solar_kwh;
+            m.car_grid_kwh += r.car_grid_kwh;
+            m.export_kwh += r.export_kwh;
+            m.oracle_solar_kwh += r.oracle_solar_kwh;
+            m.charge_starts += r.charge_starts;
+            m.setpoint_writes += r.setpoint_writes;
+            m.final_soc_pct += r.final_soc_pct;
+            m.target_met &= r.target_met;
+            m.cost_eur += r.cost_eur;
+            m.savings_eur += r.savings_eur;
+            m.optimum_savings_eur += r.optimum_savings_eur;
+            m.charging_hours += r.charging_hours;
+            m.import_kwh += r.import_kwh;
+            m.dip_solar_kwh += r.dip_solar_kwh;
+        }
+        let n = runs.len() as f64;
+        m.final_soc_pct /= n;
+        m.solar_share = if m.car_energy_kwh > 0.0 {
+            m.car_solar_kwh / m.car_energy_kwh
+        } else {
+            0.0
+        };
+        m.oracle_capture = if m.oracle_solar_kwh > 0.0 {
+            m.car_solar_kwh / m.oracle_solar_kwh
+        } else {
+            1.0
+        };
+        m.savings_capture = capture(m.savings_eur, m.optimum_savings_eur);
+        m.writes_per_charging_hour = if m.charging_hours > 0.0 {
+            m.setpoint_writes as f64 / m.charging_hours
+        } else {
+            0.0
+        };
+        m
+    }
+}
+
+/// `savings / optimum`; a day with nothing to win counts as fully captured unless money was lost.
+fn capture(savings: f64, optimum: f64) -> f64 {
+    if optimum > 1e-9 {
+        savings / optimum
+    } else if savings < -1e-9 {
+        0.0
+    } else {
+        1.0
     }
 }
 

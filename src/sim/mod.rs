@@ -13,10 +13,12 @@
 pub mod car;
 pub mod charger;
 pub mod data;
+pub mod days;
 pub mod html;
 pub mod input;
 pub mod meter;
 pub mod metrics;
+pub mod optimum;
 pub mod oracle;
 pub mod plot;
 pub mod report;
@@ -25,7 +27,9 @@ pub mod run;
 pub mod scenario;
 pub mod schedule;
 pub mod spec;
+pub mod tariff;
 pub mod trace;
+pub mod tune;
 pub mod vehicle_api;
 
 pub use input::Input;
@@ -46,6 +50,12 @@ pub struct Simulation {
     pub input: Input,
     pub sessions: Vec<Session>,
     pub oracle: Oracle,
+    /// The tariff over the span (`[tariff]` or its default).
+    pub prices: tariff::Prices,
+    /// Grid-side energy the car needs per session, Wh.
+    pub need_wh: f64,
+    /// The perfect-foresight optimum's savings, € ([`optimum`]).
+    pub optimum_eur: f64,
 }
 
 impl Simulation {
@@ -56,11 +66,23 @@ impl Simulation {
         let room_wh = (car.target_soc - car.start_soc).max(0.0) / 100.0 * car.capacity_kwh * 1000.0
             / car.efficiency;
         let oracle = Oracle::prepare(&input, &sessions, scenario.step_ms, floor_w, max_w, room_wh);
+        let prices =
+            tariff::Prices::new(&scenario.tariff, scenario.tz, input.start_ms, input.end_ms);
+        let days = optimum_days(&input, &sessions, scenario.step_ms, &prices, room_wh);
+        let limits = optimum::Limits {
+            floor_w,
+            max_w,
+            dt_s: scenario.step_ms as f64 / 1000.0,
+        };
+        let optimum_eur = optimum::optimum_savings(&days, limits, &prices);
         Simulation {
             scenario,
             input,
             sessions,
             oracle,
+            prices,
+            need_wh: room_wh,
+            optimum_eur,
         }
     }
 
@@ -75,6 +97,7 @@ impl Simulation {
             &self.scenario,
             &self.input,
             &self.sessions,
+            &self.prices,
             policy,
             observer,
         )
@@ -96,6 +119,23 @@ impl Simulation {
             .map_or(self.scenario.car.start_soc, |s| s.soc_pct);
         let met =
             !out.sessions.is_empty() && out.sessions.iter().all(|s| s.soc_pct >= target - 1e-6);
+        let car = &self.scenario.car;
+        let missing_wh: f64 = out
+            .sessions
+            .iter()
+            .map(|s| {
+                (car.target_soc - s.soc_pct).max(0.0) / 100.0 * car.capacity_kwh * 1000.0
+                    / car.efficiency
+            })
+            .sum();
+        let money = tariff::Money::new(
+            &self.prices,
+            out.tally.grid_eur,
+            out.tally.solar_eur,
+            out.tally.starts,
+            self.need_wh * out.sessions.len() as f64,
+            missing_wh,
+        );
         Metrics::new(
             &out.policy,
             &out.tally,
@@ -104,7 +144,38 @@ impl Simulation {
             final_soc,
             met,
         )
+        .with_money(money, self.optimum_eur)
     }
+}
+
+/// Each session's physics steps for the optimum: the solar the car could take and the import price.
+fn optimum_days(
+    input: &Input,
+    sessions: &[Session],
+    step_ms: i64,
+    prices: &tariff::Prices,
+    need_wh: f64,
+) -> Vec<optimum::SessionDay> {
+    let mut sampler = input.sampler();
+    let mut out: Vec<optimum::SessionDay> = sessions
+        .iter()
+        .map(|_| optimum::SessionDay {
+            steps: Vec::new(),
+            need_wh,
+        })
+        .collect();
+    let mut clock = schedule::SessionClock::default();
+    for i in 0..input.steps(step_ms) {
+        let t = input.start_ms + i as i64 * step_ms;
+        let s = sampler.at(t);
+        clock.advance(sessions, t, |_| {});
+        if let Some(k) = clock.current() {
+            out[k]
+                .steps
+                .push((s.surplus_w.max(0.0), prices.import_at(t)));
+        }
+    }
+    out
 }
 
 /// The least and most the car draws while charging (W): the oracle's `P_floor` and `P_max`.
@@ -203,6 +274,12 @@ pub fn run_all(sim: &Simulation, policies: Vec<LoadedPolicy>, traced: bool) -> V
     });
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, f)| f).collect()
+}
+
+/// All cores, unless told otherwise.
+pub fn default_jobs(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
 }
 
 /// Write the traces, plots and report.html into `dir`. Returns the number of files written.

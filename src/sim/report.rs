@@ -136,8 +136,26 @@ pub fn rows(finished: &[Finished]) -> Vec<(&'static str, Vec<String>)> {
             "oracle capture",
             col(&|m| format!("{:.3}", m.oracle_capture)),
         ),
+        ("cost €", col(&|m| format!("{:.2}", m.cost_eur))),
+        ("savings €", col(&|m| format!("{:.2}", m.savings_eur))),
+        (
+            "optimum savings €",
+            col(&|m| format!("{:.2}", m.optimum_savings_eur)),
+        ),
+        (
+            "savings capture",
+            col(&|m| format!("{:.3}", m.savings_capture)),
+        ),
         ("charge starts", col(&|m| m.charge_starts.to_string())),
         ("setpoint writes", col(&|m| m.setpoint_writes.to_string())),
+        (
+            "charging hours",
+            col(&|m| format!("{:.2}", m.charging_hours)),
+        ),
+        (
+            "writes / charging h",
+            col(&|m| format!("{:.0}", m.writes_per_charging_hour)),
+        ),
         ("final SoC %", col(&|m| format!("{:.1}", m.final_soc_pct))),
         (
             "target met",

@@ -16,6 +16,7 @@ use super::metrics::Tally;
 use super::scenario::Scenario;
 use super::schedule::{Edge, Session, SessionClock};
 use super::spec::ms;
+use super::tariff::Prices;
 use super::vehicle_api::VehicleApiModel;
 use crate::chargers::smappee::state_words::interpret;
 use crate::control::actuate::{Actuator, ActuatorSettings, OnManualChange, Outcome, Request};
@@ -104,6 +105,7 @@ pub fn run(
     sc: &Scenario,
     input: &Input,
     sessions: &[Session],
+    prices: &Prices,
     policy: LoadedPolicy,
     observer: &mut impl Observer,
 ) -> RunOutcome {
@@ -168,6 +170,7 @@ pub fn run(
         });
 
         charger.step(t);
+        tally.set_prices(prices.import_at(t), prices.export);
         let draw = car.step(t, charger.offered(), dt_s);
         session_grid_ws += tally.add(draw, sample.surplus_w, dt_s);
         let car_w = draw.mean_w();

@@ -8,6 +8,7 @@
 
 use super::data::Label;
 use super::spec::{CarSpec, ChargerSpec, ControlSpec, DataSpec, MeterSpec, VehicleApiSpec};
+use super::tariff::TariffSpec;
 use crate::config::diag::{KeyIndex, Problem, Problems, parse_all};
 use crate::config::schema::SiteSection;
 use crate::config::values::{HumanDuration, LocalTime};
@@ -31,6 +32,7 @@ struct RawScenario {
     charger: ChargerSpec,
     meter: MeterSpec,
     vehicle_api: VehicleApiSpec,
+    tariff: TariffSpec,
 }
 
 impl Default for RawScenario {
@@ -47,6 +49,7 @@ impl Default for RawScenario {
             charger: ChargerSpec::default(),
             meter: MeterSpec::default(),
             vehicle_api: VehicleApiSpec::default(),
+            tariff: TariffSpec::default(),
         }
     }
 }
@@ -136,6 +139,8 @@ pub struct Scenario {
     pub charger: ChargerSpec,
     pub meter: MeterSpec,
     pub vehicle_api: VehicleApiSpec,
+    /// `[tariff]`, or the documented default when absent.
+    pub tariff: TariffSpec,
 }
 
 /// Read and check a scenario file, reporting every problem at once.
@@ -284,6 +289,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
     raw.charger.check(&mut push);
     raw.meter.check(&mut push);
     raw.vehicle_api.check(&mut push);
+    raw.tariff.check(&mut push);
     let car = check_car(&raw.car, phases, &raw.charger, &mut push);
 
     if !problems.is_empty() {
@@ -320,6 +326,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
         charger: raw.charger,
         meter: raw.meter,
         vehicle_api: raw.vehicle_api,
+        tariff: raw.tariff,
     })
 }
 

@@ -89,6 +89,12 @@ fn json_has_the_documented_shape() {
         "oracle_solar_kwh",
         "oracle_capture",
         "final_soc_pct",
+        "cost_eur",
+        "savings_eur",
+        "optimum_savings_eur",
+        "savings_capture",
+        "charging_hours",
+        "writes_per_charging_hour",
     ];
     for r in runs {
         let mut fields: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();

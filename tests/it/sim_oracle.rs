@@ -7,7 +7,9 @@
 //! 2. **outside dips, the oracle holds outright**: the solar a run took while the surplus was at or
 //!    above the floor never exceeds `oracle_solar` (only holding the floor through a dip, from the
 //!    grid, can take solar the zero-import oracle does not count);
-//! 3. **the car never takes more than its room**: car energy × efficiency ≤ the room to the target.
+//! 3. **the car never takes more than its room**: car energy × efficiency ≤ the room to the target;
+//! 4. **the money optimum holds**: no run saves more than `optimum_savings_eur` (`sim::optimum`), under
+//!    a random time-of-use tariff (a cheaper or dearer middle hour, random feed-in and start cost).
 //!
 //! Days are 3 hours of random 1-min PV (a random peak under random per-minute clouds) and house load;
 //! the site, car, charger, meter and controller timing are random too.
@@ -139,6 +141,10 @@ latency = "{}s"
 [meter]
 noise_w = {}
 dropout_rate = {}
+[tariff]
+import_eur_kwh = [{}]
+export_eur_kwh = {}
+start_eur = {}
 "#,
         policies.join(", "),
         if c.three_phase { 3 } else { 1 },
@@ -156,6 +162,16 @@ dropout_rate = {}
         c.latency_s,
         c.noise_w,
         c.dropout,
+        (0..24)
+            .map(|h| if h == 9 {
+                format!("{:.3}", 0.30 * c.gain * c.gain)
+            } else {
+                "0.30".into()
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        0.15 * c.dropout * 20.0,
+        c.noise_w / 1000.0,
     )
 }
 
@@ -209,6 +225,8 @@ proptest! {
                 prop_assert!(m.car_solar_kwh <= oracle + eps);
             }
             prop_assert!(m.car_energy_kwh <= room_kwh + eps, "{}: {} kWh into a room of {room_kwh}", m.policy, m.car_energy_kwh);
+            prop_assert!(m.savings_eur <= m.optimum_savings_eur + 1e-9, "{}: saved {} € > optimum {} €", m.policy, m.savings_eur, m.optimum_savings_eur);
+            prop_assert!(m.savings_capture <= 1.0 + 1e-9);
         }
     }
 }

@@ -1,0 +1,76 @@
+//! Benchmark: `sunplug tune`'s heavy use, many pv-only variants × the 25-day corpus.
+//!
+//! `cargo bench --bench tune_corpus` builds 1000 variants of `policies/pv-only.toml` (a grid over five
+//! `[switch]` knobs), prepares the 25 days of `../shared/data/corpus` once (data, oracle, optimum:
+//! shared by every variant) and runs every variant on every day on all cores, through the same
+//! `sim::tune::evaluate` the command uses. It prints the wall time, the runs per second and the time
+//! per variant. The goal is under 2 minutes on the 2-core machine. Nothing is asserted. Set
+//! `SUNPLUG_BENCH_VARIANTS=N` for fewer; under `cargo test --all-targets` (no `--bench` argument) it
+//! runs 2 variants on 2 days as a smoke test.
+
+use std::path::PathBuf;
+use std::time::Instant;
+use sunplug::sim::tune::{self, Knob, Objective, Split};
+use sunplug::sim::{days, default_jobs, scenario};
+
+fn main() {
+    let bench = std::env::args().any(|a| a == "--bench");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let wanted: usize = std::env::var("SUNPLUG_BENCH_VARIANTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if bench { 1000 } else { 2 });
+    let sc =
+        scenario::load(&root.join("simulations/payerne-broken-clouds.toml")).expect("scenario");
+    let mut all = days::list(&root.join("../shared/data/corpus")).expect("the corpus");
+    if !bench {
+        all.truncate(2);
+    }
+    let knob = |key: &str, values: &[i64]| Knob {
+        key: key.into(),
+        values: values.iter().map(|v| toml::Value::Integer(*v)).collect(),
+    };
+    // 5 × 5 × 5 × 4 × 2 = 1000 combinations.
+    let knobs = vec![
+        knob("switch.start_energy_wh", &[10, 15, 25, 40, 60]),
+        knob("switch.stop_energy_wh", &[20, 30, 45, 60, 90]),
+        knob("switch.restart_energy_wh", &[30, 50, 80, 120, 160]),
+        knob("switch.bridge_max_wh", &[0, 200, 450, 800]),
+        knob("switch.stop_below_pct", &[75, 85]),
+    ];
+    let policy = root.join("policies/pv-only.toml");
+    let base = std::fs::read_to_string(&policy).expect("pv-only.toml");
+    let mut variants = tune::variants(&base, &knobs, &policy).expect("variants");
+    variants.truncate(wanted);
+    let jobs = default_jobs(None);
+    let t0 = Instant::now();
+    let sims = days::prepare(&sc, &all, jobs).expect("the days load");
+    let prep = t0.elapsed();
+    let is_val = tune::split(&all, &Split::default());
+    let t1 = Instant::now();
+    let scored = tune::evaluate(
+        &sims,
+        &is_val,
+        &variants,
+        &policy,
+        &Objective::default(),
+        jobs,
+        &|_, _| {},
+    );
+    let run = t1.elapsed();
+    let runs = variants.len() * sims.len();
+    println!(
+        "tune_corpus: {} variants × {} days = {runs} day-runs on {jobs} threads: prepare {:.2} s, runs {:.1} s \
+         ({:.1} day-runs/s, {:.0} ms per variant); best training savings {:.2} €",
+        variants.len(),
+        sims.len(),
+        prep.as_secs_f64(),
+        run.as_secs_f64(),
+        runs as f64 / run.as_secs_f64(),
+        1000.0 * run.as_secs_f64() / variants.len() as f64,
+        scored
+            .iter()
+            .map(|s| s.train.savings_eur)
+            .fold(f64::NEG_INFINITY, f64::max)
+    );
+}

@@ -1,0 +1,415 @@
+//! `sunplug tune TUNEFILE`: try variants of a policy over a corpus, judge them on days they were not
+//! tuned on, and write the chosen one.
+//!
+//! Owns: the tune file's schema ([`TuneFile`]), the fixed train/validation [`split`], the variants
+//! (the exhaustive grid of the knobs' value lists, in file order), their evaluation (every variant on
+//! every day, on `--jobs` threads; each (variant, day) result lands in a fixed slot, so the output is
+//! the same whatever the thread count), the Pareto front (most savings, fewest starts, on the
+//! training days) printed with the validation figures beside it, and the policy file written with a
+//! header saying how it was tuned.
+//!
+//! The split: days sorted by date within each sky class (from the corpus README), every `every`-th
+//! one (the 2nd, 5th, 8th, ... of each class for `every = 3`) is a validation day; or the dates
+//! listed in `validation`. The chosen variant is the best by the objective **on the training days**.
+
+use super::days::{self, Day};
+use super::{Metrics, Simulation, scenario};
+use crate::control::policies;
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuneFile {
+    /// The scenario (site, car, charger, tariff) every day is replayed with.
+    pub scenario: PathBuf,
+    /// The corpus directory (pv/ and load/).
+    pub days: PathBuf,
+    /// Only these dates of the corpus (default: all).
+    #[serde(default)]
+    pub dates: Vec<String>,
+    /// The policy file to start from.
+    pub policy: PathBuf,
+    /// Where to write the chosen variant.
+    pub output: PathBuf,
+    #[serde(default)]
+    pub objective: Objective,
+    #[serde(default)]
+    pub split: Split,
+    #[serde(rename = "knob")]
+    pub knobs: Vec<Knob>,
+}
+
+/// `"savings"` (sum of `savings_eur`), or weights on kWh of car solar and car grid, starts and writes.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Objective {
+    Named(String),
+    Weighted {
+        #[serde(default)]
+        solar: f64,
+        #[serde(default)]
+        grid: f64,
+        #[serde(default)]
+        starts: f64,
+        #[serde(default)]
+        writes: f64,
+    },
+}
+
+impl Default for Objective {
+    fn default() -> Objective {
+        Objective::Named("savings".into())
+    }
+}
+
+impl std::fmt::Display for Objective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Objective::Named(n) => write!(f, "{n}"),
+            Objective::Weighted {
+                solar,
+                grid,
+                starts,
+                writes,
+            } => write!(
+                f,
+                "{solar} × solar kWh + {grid} × grid kWh + {starts} × starts + {writes} × writes"
+            ),
+        }
+    }
+}
+
+impl Objective {
+    fn score(&self, m: &Metrics) -> f64 {
+        match self {
+            Objective::Named(_) => m.savings_eur,
+            Objective::Weighted {
+                solar,
+                grid,
+                starts,
+                writes,
+            } => {
+                solar * m.car_solar_kwh
+                    + grid * m.car_grid_kwh
+                    + starts * m.charge_starts as f64
+                    + writes * m.setpoint_writes as f64
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Split {
+    pub every: usize,
+    pub validation: Vec<String>,
+}
+
+impl Default for Split {
+    fn default() -> Split {
+        Split {
+            every: 3,
+            validation: Vec::new(),
+        }
+    }
+}
+
+/// One knob: a dotted key of the policy file and the values to try.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Knob {
+    pub key: String,
+    pub values: Vec<toml::Value>,
+}
+
+/// Which days validate: `true` for a validation day.
+pub fn split(days: &[Day], s: &Split) -> Vec<bool> {
+    if !s.validation.is_empty() {
+        return days
+            .iter()
+            .map(|d| s.validation.contains(&d.date))
+            .collect();
+    }
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    days.iter()
+        .map(|d| {
+            let k = seen.entry(d.sky.as_deref().unwrap_or("")).or_default();
+            *k += 1;
+            s.every > 1 && *k % s.every == 2 % s.every
+        })
+        .collect()
+}
+
+fn set(table: &mut toml::Table, key: &str, value: toml::Value) -> anyhow::Result<()> {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().context("an empty knob key")?;
+    let mut t = table;
+    for p in parts {
+        t = t
+            .entry(p)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .with_context(|| format!("knob {key}: {p} is not a table"))?;
+    }
+    t.insert(last.to_string(), value);
+    Ok(())
+}
+
+/// A variant: its knob values and its policy file text.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub values: Vec<toml::Value>,
+    pub text: String,
+}
+
+/// Every combination of the knobs' values, first knob slowest.
+pub fn variants(base: &str, knobs: &[Knob], path: &Path) -> anyhow::Result<Vec<Variant>> {
+    let table: toml::Table =
+        toml::from_str(base).with_context(|| format!("{}: not valid TOML", path.display()))?;
+    let mut combos: Vec<Vec<toml::Value>> = vec![Vec::new()];
+    for k in knobs {
+        if k.values.is_empty() {
+            bail!("knob {}: no values", k.key);
+        }
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                k.values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push(v.clone());
+                    c
+                })
+            })
+            .collect();
+    }
+    combos
+        .into_iter()
+        .map(|values| {
+            let mut t = table.clone();
+            for (k, v) in knobs.iter().zip(&values) {
+                set(&mut t, &k.key, v.clone())?;
+            }
+            let text = toml::to_string(&t)?;
+            policies::load_str(path, &text).map_err(|p| {
+                anyhow::anyhow!(
+                    "a variant ({}) is not a valid policy: {p}",
+                    show(knobs, &values)
+                )
+            })?;
+            Ok(Variant { values, text })
+        })
+        .collect()
+}
+
+fn show(knobs: &[Knob], values: &[toml::Value]) -> String {
+    knobs
+        .iter()
+        .zip(values)
+        .map(|(k, v)| format!("{} = {v}", k.key))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One variant's sums on the training and the validation days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    pub train: Metrics,
+    pub validation: Option<Metrics>,
+    pub score: f64,
+}
+
+/// Evaluate every variant on every day; `progress` is called with (done, total).
+pub fn evaluate(
+    sims: &[Simulation],
+    is_validation: &[bool],
+    variants: &[Variant],
+    path: &Path,
+    objective: &Objective,
+    jobs: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<Scored> {
+    let pairs: Vec<(usize, usize)> = (0..variants.len())
+        .flat_map(|v| (0..sims.len()).map(move |d| (v, d)))
+        .collect();
+    let done = AtomicUsize::new(0);
+    let metrics = days::parallel_map(&pairs, jobs, |&(v, d)| {
+        let pol = policies::load_str(path, &variants[v].text).expect("checked when made");
+        let out = sims[d].run(pol, &mut ());
+        let m = sims[d].metrics(&out);
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1, pairs.len());
+        m
+    });
+    metrics
+        .chunks(sims.len())
+        .map(|per_day| {
+            let pick = |val: bool| {
+                let these: Vec<&Metrics> = per_day
+                    .iter()
+                    .zip(is_validation)
+                    .filter(|(_, v)| **v == val)
+                    .map(|(m, _)| m)
+                    .collect();
+                (!these.is_empty()).then(|| Metrics::sum(&these))
+            };
+            let train = pick(false).expect("the split leaves training days");
+            Scored {
+                score: objective.score(&train),
+                train,
+                validation: pick(true),
+            }
+        })
+        .collect()
+}
+
+/// The variants no other beats on both training savings and training starts, by savings.
+pub fn pareto(scored: &[Scored]) -> Vec<usize> {
+    let mut front: Vec<usize> = (0..scored.len())
+        .filter(|&i| {
+            let a = &scored[i].train;
+            !scored.iter().any(|o| {
+                let b = &o.train;
+                b.savings_eur >= a.savings_eur
+                    && b.charge_starts <= a.charge_starts
+                    && (b.savings_eur > a.savings_eur || b.charge_starts < a.charge_starts)
+            })
+        })
+        .collect();
+    front.sort_by(|&a, &b| {
+        scored[b]
+            .train
+            .savings_eur
+            .total_cmp(&scored[a].train.savings_eur)
+    });
+    front.dedup_by(|a, b| scored[*a].train == scored[*b].train);
+    front
+}
+
+/// `sunplug tune`.
+/// `output` replaces the tune file's `output`.
+pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the tune file {}", file.display()))?;
+    let tf: TuneFile =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e))?;
+    if let Objective::Named(n) = &tf.objective
+        && n != "savings"
+    {
+        bail!(
+            "{}: objective \"{n}\" is unknown: use \"savings\" or weights {{ solar, grid, starts, writes }}",
+            file.display()
+        );
+    }
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let jobs = super::default_jobs(jobs);
+    let sc = scenario::load(&dir.join(&tf.scenario)).map_err(|p| anyhow::anyhow!("{p}"))?;
+    let mut all = days::list(&dir.join(&tf.days))?;
+    if !tf.dates.is_empty() {
+        if let Some(d) = tf.dates.iter().find(|d| !all.iter().any(|x| &&x.date == d)) {
+            bail!("{}: dates: {d} is not in the corpus", file.display());
+        }
+        all.retain(|d| tf.dates.contains(&d.date));
+    }
+    let is_val = split(&all, &tf.split);
+    if is_val.iter().all(|v| *v) {
+        bail!("{}: the split leaves no training day", file.display());
+    }
+    let policy_path = dir.join(&tf.policy);
+    let base = std::fs::read_to_string(&policy_path)
+        .with_context(|| format!("cannot read {}", policy_path.display()))?;
+    let vars = variants(&base, &tf.knobs, &policy_path)?;
+    eprintln!(
+        "tuning {} variants × {} days ({} training, {} validation) on {jobs} threads",
+        vars.len(),
+        all.len(),
+        is_val.iter().filter(|v| !**v).count(),
+        is_val.iter().filter(|v| **v).count()
+    );
+    let sims = days::prepare(&sc, &all, jobs)?;
+    let step = (vars.len() * sims.len() / 10).max(1);
+    let scored = evaluate(
+        &sims,
+        &is_val,
+        &vars,
+        &policy_path,
+        &tf.objective,
+        jobs,
+        &|d, n| {
+            if d % step == 0 || d == n {
+                eprintln!("  {d}/{n} runs");
+            }
+        },
+    );
+    let best = (0..scored.len())
+        .max_by(|&a, &b| scored[a].score.total_cmp(&scored[b].score).then(b.cmp(&a)))
+        .context("no variants: list knobs with values")?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Pareto front on the training days (savings vs starts), validation beside it:"
+    );
+    let _ = writeln!(
+        out,
+        "{:>4}  {:>9} {:>8} {:>6} {:>6}  | {:>9} {:>8} {:>6} {:>6}  knobs",
+        "#", "train €", "capture", "starts", "share", "valid. €", "capture", "starts", "share"
+    );
+    for i in pareto(&scored) {
+        let (t, v) = (&scored[i].train, &scored[i].validation);
+        let vcell = |f: &dyn Fn(&Metrics) -> String| v.as_ref().map_or("-".into(), f);
+        let _ = writeln!(
+            out,
+            "{:>4}{} {:>9.2} {:>8.3} {:>6} {:>6.3}  | {:>9} {:>8} {:>6} {:>6}  {}",
+            i,
+            if i == best { "*" } else { " " },
+            t.savings_eur,
+            t.savings_capture,
+            t.charge_starts,
+            t.solar_share,
+            vcell(&|m| format!("{:.2}", m.savings_eur)),
+            vcell(&|m| format!("{:.3}", m.savings_capture)),
+            vcell(&|m| m.charge_starts.to_string()),
+            vcell(&|m| format!("{:.3}", m.solar_share)),
+            show(&tf.knobs, &vars[i].values)
+        );
+    }
+    let chosen = &scored[best];
+    let header = format!(
+        "# Tuned by `sunplug tune {}`: {} variants of {} over {} training days of {} ({}),\n\
+         # best by {} on the training days: {}.\n\
+         # Training: savings {:.2} € (capture {:.3}), {} starts. Validation: {}.\n",
+        file.display(),
+        vars.len(),
+        tf.policy.display(),
+        is_val.iter().filter(|v| !**v).count(),
+        tf.days.display(),
+        if tf.split.validation.is_empty() {
+            format!(
+                "every {}th day of each sky class by date held out",
+                tf.split.every
+            )
+        } else {
+            format!("held out: {}", tf.split.validation.join(", "))
+        },
+        tf.objective,
+        show(&tf.knobs, &vars[best].values),
+        chosen.train.savings_eur,
+        chosen.train.savings_capture,
+        chosen.train.charge_starts,
+        chosen
+            .validation
+            .as_ref()
+            .map_or("none".into(), |m| format!(
+                "savings {:.2} € (capture {:.3}), {} starts, solar share {:.3}",
+                m.savings_eur, m.savings_capture, m.charge_starts, m.solar_share
+            )),
+    );
+    let out_path = output.map_or_else(|| dir.join(&tf.output), Path::to_path_buf);
+    std::fs::write(&out_path, format!("{header}{}", vars[best].text))
+        .with_context(|| format!("cannot write {}", out_path.display()))?;
+    let _ = writeln!(out, "\nwrote {} (variant {best})", out_path.display());
+    Ok(out)
+}

@@ -1,0 +1,78 @@
+//! `sunplug tune` on the small shipped tune file: two corpus days, four variants.
+//!
+//! The front is printed with training and validation side by side, the chosen policy file is
+//! written with its header and loads as a policy, and nothing depends on the number of threads.
+
+use crate::support::sim::{root, sunplug};
+
+fn tune(jobs: &str, out: &std::path::Path) -> String {
+    let (code, stdout, stderr) = sunplug(&[
+        "tune",
+        "simulations/tune-pv-only-small.toml",
+        "--jobs",
+        jobs,
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("4 variants × 2 days (1 training, 1 validation)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("8/8 runs"), "{stderr}");
+    stdout
+}
+
+#[test]
+fn tunes_the_small_file_the_same_on_one_or_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.toml"), dir.path().join("b.toml"));
+    let one = tune("1", &a);
+    let two = tune("2", &b);
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("wrote"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&one), strip(&two));
+    assert!(one.contains("train €") && one.contains("valid. €"), "{one}");
+    assert!(
+        one.lines().any(|l| l.contains('*')),
+        "the chosen variant is marked: {one}"
+    );
+    let (ta, tb) = (
+        std::fs::read_to_string(&a).unwrap(),
+        std::fs::read_to_string(&b).unwrap(),
+    );
+    assert_eq!(ta, tb);
+    assert!(
+        ta.starts_with("# Tuned by `sunplug tune simulations/tune-pv-only-small.toml`"),
+        "{ta}"
+    );
+    assert!(ta.contains("best by savings on the training days"), "{ta}");
+    let p = sunplug::config::load_policy(&a).expect("the written policy loads");
+    assert_eq!(p.module, "pv-only");
+    let _ = root();
+}
+
+#[test]
+fn a_bad_knob_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.toml");
+    let sims = root().join("simulations");
+    std::fs::write(
+        &file,
+        format!(
+            "scenario = \"{}\"\ndays = \"{}\"\ndates = [\"2016-06-10\", \"2016-06-17\"]\npolicy = \"{}\"\noutput = \"x.toml\"\n\
+             [split]\nvalidation = [\"2016-06-10\"]\n[[knob]]\nkey = \"switch.stop_energy_wh\"\nvalues = [-5]\n",
+            sims.join("payerne-broken-clouds.toml").display(),
+            root().join("../shared/data/corpus").display(),
+            root().join("policies/pv-only.toml").display()
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = sunplug(&["tune", file.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("switch.stop_energy_wh = -5"), "{stderr}");
+}
