@@ -6,17 +6,20 @@
 
 mod checks;
 pub mod diag;
+mod policy_file;
 pub mod schema;
+pub mod sections;
 pub mod surplus;
 pub mod values;
 pub mod vehicle;
 
 pub use diag::{Problem, Problems};
+pub use policy_file::load_policy;
 pub use schema::*;
 
 use crate::control::controller::ControllerParams;
 use crate::control::guard::GuardParams;
-use crate::control::policies::{self, LoadedPolicy};
+use crate::control::policies::LoadedPolicy;
 use crate::units::{Amps, Phases, Supply, Volts, Watts};
 use checks::{Checker, check_charger, check_control, check_site, check_vehicle};
 use chrono_tz::Tz;
@@ -194,7 +197,7 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
                 ),
             );
         }
-        for (key, message) in crate::mqtt::check_section(m) {
+        for (key, message) in sections::check_mqtt_broker(m) {
             ck.push(key, message);
         }
     } else if needs.mqtt {
@@ -280,7 +283,7 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
                 pp.display()
             ),
         ),
-        (Some(pp), _) => match policies::load(pp) {
+        (Some(pp), _) => match load_policy(pp) {
             Ok(p) => {
                 if p.needs_soc && raw.vehicle.kind == VehicleKind::None {
                     ck.push(

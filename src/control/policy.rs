@@ -6,7 +6,7 @@
 
 use super::decision::Command;
 use super::observation::Observation;
-use crate::config::values::LocalTime;
+use crate::units::LocalTime;
 use crate::units::{Amps, Soc, Supply, Watts};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

@@ -5,7 +5,7 @@ use super::ha::HaCommand;
 use super::ports::VehicleUpdate;
 use super::state::{Persisted, StateStore};
 use crate::control::Controller;
-use crate::control::policies::{self, LoadedPolicy};
+use crate::control::policies::LoadedPolicy;
 use std::path::{Path, PathBuf};
 use tracing::warn;
 
@@ -84,7 +84,9 @@ pub fn list_policies(dir: &Path) -> Vec<String> {
         .flatten()
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml") && policies::load(p).is_ok())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "toml") && crate::config::load_policy(p).is_ok()
+        })
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect();
     names.sort();
@@ -93,7 +95,7 @@ pub fn list_policies(dir: &Path) -> Vec<String> {
 
 pub(super) fn load_named(dir: &Path, name: &str) -> Option<LoadedPolicy> {
     let path: PathBuf = dir.join(format!("{name}.toml"));
-    match policies::load(&path) {
+    match crate::config::load_policy(&path) {
         Ok(p) => Some(p),
         Err(e) => {
             warn!("{e}");

@@ -13,9 +13,7 @@ mod options;
 mod session;
 
 pub use link::{LinkState, LinkStatus, MqttEvent, MqttHandle, MqttLink};
-pub use options::{
-    Backoff, LastWill, MqttOptions, PeriodicPublish, Protocol, TlsOptions, check_section,
-};
+pub use options::{Backoff, LastWill, MqttOptions, PeriodicPublish, Protocol, TlsOptions};
 
 /// Delivery guarantee of a publish or subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -35,7 +35,7 @@ pub use oracle::Oracle;
 pub use run::{Observer, RunOutcome};
 pub use scenario::Scenario;
 
-use crate::control::policies::{self, LoadedPolicy};
+use crate::control::policies::LoadedPolicy;
 use anyhow::{Context, bail};
 use schedule::Session;
 use std::path::{Path, PathBuf};
@@ -130,7 +130,7 @@ pub fn load_policies(paths: &[PathBuf], vehicle_api: bool) -> anyhow::Result<Vec
     let mut out = Vec::new();
     let mut problems = crate::config::Problems::default();
     for p in paths {
-        match policies::load(p) {
+        match crate::config::load_policy(p) {
             Ok(pol) if pol.needs_soc && !vehicle_api => problems.push(crate::config::Problem {
                 file: p.clone(),
                 key: "module".into(),

@@ -142,19 +142,6 @@ pub trait CheckParams {
     }
 }
 
-/// Load a policy file: find its module, parse the file for it, check every value.
-pub fn load(path: &Path) -> Result<LoadedPolicy, Problems> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Problems(vec![Problem {
-            file: path.to_path_buf(),
-            key: String::new(),
-            line: None,
-            message: format!("cannot read the policy file: {e}"),
-        }])
-    })?;
-    load_str(path, &text)
-}
-
 /// Load a policy from its text (`path` names it in messages and gives its name).
 pub fn load_str(path: &Path, text: &str) -> Result<LoadedPolicy, Problems> {
     #[derive(Deserialize)]
@@ -349,7 +336,7 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
-                load(&path).unwrap_or_else(|e| panic!("{e}"));
+                crate::config::load_policy(&path).unwrap_or_else(|e| panic!("{e}"));
                 n += 1;
             }
         }
