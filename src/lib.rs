@@ -4,7 +4,8 @@
 //! - [`units`]: `Watts`, `Amps`, `Soc`, phases, A ↔ W and the Smappee percentage scale.
 //! - [`config`]: `sunplug.toml` (serde, every problem reported at once with its line), secrets.
 //! - [`control`]: the pure core. `Controller::step(now, &Observation) -> Decision`: policies, PI loop,
-//!   start/stop hysteresis, stale fail-safe, and the guard. No I/O, no clock.
+//!   start/stop hysteresis, stale fail-safe, the guard, and the actuator (`control::actuate`: command →
+//!   charger request, shared by the daemon's writer and the simulator). No I/O, no clock.
 //! - [`mqtt`]: the one broker connection (`MqttLink`): reconnect, resubscribe, last will, TLS.
 //! - [`sources`]: the surplus from MQTT meters; the vehicle from Enode, Cariad or MQTT.
 //! - [`chargers`]: the Smappee client (OAuth, mode/limit commands, discovery).

@@ -3,7 +3,7 @@
 //! `config` validates alone and imports nothing above it.
 
 use super::SmappeeSection;
-use super::schema::MqttSection;
+use super::schema::{DEFAULT_MAX_PACKET, HARD_PACKET_LIMIT, MqttSection};
 use super::vehicle::{CariadSection, EnodeSection, VehicleMqttSection};
 use std::time::Duration;
 
@@ -323,6 +323,15 @@ pub fn check_mqtt_broker(m: &MqttSection) -> Vec<(&'static str, String)> {
             format!(
                 "{} is out of range: use 5s..18h (30s is a good start)",
                 m.keep_alive
+            ),
+        ));
+    }
+    if m.max_packet_size < 1024 || m.max_packet_size > HARD_PACKET_LIMIT as u64 {
+        out.push((
+            "mqtt.max_packet_size",
+            format!(
+                "{} bytes is out of range: use 1024..{HARD_PACKET_LIMIT} (the default is {DEFAULT_MAX_PACKET})",
+                m.max_packet_size
             ),
         ));
     }

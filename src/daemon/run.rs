@@ -7,6 +7,12 @@
 //! that cannot be read is unknown and the policy falls back; a charger that does not answer is retried
 //! by the writer. On shutdown: the writer leaves the charger in the safe state, Home Assistant is told
 //! "offline" (retained), the state is saved.
+//!
+//! The state file is written on every change of the command or of the controller's switch state (at
+//! most every [`SAVE_SPACING`]) and every [`SAVE_EVERY`] regardless, so a `kill -9` resumes where it
+//! was. A background task that dies (a panic, or the charger writer returning before shutdown) ends
+//! the loop with an error: the watchdog pings stop with it and the process exits non-zero, so systemd
+//! restarts the service instead of leaving a daemon that no longer commands the charger.
 
 use super::ha::{self, Topics};
 use super::ports::{
@@ -21,6 +27,7 @@ use super::view::{log_decision, record_row, state_view};
 use super::writer::{ChargerReport, WriterSettings, spawn_writer};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::control::actuate::{ActuatorSettings, Request, Resolution};
 use crate::control::{Command, Controller, Decision, Observation};
 use crate::units::Watts;
 use std::future::Future;
@@ -32,6 +39,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 const SAVE_EVERY: Duration = Duration::from_secs(60);
+/// A changed command or switch state is saved at once, but not more often than this.
+pub const SAVE_SPACING: Duration = Duration::from_secs(5);
 /// A meter reading this far (W) from the one of the last step triggers a step at once...
 const EARLY_STEP_W: f64 = 400.0;
 /// ...but not more often than this.
@@ -122,7 +131,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
     let (wish_tx, wish_rx) = watch::channel::<Option<Command>>(None);
     let (report_tx, mut report_rx) = watch::channel(ChargerReport::default());
     let smappee = cfg.smappee.clone().unwrap_or_default();
-    let writer = spawn_writer(
+    let mut writer = spawn_writer(
         charger,
         clock.clone(),
         wish_rx,
@@ -130,14 +139,25 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         WriterSettings {
             poll_interval: scaled(smappee.poll_interval.get().max(Duration::from_secs(1))),
             safe_state: cfg.control.on_shutdown,
-            floor: params.guard.floor,
-            phases: params.guard.supply.phases,
+            actuator: ActuatorSettings {
+                resolution: cfg
+                    .charger
+                    .as_ref()
+                    .map(crate::chargers::smappee::mapping::resolution)
+                    .unwrap_or(Resolution {
+                        floor: params.guard.floor,
+                        percent: None,
+                        max: None,
+                    }),
+                on_manual_change: cfg.on_manual_change,
+                manual_grace: scaled(cfg.manual_grace),
+            },
             dry_run,
         },
         stop.clone(),
     );
     let (vehicle_tx, vehicle_rx) = watch::channel::<Option<VehicleUpdate>>(None);
-    let vehicle_task = spawn_vehicle(vehicle, clock.clone(), vehicle_tx, stop.clone(), speed);
+    let mut vehicle_task = spawn_vehicle(vehicle, clock.clone(), vehicle_tx, stop.clone(), speed);
 
     // MQTT: subscriptions, Home Assistant discovery, availability.
     let topics = cfg
@@ -190,6 +210,12 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         controller.restore(snapshot, now_cmd, clock.now());
         info!("resumed: charger at {now_cmd}, ramping from there");
     }
+    if let Some(ps) = &persisted.policy_state
+        && ps.policy == controller.policy_name()
+    {
+        controller.restore_policy_state(&ps.state);
+    }
+    let mut policy_watch = super::reload::PolicyWatch::new(&controller);
 
     let mut ticker = tokio::time::interval(scaled(cfg.control.interval.get()));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -203,6 +229,11 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
     );
     let mut last_logged: Option<(Command, String)> = None;
     let mut last_saved = tokio::time::Instant::now();
+    // What the state file holds: the command and switch state last saved.
+    let mut saved_as: Option<(Command, crate::control::Snapshot)> = None;
+    let mut writer_alive = true;
+    let mut vehicle_alive = true;
+    let mut died: Option<String> = None;
     let mut ready = false;
     let started = tokio::time::Instant::now();
     let mut was_plugged: Option<bool> = None;
@@ -215,6 +246,19 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
             biased;
             _ = &mut shutdown => break,
             _ = watchdog.tick() => notifier.watchdog(),
+            r = &mut writer, if writer_alive => {
+                writer_alive = false;
+                died = Some(format!("the charger writer {}", ended(r)));
+                break;
+            }
+            r = &mut vehicle_task, if vehicle_alive => {
+                vehicle_alive = false;
+                // Returning is normal when there is nothing to poll; a panic is not.
+                if r.is_err() {
+                    died = Some(format!("the vehicle poller {}", ended(r)));
+                    break;
+                }
+            }
             msg = recv(&mut mqtt_rx) => {
                 let now = clock.now();
                 match msg {
@@ -260,7 +304,11 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                         }
                     }
                     Some(MqttIn::Disconnected(why)) => warn!("MQTT disconnected: {why}"),
-                    None => mqtt_rx = None,
+                    None => {
+                        // The link's task owns the sender: it ended, so nothing reaches us any more.
+                        died = Some("the MQTT link stopped".into());
+                        break;
+                    }
                 }
             }
             _ = ticker.tick() => {
@@ -276,6 +324,12 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 if let Some(p) = charger_power.as_ref().and_then(|p| p.latest(now)) {
                     obs.charger.power = Some(p);
                 }
+                // Paused: as read, else as sunplug sent it and the charger confirmed (a station may
+                // not say); the offered current is 0 A while paused.
+                if obs.charger.paused.is_none() && report.confirmed == Some(Request::Pause) {
+                    obs.charger.paused = Some(true);
+                }
+                obs.charger.offered = report.offered.or(obs.charger.offered);
                 // "Charge now" lasts until the car leaves.
                 let plugged = obs.charger.plugged;
                 if was_plugged == Some(true) && plugged == Some(false) && persisted.settings.charge_now {
@@ -285,6 +339,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 }
                 was_plugged = plugged.or(was_plugged);
 
+                policy_watch.poll(&mut controller);
                 let d = controller.step(now, &obs);
                 last_step = tokio::time::Instant::now();
                 last_step_grid = obs.meter.map(|m| m.value.balance.grid(Watts::ZERO).0);
@@ -311,8 +366,15 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                         warn!("recording failed: {e}");
                     }
                 }
-                if last_saved.elapsed() >= SAVE_EVERY {
+                let now_as = (d.command, controller.snapshot());
+                let changed = saved_as != Some(now_as);
+                if (changed && last_saved.elapsed() >= SAVE_SPACING) || last_saved.elapsed() >= SAVE_EVERY {
+                    if saved_as.map(|(c, _)| c) != Some(d.command) {
+                        persisted.last_command_a = Some(d.command.current().0);
+                        persisted.last_command_at = Some(now);
+                    }
                     save(&store, &persisted, &controller);
+                    saved_as = Some(now_as);
                     let _ = recorder.flush();
                     last_saved = tokio::time::Instant::now();
                 }
@@ -325,17 +387,46 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         }
     }
 
-    info!("stopping");
+    if let Some(why) = &died {
+        tracing::error!("{why}: stopping so that the service manager restarts sunplug");
+        notifier.status(&format!("failed: {why}"));
+    } else {
+        info!("stopping");
+    }
     notifier.stopping();
     stop.cancel();
-    let _ = vehicle_task.await;
-    let _ = writer.await;
+    if vehicle_alive {
+        let _ = vehicle_task.await;
+    }
+    if writer_alive {
+        let _ = writer.await;
+    }
     save(&store, &persisted, &controller);
     let _ = recorder.flush();
     if let Some(l) = &link {
         l.publish(&topics.availability(), "offline", true);
     }
-    Ok(())
+    match died {
+        Some(why) => Err(anyhow::anyhow!("{why}")),
+        None => Ok(()),
+    }
+}
+
+/// How a task that should still run ended, for the error.
+fn ended(r: Result<(), tokio::task::JoinError>) -> String {
+    match r {
+        Ok(()) => "stopped unexpectedly".into(),
+        Err(e) if e.is_panic() => {
+            let p = e.into_panic();
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            format!("panicked: {msg}")
+        }
+        Err(_) => "was cancelled".into(),
+    }
 }
 
 async fn recv(rx: &mut Option<mpsc::Receiver<MqttIn>>) -> Option<MqttIn> {

@@ -4,7 +4,10 @@
 //! to clone) and [`MqttEvent`] (what the task reports). The task
 //! - remembers every subscription and sends them all again right after each CONNACK (sessions are
 //!   clean, so a restarted broker knows nothing of us);
-//! - reconnects after any failure with capped exponential backoff on tokio time;
+//! - reconnects after any failure with capped exponential backoff on tokio time; the backoff starts
+//!   over only once a connection has lasted [`STABLE_AFTER`], so a connection that fails right after
+//!   each CONNACK (a packet it cannot take) backs off instead of looping;
+//! - drops a message larger than `max_packet_bytes` with one warning per topic;
 //! - publishes the configured periodic messages (Victron keep-alive) after each connect and then on
 //!   their interval;
 //! - on [`MqttHandle::shutdown`] sends DISCONNECT (so the broker does not publish the last will) and
@@ -100,6 +103,8 @@ impl std::fmt::Debug for MqttHandle {
 const EVENT_BUFFER: usize = 1024;
 /// How long a clean shutdown may take before the socket is just dropped.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// A connection that lasted this long starts the reconnect backoff over.
+pub const STABLE_AFTER: Duration = Duration::from_secs(30);
 
 /// Starts links. Needs a running tokio runtime.
 pub struct MqttLink;
@@ -130,6 +135,7 @@ impl MqttLink {
             tx,
             options.backoff,
             target,
+            options.max_packet_bytes,
         ));
         for p in options.periodic {
             tokio::spawn(periodic(p, client.clone(), shared.clone()));
@@ -261,9 +267,12 @@ async fn run(
     tx: mpsc::Sender<MqttEvent>,
     mut backoff: Backoff,
     target: String,
+    max_payload: usize,
 ) {
     let cancel = shared.cancel.clone();
     let mut connected = false;
+    let mut connected_at: Option<tokio::time::Instant> = None;
+    let mut oversized_topics: std::collections::HashSet<String> = Default::default();
     let mut last_failure: Option<String> = None;
     loop {
         let polled = tokio::select! {
@@ -274,7 +283,7 @@ async fn run(
         match polled {
             Ok(Polled::Connected) => {
                 connected = true;
-                backoff.reset();
+                connected_at = Some(tokio::time::Instant::now());
                 last_failure = None;
                 // State first, then read the subscriptions: a concurrent `subscribe` either lands in
                 // this list or sees `Connected` and subscribes itself.
@@ -283,6 +292,21 @@ async fn run(
                 lp.queue_subscribe(&subs);
                 info!(broker = %target, subscriptions = subs.len(), "MQTT connected");
                 emit(&tx, &cancel, MqttEvent::Connected).await;
+            }
+            Ok(Polled::Message {
+                topic,
+                payload,
+                retained: _,
+            }) if payload.len() > max_payload => {
+                if oversized_topics.insert(topic.clone()) {
+                    warn!(
+                        broker = %target,
+                        %topic,
+                        bytes = payload.len(),
+                        limit = max_payload,
+                        "MQTT message larger than mqtt.max_packet_size dropped (further ones on this topic are dropped silently)"
+                    );
+                }
             }
             Ok(Polled::Message {
                 topic,
@@ -302,6 +326,12 @@ async fn run(
             }
             Ok(Polled::DisconnectSent | Polled::Other) => {}
             Err(reason) => {
+                if connected_at
+                    .take()
+                    .is_some_and(|t| t.elapsed() >= STABLE_AFTER)
+                {
+                    backoff.reset();
+                }
                 let delay = backoff.next_delay();
                 if connected {
                     warn!(broker = %target, %reason, "MQTT connection lost; reconnecting");

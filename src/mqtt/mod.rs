@@ -13,7 +13,10 @@ mod options;
 mod session;
 
 pub use link::{LinkState, LinkStatus, MqttEvent, MqttHandle, MqttLink};
-pub use options::{Backoff, LastWill, MqttOptions, PeriodicPublish, Protocol, TlsOptions};
+pub use options::{
+    Backoff, DEFAULT_MAX_PACKET, HARD_PACKET_LIMIT, LastWill, MqttOptions, PeriodicPublish,
+    Protocol, TlsOptions,
+};
 
 /// Delivery guarantee of a publish or subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

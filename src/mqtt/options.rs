@@ -53,6 +53,8 @@ pub struct PeriodicPublish {
     pub every: Duration,
 }
 
+pub use crate::config::schema::{DEFAULT_MAX_PACKET, HARD_PACKET_LIMIT};
+
 /// Capped exponential backoff between reconnect attempts: `min`, 2·`min`, 4·`min`… up to `max`,
 /// back to `min` after a successful connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +111,9 @@ pub struct MqttOptions {
     pub last_will: Option<LastWill>,
     pub periodic: Vec<PeriodicPublish>,
     pub backoff: Backoff,
-    /// Largest packet accepted or sent (Smappee realtime messages with many channels are several kB).
+    /// Largest message payload passed on (`[mqtt] max_packet_size`); a larger one is dropped with one
+    /// log line per topic. The connection itself accepts up to [`HARD_PACKET_LIMIT`], so a big
+    /// retained message on a subscribed topic never makes it fail and reconnect in a loop.
     pub max_packet_bytes: usize,
 }
 
@@ -128,7 +132,7 @@ impl MqttOptions {
             last_will: None,
             periodic: Vec::new(),
             backoff: Backoff::default(),
-            max_packet_bytes: 256 * 1024,
+            max_packet_bytes: DEFAULT_MAX_PACKET,
         }
     }
 
@@ -157,6 +161,9 @@ impl MqttOptions {
         );
         o.protocol = protocol;
         o.keep_alive = m.keep_alive.get();
+        o.max_packet_bytes = usize::try_from(m.max_packet_size)
+            .unwrap_or(HARD_PACKET_LIMIT)
+            .min(HARD_PACKET_LIMIT);
         if let Some(user) = &m.username {
             let pass = password
                 .cloned()

@@ -6,7 +6,7 @@
 //! act on ([`describe_v4`], [`describe_v5`]).
 
 use super::QoS;
-use super::options::{MqttOptions, Protocol};
+use super::options::{HARD_PACKET_LIMIT, MqttOptions, Protocol};
 use rumqttc::v5 as r5;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -74,7 +74,7 @@ pub(crate) fn build(o: &MqttOptions) -> Result<(Client, Loop), String> {
             let mut m = rumqttc::MqttOptions::new(o.client_id.clone(), o.host.clone(), o.port);
             m.set_keep_alive(o.keep_alive.max(std::time::Duration::from_secs(1)))
                 .set_clean_session(true)
-                .set_max_packet_size(o.max_packet_bytes, o.max_packet_bytes)
+                .set_max_packet_size(HARD_PACKET_LIMIT, HARD_PACKET_LIMIT)
                 .set_transport(transport);
             if let Some((user, pass)) = &o.credentials {
                 m.set_credentials(user.clone(), pass.expose_secret().to_string());
@@ -95,7 +95,7 @@ pub(crate) fn build(o: &MqttOptions) -> Result<(Client, Loop), String> {
             let mut m = r5::MqttOptions::new(o.client_id.clone(), o.host.clone(), o.port);
             m.set_keep_alive(o.keep_alive.max(std::time::Duration::from_secs(5)))
                 .set_clean_start(true)
-                .set_max_packet_size(Some(o.max_packet_bytes as u32))
+                .set_max_packet_size(Some(HARD_PACKET_LIMIT as u32))
                 .set_connection_timeout(timeout_s)
                 .set_transport(transport);
             if let Some((user, pass)) = &o.credentials {

@@ -1,7 +1,8 @@
 //! The Smappee charger model, with its known quirks (`../shared/reference/vendor-apis.md` §3.8).
 //!
-//! Owns: [`Wire`] (a connector request as the writer sends it: PAUSED, or NORMAL with an AMPERE or
-//! PERCENTAGE limit) and [`ChargerModel`]. What it models:
+//! Owns: [`ChargerModel`], which executes the actuator's requests
+//! ([`crate::control::actuate::Request`]: PAUSED, or NORMAL with an AMPERE or PERCENTAGE limit) as a
+//! Smappee station would. What it models:
 //! - **command latency**: a request takes effect `latency` after it is sent (cloud round trip);
 //! - **percentage mapping**: 0 % = the floor, 100 % = the station's max, linear, exact;
 //! - **AMPERE inexactness**: whole amps only, and the car is offered `gain × asked + offset`;
@@ -16,55 +17,9 @@
 use super::spec::{ChargerSpec, ms};
 use crate::chargers::smappee::state_words::{ConnectorMode, StateWord, SuspendCause};
 use crate::config::schema::LimitUnit;
-use crate::control::Command;
+use crate::control::actuate::{Request, Resolution};
 use crate::units::{Amps, PercentScale};
 use std::collections::VecDeque;
-
-/// A connector request (`PUT /chargingstations/{serial}/connectors/{position}/mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wire {
-    Paused,
-    Ampere(u32),
-    Percent(u8),
-}
-
-impl Wire {
-    /// The request for a guarded command. The guard already rounded to the unit's resolution.
-    pub fn from_command(cmd: Command, unit: LimitUnit, scale: Option<PercentScale>) -> Wire {
-        match (cmd, unit, scale) {
-            (Command::Pause, _, _) => Wire::Paused,
-            (Command::Charge { current, .. }, LimitUnit::Ampere, _) => {
-                Wire::Ampere(current.0.round().max(0.0) as u32)
-            }
-            (Command::Charge { current, .. }, LimitUnit::Percentage, Some(s)) => s
-                .percent(current)
-                .map(Wire::Percent)
-                .unwrap_or(Wire::Paused),
-            (Command::Charge { current, .. }, LimitUnit::Percentage, None) => {
-                Wire::Ampere(current.0.round().max(0.0) as u32)
-            }
-        }
-    }
-
-    /// The limit as asked, in amps (`None` for PAUSED).
-    pub fn asked(self, scale: Option<PercentScale>) -> Option<Amps> {
-        match self {
-            Wire::Paused => None,
-            Wire::Ampere(a) => Some(Amps(f64::from(a))),
-            Wire::Percent(p) => scale.map(|s| s.amps(p)),
-        }
-    }
-}
-
-impl std::fmt::Display for Wire {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Wire::Paused => write!(f, "PAUSED"),
-            Wire::Ampere(a) => write!(f, "NORMAL {a} A"),
-            Wire::Percent(p) => write!(f, "NORMAL {p} %"),
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct ChargerModel {
@@ -73,10 +28,10 @@ pub struct ChargerModel {
     latency_ms: i64,
     paused: bool,
     /// The remembered NORMAL limit.
-    limit: Wire,
+    limit: Request,
     /// What the car is offered at `limit`, after the station's inexactness.
     offer_a: f64,
-    in_flight: VecDeque<(i64, Wire)>,
+    in_flight: VecDeque<(i64, Request)>,
     plugged: bool,
     /// Times a replug turned PAUSED into NORMAL.
     pub replug_resets: u32,
@@ -88,8 +43,8 @@ impl ChargerModel {
         let scale = spec.percent_scale();
         let initial = Amps(spec.initial_limit_a.unwrap_or(spec.min_current_a));
         let limit = match (spec.limit_unit, scale) {
-            (LimitUnit::Percentage, Some(s)) => Wire::Percent(s.percent(initial).unwrap_or(0)),
-            _ => Wire::Ampere(initial.0.round() as u32),
+            (LimitUnit::Percentage, Some(s)) => Request::Percent(s.percent(initial).unwrap_or(0)),
+            _ => Request::Ampere(initial.0.round() as u32),
         };
         let mut m = ChargerModel {
             spec: spec.clone(),
@@ -106,20 +61,20 @@ impl ChargerModel {
         m
     }
 
-    fn delivered(&self, w: Wire) -> f64 {
+    fn delivered(&self, w: Request) -> f64 {
         match w {
-            Wire::Paused => 0.0,
-            Wire::Ampere(_) => {
+            Request::Pause => 0.0,
+            Request::Ampere(_) => {
                 self.spec
-                    .delivered(w.asked(self.scale).unwrap_or_default())
+                    .delivered(w.amps(self.scale).unwrap_or_default())
                     .0
             }
-            Wire::Percent(_) => w.asked(self.scale).unwrap_or_default().0,
+            Request::Percent(_) => w.amps(self.scale).unwrap_or_default().0,
         }
     }
 
     /// A request leaves the daemon now.
-    pub fn send(&mut self, now_ms: i64, w: Wire) {
+    pub fn send(&mut self, now_ms: i64, w: Request) {
         self.in_flight.push_back((now_ms + self.latency_ms, w));
     }
 
@@ -132,7 +87,7 @@ impl ChargerModel {
             }
             self.in_flight.pop_front();
             match w {
-                Wire::Paused => self.paused = true,
+                Request::Pause => self.paused = true,
                 _ => {
                     self.paused = false;
                     self.limit = w;
@@ -178,7 +133,7 @@ impl ChargerModel {
         if self.paused {
             None
         } else {
-            self.limit.asked(self.scale)
+            self.limit.amps(self.scale)
         }
     }
 
@@ -204,12 +159,25 @@ impl ChargerModel {
         };
         (word, mode, cause)
     }
+
+    /// What the actuator may ask of this station.
+    pub fn resolution(&self) -> Resolution {
+        Resolution {
+            floor: Amps(self.spec.min_current_a),
+            percent: match self.spec.limit_unit {
+                LimitUnit::Percentage => self.scale,
+                LimitUnit::Ampere => None,
+            },
+            max: None,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::values::HumanDuration;
+    use crate::control::Command;
     use crate::units::Phases;
 
     fn charge(a: f64) -> Command {
@@ -227,8 +195,12 @@ mod tests {
         };
         let mut c = ChargerModel::new(&spec);
         c.plug_in();
-        let w = Wire::from_command(charge(8.6), spec.limit_unit, c.scale());
-        assert_eq!(w, Wire::Percent(10), "seed 003: 10 % of 6..32 A is 8.6 A");
+        let w = c.resolution().request(charge(8.6));
+        assert_eq!(
+            w,
+            Request::Percent(10),
+            "seed 003: 10 % of 6..32 A is 8.6 A"
+        );
         c.send(0, w);
         c.step(2999);
         assert!(
@@ -242,7 +214,8 @@ mod tests {
         spec.ampere_gain = 0.9;
         let mut c = ChargerModel::new(&spec);
         c.plug_in();
-        c.send(0, Wire::from_command(charge(10.0), spec.limit_unit, None));
+        let w = c.resolution().request(charge(10.0));
+        c.send(0, w);
         c.step(3000);
         assert!(
             (c.offered() - 9.0).abs() < 1e-9,
@@ -260,9 +233,9 @@ mod tests {
         let spec = ChargerSpec::default();
         let mut c = ChargerModel::new(&spec);
         c.plug_in();
-        c.send(0, Wire::Percent(50));
+        c.send(0, Request::Percent(50));
         c.step(5000);
-        c.send(5000, Wire::Paused);
+        c.send(5000, Request::Pause);
         c.step(10_000);
         assert_eq!(c.offered(), 0.0);
         c.unplug();
@@ -290,7 +263,7 @@ mod tests {
         let (w, i) = read(&c, false);
         assert_eq!(w, StateWord::Suspended, "the car takes nothing");
         assert_eq!((i.charging, i.paused), (Some(false), Some(false)));
-        c.send(0, Wire::Paused);
+        c.send(0, Request::Pause);
         c.step(spec.latency.as_secs_f64() as i64 * 1000 + 1);
         let (w, i) = read(&c, false);
         assert_eq!(w, StateWord::Suspended);

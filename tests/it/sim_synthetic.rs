@@ -88,7 +88,8 @@ fn flat_five_kilowatts_for_two_hours_by_hand() {
         m.export_kwh
     );
     assert_eq!(m.charge_starts, 2);
-    assert_eq!(m.setpoint_writes, 6);
+    // The station starts paused and is read as paused: no PAUSED is sent to it (the actuator).
+    assert_eq!(m.setpoint_writes, 5);
     assert!(
         close(m.final_soc_pct, 20.0 + (solar + grid) * 0.9 / 77.0 * 100.0),
         "{}",

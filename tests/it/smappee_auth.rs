@@ -298,3 +298,21 @@ async fn the_emulator_refuses_expired_unknown_and_missing_tokens() {
     advance(Duration::from_secs(36_000)).await;
     assert_eq!(get(Some(format!("Bearer {token}"))).await, 401, "expired");
 }
+
+/// Issue 12, defect 2: an `expires_in` of 1e13 s (and the largest the emulator can send) panicked
+/// in the token arithmetic, killing the caller. It is capped now, and the token is used.
+#[tokio::test(start_paused = true)]
+async fn an_absurd_expires_in_is_capped_instead_of_panicking() {
+    for life in [10_000_000_000_000u64, u64::MAX] {
+        let h = Harness::with(EmulatorConfig {
+            expires_in: life,
+            ..EmulatorConfig::default()
+        })
+        .await;
+        let c = h.client();
+        c.service_locations().await.unwrap();
+        advance(Duration::from_secs(86_400)).await;
+        c.service_locations().await.unwrap();
+        assert_eq!(h.emu.token_grants(), ["password"], "life {life}");
+    }
+}

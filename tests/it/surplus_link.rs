@@ -345,3 +345,55 @@ async fn dropping_every_handle_stops_the_link() {
     .expect("the link did not stop")
     .unwrap();
 }
+
+/// Issue 12, defect 3: a retained message over 256 KiB on a subscribed topic made the connection
+/// fail right after each CONNACK and reconnect in a loop (70 times in 34 s). Now the default limit
+/// (1 MiB) passes it on, and a message over a configured `max_packet_size` is dropped while the
+/// connection stays up.
+#[tokio::test]
+async fn a_big_retained_message_neither_loops_the_connection_nor_is_passed_when_over_the_limit() {
+    for kind in kinds() {
+        for (limit, passed) in [(None, true), (Some(64 * 1024), false)] {
+            let broker = TestBroker::start(&kind);
+            let mut meter = Publisher::connect(broker.port, "meter").await;
+            meter
+                .publish("big/retained", vec![b'x'; 300 * 1024], true)
+                .await;
+            let mut o = options(broker.port, "big-test");
+            if let Some(l) = limit {
+                o.max_packet_bytes = l;
+            }
+            let (handle, mut events) = MqttLink::start(o).unwrap();
+            handle.subscribe(CANARY, QoS::AtMostOnce).unwrap();
+            handle.subscribe("big/#", QoS::AtLeastOnce).unwrap();
+            wait_for(&mut events, |e| *e == MqttEvent::Connected).await;
+            // The retained message comes right after the SUBSCRIBE, before the canary.
+            let seen = until_subscribed(&mut meter, &mut events).await;
+            meter.publish("big/small", "1", false).await;
+            let mut big = seen.iter().any(
+                |e| matches!(e, MqttEvent::Message { topic, payload, .. } if topic == "big/retained" && payload.len() == 300 * 1024),
+            );
+            let mut all = seen.clone();
+            loop {
+                let ev = next_event(&mut events).await;
+                all.push(ev.clone());
+                match ev {
+                    MqttEvent::Message { topic, .. } if topic == "big/small" => break,
+                    MqttEvent::Message { topic, .. } if topic == "big/retained" => big = true,
+                    _ => {}
+                }
+            }
+            assert!(
+                !all.iter()
+                    .any(|e| matches!(e, MqttEvent::Disconnected(_) | MqttEvent::Connected)),
+                "{kind:?}, limit {limit:?}: the connection failed: {:?}",
+                all.iter()
+                    .filter(|e| !matches!(e, MqttEvent::Message { .. }))
+                    .collect::<Vec<_>>()
+            );
+            assert_eq!(big, passed, "{kind:?}, limit {limit:?}");
+            assert_eq!(handle.status().connects, 1, "{kind:?}, limit {limit:?}");
+            handle.shutdown().await;
+        }
+    }
+}

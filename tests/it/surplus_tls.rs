@@ -1,6 +1,7 @@
 //! TLS through the link against mosquitto with a private CA (`tests/fixtures/tls`, certificate for
-//! localhost and 127.0.0.1). rumqttd is built without TLS here, so this runs where
-//! `SUNPLUG_TEST_MOSQUITTO` is set (CI sets it); `mqtt::options` unit tests cover the CA loading.
+//! localhost and 127.0.0.1). rumqttd is built without TLS here, so this runs where mosquitto is
+//! installed (CI installs it; `SUNPLUG_TEST_MOSQUITTO` overrides); `mqtt::options` unit tests cover
+//! the CA loading.
 
 use crate::support::harness::options;
 use crate::support::{TestBroker, next_event};
@@ -15,11 +16,11 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn tls_with_a_private_ca_and_a_clear_error_for_the_wrong_one() {
-    let Some(bin) = std::env::var_os("SUNPLUG_TEST_MOSQUITTO") else {
-        eprintln!("tls test not run: set SUNPLUG_TEST_MOSQUITTO to a mosquitto binary (CI does)");
+    let Some(bin) = crate::support::mosquitto() else {
+        eprintln!("tls test not run: mosquitto is not installed (CI installs it)");
         return;
     };
-    let broker = TestBroker::start_mosquitto_tls(&bin.to_string_lossy());
+    let broker = TestBroker::start_mosquitto_tls(&bin);
     for host in ["127.0.0.1", "localhost"] {
         let mut o = options(broker.port, "tls-test");
         o.host = host.into();

@@ -3,8 +3,9 @@
 //!
 //! Owns: [`Credentials`], [`Auth`] (the cache: one refresh at a time, behind a tokio mutex) and the
 //! token file (see `token_file.rs`). Rules:
-//! - `expires_in` is trusted as sent (36000 and 86400 both occur); the token is renewed once less than
-//!   a tenth of its life (at most 10 minutes, at least 1 minute) is left;
+//! - `expires_in` is trusted as sent (36000 and 86400 both occur) up to a year, and the arithmetic
+//!   saturates; the token is renewed once less than a tenth of its life (at most 10 minutes, at
+//!   least 1 minute) is left;
 //! - a refused refresh token (HTTP 400/401) falls back to the password grant, once; a transient
 //!   failure does not (the refresh token may still be good) and the current token is kept while valid;
 //! - a rotated refresh token replaces the old one; an answer without one keeps the old one;
@@ -28,6 +29,9 @@ pub const VENDOR: &str = "smappee";
 
 /// When the answer has no usable `expires_in`.
 const FALLBACK_LIFETIME_S: f64 = 3600.0;
+/// A longer `expires_in` is read as this (a year): the token is renewed well before, and a refused
+/// token falls back to the grants anyway.
+const MAX_LIFETIME_S: f64 = 365.0 * 86_400.0;
 /// Renew when this share of the token's life is left, within the bounds below.
 const RENEW_SHARE: f64 = 0.1;
 const RENEW_MIN_S: i64 = 60;
@@ -76,15 +80,29 @@ impl Token {
     pub fn renew_due(&self, now: DateTime<Utc>) -> bool {
         let life = (self.expires_at - self.issued_at).num_seconds().max(0);
         let margin = ((life as f64 * RENEW_SHARE) as i64).clamp(RENEW_MIN_S, RENEW_MAX_S);
-        now >= self.expires_at - chrono::Duration::seconds(margin)
+        now >= minus_secs(self.expires_at, margin)
     }
     /// Too close to expiry to be sent at all.
     pub fn expired(&self, now: DateTime<Utc>) -> bool {
-        now >= self.expires_at - chrono::Duration::seconds(EXPIRY_SAFETY_S)
+        now >= minus_secs(self.expires_at, EXPIRY_SAFETY_S)
     }
     fn same_access(&self, other: &SecretString) -> bool {
         self.access.expose_secret() == other.expose_secret()
     }
+}
+
+/// `at - secs`, or the earliest time when that is out of range (a token file may hold any date).
+fn minus_secs(at: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+    at.checked_sub_signed(chrono::Duration::seconds(secs))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// When a token issued at `now` for `lifetime_s` seconds expires. The vendor's number is capped at
+/// [`MAX_LIFETIME_S`] and the sum saturates: no `expires_in` can panic.
+fn expiry(now: DateTime<Utc>, lifetime_s: f64) -> DateTime<Utc> {
+    let ms = (lifetime_s.clamp(0.0, MAX_LIFETIME_S) * 1000.0) as i64;
+    now.checked_add_signed(chrono::Duration::milliseconds(ms))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 enum Grant {
@@ -320,7 +338,7 @@ impl Auth {
             access: parsed.access_token,
             refresh: parsed.refresh_token,
             issued_at: now,
-            expires_at: now + chrono::Duration::milliseconds((lifetime * 1000.0) as i64),
+            expires_at: expiry(now, lifetime),
         };
         if token.access.expose_secret().is_empty() {
             return Err(VendorError::Protocol {

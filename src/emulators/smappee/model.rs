@@ -221,7 +221,13 @@ impl Model {
         let n = self.issued;
         let access = format!("emu-at-{n:04}-{:08x}", n.wrapping_mul(0x9e37_79b9));
         let refresh = format!("emu-rt-{n:04}-{:08x}", n.wrapping_mul(0x85eb_ca6b));
-        let expires = now + chrono::Duration::seconds(self.cfg.expires_in as i64);
+        // Saturating: tests send absurd lifetimes (issue 12) and the emulator must outlive them.
+        let life =
+            chrono::Duration::try_seconds(i64::try_from(self.cfg.expires_in).unwrap_or(i64::MAX))
+                .unwrap_or(chrono::Duration::MAX);
+        let expires = now
+            .checked_add_signed(life)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         self.access.insert(access.clone(), expires);
         self.refresh.insert(refresh.clone());
         json!({"access_token": access, "refresh_token": refresh, "expires_in": self.cfg.expires_in})

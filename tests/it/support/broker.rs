@@ -14,13 +14,27 @@ pub enum Kind {
     Mosquitto(String),
 }
 
-/// rumqttd always; mosquitto too when `SUNPLUG_TEST_MOSQUITTO` is set.
+/// rumqttd always; mosquitto too when it is installed: `SUNPLUG_TEST_MOSQUITTO` names the binary
+/// (set but empty: skip it), else `mosquitto` on `PATH` or in `/usr/sbin` is used.
 pub fn kinds() -> Vec<Kind> {
     let mut out = vec![Kind::Rumqttd];
-    if let Some(bin) = std::env::var_os("SUNPLUG_TEST_MOSQUITTO") {
-        out.push(Kind::Mosquitto(bin.to_string_lossy().into_owned()));
+    if let Some(bin) = mosquitto() {
+        out.push(Kind::Mosquitto(bin));
     }
     out
+}
+
+/// The mosquitto binary to test against, if any.
+pub fn mosquitto() -> Option<String> {
+    if let Some(bin) = std::env::var_os("SUNPLUG_TEST_MOSQUITTO") {
+        return (!bin.is_empty()).then(|| bin.to_string_lossy().into_owned());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([std::path::PathBuf::from("/usr/sbin")])
+        .map(|d| d.join("mosquitto"))
+        .find(|p| p.is_file())
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 pub fn free_port() -> u16 {
@@ -279,7 +293,7 @@ fn rumqttd_router(users: Option<HashMap<String, String>>) -> SpawnServer {
             next_connection_delay_ms: 0,
             connections: ConnectionSettings {
                 connection_timeout_ms: 5000,
-                max_payload_size: 256 * 1024,
+                max_payload_size: 4 * 1024 * 1024,
                 max_inflight_count: 100,
                 auth: users.clone(),
                 external_auth: None,

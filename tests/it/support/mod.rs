@@ -12,7 +12,8 @@
 //! - rumqttd, embedded (a dev-dependency): always. Its router lives for the whole test; the TCP
 //!   listener and every connection run on their own runtime, so `stop()` really closes every socket
 //!   and `restart()` listens again on the same port with no memory of any session.
-//! - mosquitto, when `SUNPLUG_TEST_MOSQUITTO` names its binary (CI sets it): started on a free port
+//! - mosquitto, when installed (on `PATH` or `/usr/sbin`; `SUNPLUG_TEST_MOSQUITTO` names another binary
+//!   or, set empty, skips it; CI sets it): started on a free port
 //!   from a temporary config. If it does not come up, the test fails; it is never skipped.
 //!
 //! Also: [`Publisher`], a plain rumqttc client that plays the meter, and [`Events`] helpers that wait
@@ -28,7 +29,7 @@ pub mod smappee;
 pub mod vehicle;
 
 #[allow(unused_imports)]
-pub use broker::{Kind, TestBroker, free_port, kinds};
+pub use broker::{Kind, TestBroker, free_port, kinds, mosquitto};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use std::time::{Duration, Instant};
 use sunplug::mqtt::MqttEvent;
@@ -57,6 +58,8 @@ impl Publisher {
         let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut o = MqttOptions::new(format!("{id}-{serial}"), "127.0.0.1", port);
         o.set_keep_alive(Duration::from_secs(30));
+        // Big enough for the oversized retained messages of the packet-limit tests.
+        o.set_max_packet_size(4 * 1024 * 1024, 4 * 1024 * 1024);
         let (client, mut lp): (AsyncClient, EventLoop) = AsyncClient::new(o, 64);
         let (ack_tx, acks) = mpsc::unbounded_channel();
         let (msg_tx, received) = mpsc::unbounded_channel();
