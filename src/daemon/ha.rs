@@ -425,6 +425,25 @@ mod tests {
     }
 
     #[test]
+    fn a_vehicle_warning_is_a_sensor_of_the_state_message() {
+        let msgs = discovery(&topics(), "x", &[], true);
+        let (_, cfg) = msgs
+            .iter()
+            .find(|(t, _)| t.ends_with("/vehicle_warning/config"))
+            .expect("a vehicle warning sensor");
+        let cfg: Value = serde_json::from_str(cfg).unwrap();
+        assert_eq!(cfg["value_template"], "{{ value_json.vehicle_warning }}");
+        let v = StateView {
+            vehicle_warning: Some("Enode smart charging is on".into()),
+            ..StateView::default()
+        };
+        let parsed: Value = serde_json::from_str(&v.to_json()).unwrap();
+        assert_eq!(parsed["vehicle_warning"], "Enode smart charging is on");
+        let none: Value = serde_json::from_str(&StateView::default().to_json()).unwrap();
+        assert!(none["vehicle_warning"].is_null());
+    }
+
+    #[test]
     fn long_reasons_are_cut_for_home_assistant() {
         let v = StateView {
             reason: "x".repeat(400),

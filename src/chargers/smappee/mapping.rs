@@ -144,7 +144,9 @@ pub fn find_station(
 
 /// The connector's smart device in the `/smartdevices` list: the one whose `uuid` (or id) is the
 /// metering configuration's `chargers[].uuid`; `fallback_id` (`chargers[].id`) only when no uuid
-/// matches. This is how myny-git/smappee_ev finds it (vendor-apis.md §3.8 quirk 7).
+/// matches. This is how myny-git/smappee_ev finds it (vendor-apis.md §3.8 quirk 7). Unconfirmed: what
+/// `chargers[].id` holds on a real account (the smart device id or another number); a metering
+/// configuration dump next to the `/smartdevices` list of the same account would confirm it.
 pub fn smart_device_for<'a>(
     devices: &'a [SmartDevice],
     uuid: Option<&str>,

@@ -56,6 +56,8 @@ pub fn channel_config_topic(service_location_uuid: &str) -> String {
 
 /// The `publishIndex` values a retained `channelConfigV2` declares
 /// (`dataProcessingSpecification.measurements[].publishIndex`, as pysmappee reads it), sorted.
+/// Unconfirmed beyond that path (vendor-apis.md §3.6): a retained message captured from a Genius
+/// would confirm the rest of its shape. A payload without the path yields no indices (no check).
 pub fn parse_channel_config(payload: &[u8]) -> Result<Vec<u32>, RealtimeError> {
     let v: serde_json::Value = serde_json::from_slice(payload)
         .map_err(|e| RealtimeError::NotJson(format!("line {}, column {}", e.line(), e.column())))?;

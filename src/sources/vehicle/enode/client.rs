@@ -18,6 +18,8 @@ pub const VENDOR: &str = "enode";
 /// The API version the parser (`wire.rs`) is written for, pinned with the `Enode-Version` header on
 /// every API call: ENODE-SPEC `info.version` (vendor-apis.md §1.1, §2.10). Without it Enode answers
 /// in the version the client was created with, where e.g. `location.id` does not exist yet.
+/// The header name is reported by third-party clients, not in ENODE-SPEC itself (vendor-apis.md §1.1);
+/// Enode's API reference page on versioning would confirm it. The Enode emulator records it.
 pub const ENODE_VERSION: &str = "2024-10-01";
 /// Page size for list endpoints (Enode's default is 50).
 const PAGE_SIZE: &str = "50";
