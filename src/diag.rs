@@ -224,7 +224,7 @@ fn blank(text: &mut String, range: Range<usize>) {
         .collect();
     // Multi-byte characters become one space each; pad so offsets after the range stay put.
     let pad = (range.end - range.start).saturating_sub(replaced.len());
-    text.replace_range(range, &(replaced + &" ".repeat(pad)));
+    text.replace_range(range, &(replaced + " ".repeat(pad).as_str()));
 }
 
 fn first_line(s: &str) -> &str {

@@ -188,6 +188,16 @@ pub(super) fn check_charger(
             format!("{cable} A is below the floor: a cable carries at least 13 A"),
         );
     }
+    if c.manual_grace.get() > std::time::Duration::from_secs(3600) {
+        ck.push(
+            "charger.manual_grace",
+            format!(
+                "{} is out of range: at most 1 h (a change made in the app is corrected or yielded \
+                 to after this long)",
+                c.manual_grace
+            ),
+        );
+    }
     if let Some(car) = raw.vehicle.max_current_a
         && car < c.min_current_a
     {

@@ -145,6 +145,9 @@ pub struct Config {
     pub enode: Option<EnodeSection>,
     pub cariad: Option<CariadSection>,
     pub charger: Option<ChargerLimits>,
+    /// `[charger] on_manual_change` and `manual_grace`.
+    pub on_manual_change: schema::OnManualChange,
+    pub manual_grace: std::time::Duration,
     pub smappee: Option<SmappeeSection>,
     pub logging: LoggingSection,
     pub recording: RecordingSection,
@@ -356,6 +359,18 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         enode: raw.enode,
         cariad: raw.cariad,
         charger,
+        on_manual_change: raw.charger.as_ref().map_or_else(
+            || schema::ChargerSection::default().on_manual_change,
+            |c| c.on_manual_change,
+        ),
+        manual_grace: raw
+            .charger
+            .as_ref()
+            .map_or_else(
+                || schema::ChargerSection::default().manual_grace,
+                |c| c.manual_grace,
+            )
+            .get(),
         smappee: raw.smappee,
         logging: raw.logging,
         recording: raw.recording,

@@ -148,6 +148,8 @@ impl Default for MqttSection {
     }
 }
 
+pub use crate::control::actuate::OnManualChange;
+
 /// The unit `[charger]` limits are sent in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -169,6 +171,11 @@ pub struct ChargerSection {
     pub max_current_a: Option<f64>,
     /// Rating of the charging cable, when lower than the station.
     pub cable_a: Option<f64>,
+    /// When the charger is changed outside sunplug (in the vendor's app): "reassert" sunplug's
+    /// request once the change has stood `manual_grace`, or "yield" to it until the car is unplugged.
+    pub on_manual_change: OnManualChange,
+    /// How long a change made outside sunplug stands before sunplug re-asserts or yields (0..1 h).
+    pub manual_grace: HumanDuration,
 }
 
 impl Default for ChargerSection {
@@ -179,6 +186,8 @@ impl Default for ChargerSection {
             min_current_a: 6.0,
             max_current_a: None,
             cable_a: None,
+            on_manual_change: OnManualChange::Reassert,
+            manual_grace: HumanDuration::secs(60),
         }
     }
 }

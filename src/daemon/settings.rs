@@ -3,7 +3,7 @@
 
 use super::ha::HaCommand;
 use super::ports::VehicleUpdate;
-use super::state::{Persisted, StateStore};
+use super::state::{Persisted, PolicyState, StateStore};
 use crate::control::Controller;
 use crate::control::policies::LoadedPolicy;
 use std::path::{Path, PathBuf};
@@ -72,6 +72,10 @@ pub(super) fn apply_command(
 pub(super) fn save(store: &StateStore, p: &Persisted, controller: &Controller) {
     let mut p = p.clone();
     p.snapshot = Some(controller.snapshot());
+    p.policy_state = controller.policy_state().map(|state| PolicyState {
+        policy: controller.policy_name().to_string(),
+        state,
+    });
     if let Err(e) = store.save(STATE_FILE, &p) {
         warn!("cannot save state: {e}");
     }

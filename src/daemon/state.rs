@@ -94,6 +94,15 @@ pub struct Persisted {
     pub last_command_a: Option<f64>,
     pub last_command_at: Option<DateTime<Utc>>,
     pub settings: UserSettings,
+    /// The running policy's own state (a script's `state` map), with the policy's name.
+    pub policy_state: Option<PolicyState>,
+}
+
+/// A policy's own state, kept for the policy of that name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyState {
+    pub policy: String,
+    pub state: serde_json::Value,
 }
 
 #[cfg(test)]

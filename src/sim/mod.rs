@@ -2,7 +2,7 @@
 //!
 //! `sunplug simulate simulations/<day>.toml` reads a scenario ([`scenario`]: data, site, car, charger,
 //! meter, vehicle API, policies), replays the data ([`input`], [`data`]) through models of the meter
-//! ([`meter`]), the Smappee charger ([`charger`]) with the writer in front of it ([`writer`]), the car
+//! ([`meter`]), the Smappee charger ([`charger`]) with the daemon's actuator (`control::actuate`) in front of it, the car
 //! ([`car`]) and its cloud ([`vehicle_api`]), stepping **`crate::control::Controller`** exactly as the
 //! daemon does ([`run`]), and scores each policy ([`metrics`]) against the perfect-foresight
 //! [`oracle`]. Output: a table or JSON ([`report`]), and with `--out` CSV traces ([`trace`]), SVG plots
@@ -27,7 +27,6 @@ pub mod schedule;
 pub mod spec;
 pub mod trace;
 pub mod vehicle_api;
-pub mod writer;
 
 pub use input::Input;
 pub use metrics::Metrics;

@@ -8,17 +8,17 @@
 //! - `client`: [`SmappeeClient`], one method per endpoint, errors classified onto `VendorError`;
 //! - `mapping`: pure: amps → AMPERE/PERCENTAGE requests, metering configuration → [`Station`],
 //!   smart device + sessions → [`ChargerState`];
-//! - `charger` + `backoff`: [`SmappeeCharger`], what the daemon's writer owns (dedupe, replug,
-//!   backoff);
+//! - `charger`: [`SmappeeCharger`], the stateless translator below the actuator (request → mode PUT,
+//!   station discovery and verification, state reads);
 //! - `state_words`: pure: `chargingState` / `chargingMode` words → plugged, charging, paused;
-//! - `realtime`: the local MQTT realtime payload → the charger's power;
+//! - `realtime`: the local MQTT realtime payload → the charger's power.
+//!
 //! (`sunplug charger status|set` and `sunplug smappee locations` live in `crate::commands::charger`.)
 //!
 //! The user-facing setup (API access, the serial, ampere vs percentage, the replug quirk) is in
 //! `docs/smappee.md`.
 
 pub mod auth;
-mod backoff;
 pub mod charger;
 pub mod client;
 pub mod mapping;
@@ -29,7 +29,7 @@ pub mod token_file;
 pub mod wire;
 
 pub use auth::Credentials;
-pub use charger::{Applied, Confirmed, SmappeeCharger};
+pub use charger::SmappeeCharger;
 pub use client::{ClientSettings, SmappeeClient};
 pub use mapping::{ChargerState, Station};
 pub use realtime::ChargerPowerSource;
