@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`units`]: `Watts`, `Amps`, `Soc`, phases, A ↔ W and the Smappee percentage scale.
+//! - [`diag`]: problems in a TOML file with file, line and key, and did-you-mean hints (config and policies).
 //! - [`config`]: `sunplug.toml` (serde, every problem reported at once with its line), secrets.
 //! - [`control`]: the pure core. `Controller::step(now, &Observation) -> Decision`: policies, PI loop,
 //!   start/stop hysteresis, stale fail-safe, the guard, and the actuator (`control::actuate`: command →
@@ -30,6 +31,7 @@ pub mod control;
 pub mod daemon;
 #[cfg(feature = "emulators")]
 pub mod demo;
+pub mod diag;
 #[cfg(feature = "emulators")]
 pub mod emulators;
 pub mod files;

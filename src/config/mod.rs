@@ -5,7 +5,7 @@
 //! The section structs are in `schema.rs`, `surplus.rs` and `vehicle.rs`; reporting is in `diag.rs`.
 
 mod checks;
-pub mod diag;
+pub use crate::diag;
 mod policy_file;
 pub mod schema;
 pub mod sections;
@@ -94,6 +94,28 @@ pub struct ChargerLimits {
 }
 
 impl ChargerLimits {
+    /// The guard for these limits on a supply: the floor, the maximum (with cable and car), and the
+    /// command resolution the limit unit gives.
+    pub fn guard_params(
+        &self,
+        supply: Supply,
+        main_fuse: Option<Amps>,
+        ramp_a_per_s: f64,
+        min_change_interval: std::time::Duration,
+    ) -> GuardParams {
+        let (step_base, step) = self.resolution();
+        GuardParams {
+            supply,
+            floor: self.floor,
+            max: self.max,
+            main_fuse,
+            step,
+            step_base,
+            ramp_a_per_s,
+            min_change_interval,
+        }
+    }
+
     /// Command resolution: (base, step). Whole amps from 0, or percent steps from the floor.
     pub fn resolution(&self) -> (Amps, Amps) {
         match self.unit {
@@ -140,9 +162,8 @@ impl Config {
         let surplus = self.surplus.clone().unwrap_or_default();
         Some(ControllerParams {
             tz: self.tz,
-            guard: GuardParams::for_charger(
+            guard: charger.guard_params(
                 self.supply,
-                &charger,
                 self.main_fuse,
                 self.control.ramp_a_per_s,
                 self.control.min_change_interval.get(),

@@ -50,15 +50,8 @@ impl PowerUnit {
     }
 }
 
-/// What to do when the surplus reading is older than `max_age`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnStale {
-    /// Drop to the floor current at once, then pause if it stays stale for `stale_pause_after`.
-    Floor,
-    /// Pause at once.
-    Pause,
-}
+/// What to do when the surplus reading is older than `max_age` (the controller's type).
+pub use crate::control::controller::OnStale;
 
 /// One power value read from MQTT. Every key is optional so that a preset can fill it in.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

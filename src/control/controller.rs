@@ -20,7 +20,6 @@ use super::pi::{PiLoop, Saturation};
 use super::policies::{HomeBattery, LoadedPolicy};
 use super::policy::{MeterView, PolicyContext, Wish};
 use super::soc::SocEstimator;
-use crate::config::surplus::OnStale;
 use crate::units::{Amps, Soc, Supply, Watts};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -63,6 +62,16 @@ const MAX_DT_S: f64 = 60.0;
 /// that does not follow the command (still waking up, full, on its own schedule) is not a charger
 /// delivering a little more or less than asked, and learning from it winds the loop up.
 const CAR_FOLLOWS_FRACTION: f64 = 0.5;
+
+/// What to do when the surplus reading is older than `max_age`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnStale {
+    /// Drop to the floor current at once, then pause if it stays stale for `stale_pause_after`.
+    Floor,
+    /// Pause at once.
+    Pause,
+}
 
 /// Everything fixed about the site, charger and loop, from the config (or a simulation scenario).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -36,28 +36,6 @@ pub struct GuardParams {
 }
 
 impl GuardParams {
-    /// The guard for a charger's limits on a supply: its floor, its maximum (with cable and car),
-    /// and the command resolution its limit unit gives.
-    pub fn for_charger(
-        supply: Supply,
-        limits: &crate::config::ChargerLimits,
-        main_fuse: Option<Amps>,
-        ramp_a_per_s: f64,
-        min_change_interval: Duration,
-    ) -> GuardParams {
-        let (step_base, step) = limits.resolution();
-        GuardParams {
-            supply,
-            floor: limits.floor,
-            max: limits.max,
-            main_fuse,
-            step,
-            step_base,
-            ramp_a_per_s,
-            min_change_interval,
-        }
-    }
-
     /// The cap at this moment, given the house load (without the car) if known.
     pub fn cap(&self, house_load: Option<Watts>) -> (Amps, &'static str) {
         let mut cap = (self.max, "max");

@@ -13,7 +13,7 @@ use crate::config::ChargerLimits;
 use crate::config::schema::LimitUnit;
 use crate::config::surplus::OnStale;
 use crate::config::values::{HumanDuration, LocalTime};
-use crate::control::{ControllerParams, guard::GuardParams};
+use crate::control::ControllerParams;
 use crate::units::{Amps, PercentScale, Phases, Watts};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -290,9 +290,8 @@ impl Scenario {
         let limits = self.charger.limits(self.car.max_current);
         ControllerParams {
             tz: self.tz,
-            guard: GuardParams::for_charger(
+            guard: limits.guard_params(
                 self.supply,
-                &limits,
                 self.main_fuse,
                 self.control.ramp_a_per_s,
                 self.control.min_change_interval.get(),

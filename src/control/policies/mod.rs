@@ -26,7 +26,7 @@ mod target_by_departure;
 use super::hysteresis::SwitchParams;
 use super::pi::PiParams;
 use super::policy::Policy;
-use crate::config::diag::{KeyIndex, Problem, Problems, parse_all};
+use crate::diag::{KeyIndex, Problem, Problems, parse_all};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -180,7 +180,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedPolicy, Problems> {
         ));
     };
     let Some(module) = MODULES.iter().find(|m| m.name == name) else {
-        let hint = crate::config::diag::nearest(&name, &names)
+        let hint = crate::diag::nearest(&name, &names)
             .map(|n| format!("did you mean \"{n}\"? "))
             .unwrap_or_default();
         return Err(problem(
@@ -420,7 +420,8 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
-                crate::config::load_policy(&path).unwrap_or_else(|e| panic!("{e}"));
+                load_str(&path, &std::fs::read_to_string(&path).unwrap())
+                    .unwrap_or_else(|e| panic!("{e}"));
                 n += 1;
             }
         }

@@ -19,8 +19,8 @@
 
 use super::script_ctx::{Ctx, State, register_ctx};
 use super::{CheckParams, LoadedPolicy, Module, parse_checked};
-use crate::config::diag::{Problem, Problems};
 use crate::control::policy::{Policy, PolicyContext, Wish};
+use crate::diag::{Problem, Problems};
 use crate::units::Amps;
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
 use serde::Deserialize;

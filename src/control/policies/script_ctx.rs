@@ -25,8 +25,8 @@
 //! (to the next time the local clock shows it, DST-correct).
 
 use super::target_by_departure::next_departure;
-use crate::config::values::LocalTime;
 use crate::control::policy::PolicyContext;
+use crate::units::LocalTime;
 use crate::units::{Amps, Supply, Watts};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
