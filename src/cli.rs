@@ -45,6 +45,10 @@ pub enum Command {
     CheckConfig {
         /// The config file to check.
         file: PathBuf,
+        /// Read secrets from this directory, named as the unit's `LoadCredential=` names them
+        /// (`smappee-password`...), as the service finds them in `$CREDENTIALS_DIRECTORY`.
+        #[arg(long, value_name = "DIR")]
+        credentials: Option<PathBuf>,
     },
     /// Read one value from a source and print it: use it first when setting up.
     #[command(subcommand)]
@@ -208,7 +212,12 @@ pub struct DemoArgs {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::CheckConfig { file } => return crate::commands::config::check_config(&file),
+        Command::CheckConfig { file, credentials } => {
+            if let Some(dir) = credentials {
+                crate::config::values::use_credentials_dir(dir);
+            }
+            return crate::commands::config::check_config(&file);
+        }
         Command::Policies => crate::commands::config::list_policies(),
         other => crate::commands::dispatch(other),
     };

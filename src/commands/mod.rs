@@ -47,7 +47,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Charger(c) => rt()?.block_on(charger::charger(c)),
         Command::Smappee(c) => rt()?.block_on(charger::smappee(c)),
         Command::Enode(c) => rt()?.block_on(enode::run(c)),
-        Command::CheckConfig { file } => Ok(config::check_config(&file)),
+        Command::CheckConfig { file, .. } => Ok(config::check_config(&file)),
         Command::Policies => config::list_policies(),
     }
 }
