@@ -7,6 +7,11 @@
 //! plugged in every day from 08:00 to 18:00 arriving at 30 %. The goal: a year in under 10 s per
 //! policy on a 2-core machine (about 3.2 M steps/s). Nothing is asserted: the figure is printed.
 //! Under `cargo test --all-targets` (no `--bench` argument) it runs two June days only, as a smoke test.
+//!
+//! Script policies run beside the built-ins: `pv-only-script` (policies/pv-only.rhai, its own windows
+//! in script) and `pv-only-as-script`, the built-in pv-only file with its module swapped for a one-line
+//! script returning `solar()`: the same decisions, so the difference is the cost of the engine. The
+//! goal for a script: at most 3× the built-in's time per run.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -67,9 +72,25 @@ fn year(first_day: i64, days: i64) -> Input {
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scripts = tempfile::tempdir().expect("a temp dir");
+    let builtin =
+        std::fs::read_to_string(root.join("policies/pv-only.toml")).expect("pv-only.toml");
+    std::fs::write(
+        scripts.path().join("pv-only-as-script.toml"),
+        builtin.replace(
+            "module = \"pv-only\"",
+            "module = \"script\"\nscript = \"solar.rhai\"",
+        ),
+    )
+    .expect("writes");
+    std::fs::write(
+        scripts.path().join("solar.rhai"),
+        "fn wish(ctx) { solar(\"solar only\") }\n",
+    )
+    .expect("writes");
     let text = format!(
         r#"name = "synthetic-year"
-policies = ["{p}/pv-only.toml", "{p}/evcc-like.toml"]
+policies = ["{p}/pv-only.toml", "{p}/evcc-like.toml", "{p}/pv-only-script.toml", "{s}/pv-only-as-script.toml"]
 [data]
 pv = "unused"
 load = "unused"
@@ -87,7 +108,8 @@ departure = "18:00"
 noise_w = 20
 dropout_rate = 0.005
 "#,
-        p = root.join("policies").display()
+        p = root.join("policies").display(),
+        s = scripts.path().display()
     );
     let sc =
         scenario::load_str(Path::new("synthetic-year.toml"), &text).expect("the scenario parses");
@@ -104,6 +126,7 @@ dropout_rate = 0.005
         sim.steps(),
         made.elapsed().as_millis()
     );
+    let mut builtin_s = None;
     for policy in load_policies(&sc.policies, true).expect("the shipped policies load") {
         let name = policy.name.clone();
         let t = Instant::now();
@@ -119,5 +142,15 @@ dropout_rate = 0.005
             m.oracle_capture,
             m.charge_starts
         );
+        if name == "pv-only" {
+            builtin_s = Some(secs);
+        }
+        if let (Some(b), true) = (builtin_s, policy_is_script(&name)) {
+            println!("{:>10}  {:.2}× the built-in pv-only's time", "", secs / b);
+        }
     }
+}
+
+fn policy_is_script(name: &str) -> bool {
+    name.contains("script")
 }

@@ -1,12 +1,11 @@
-//! The command line: what was typed (clap structs) and the dispatch to the library.
+//! The command line: what was typed (clap structs).
 //!
-//! Owns: [`Cli`] and [`run`]. Each command's work lives in its module; this file only parses and
-//! dispatches. Exit codes: 0 success, 1 failure (bad config, unreachable device, timeout),
+//! Owns: [`Cli`] and the argument types. The dispatch and each command's work live in
+//! `crate::commands`; this file only parses. Exit codes: 0 success, 1 failure (bad config, unreachable device, timeout),
 //! 2 usage error (from clap).
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Solar-aware EV charging for Smappee chargers.
 ///
@@ -207,27 +206,6 @@ pub struct DemoArgs {
     /// to the emulated APIs takes become simulated seconds and the results drift.
     #[arg(long, default_value_t = 600.0)]
     pub speed: f64,
-}
-
-/// Run a parsed command line.
-pub fn run(cli: Cli) -> ExitCode {
-    let result = match cli.command {
-        Command::CheckConfig { file, credentials } => {
-            if let Some(dir) = credentials {
-                crate::config::values::use_credentials_dir(dir);
-            }
-            return crate::commands::config::check_config(&file);
-        }
-        Command::Policies => crate::commands::config::list_policies(),
-        other => crate::commands::dispatch(other),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("sunplug: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! - [`daemon`]: the service: event loop, charger writer, persistence, systemd, Home Assistant.
 //! - [`demo`]: `sunplug demo`, the daemon against the emulators and a replayed day (feature `emulators`).
 //! - [`clock`]: the only place that reads a clock.
+//! - [`files`]: the one atomic file write (state file, token stores).
 //! - [`cli`] / [`commands`]: the command line and the one-shot commands.
 
 pub mod chargers;
@@ -28,6 +29,7 @@ pub mod daemon;
 pub mod demo;
 #[cfg(feature = "emulators")]
 pub mod emulators;
+pub mod files;
 pub mod logging;
 pub mod mqtt;
 pub mod sim;

@@ -2,5 +2,5 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    sunplug::cli::run(sunplug::cli::Cli::parse())
+    sunplug::commands::run(sunplug::cli::Cli::parse())
 }

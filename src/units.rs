@@ -1,7 +1,8 @@
 //! Physical units as types, and the conversions between them.
 //!
 //! Owns: [`Watts`], [`Amps`], [`Volts`], [`Percent`], [`Soc`], [`Phases`], the A ↔ W conversion of a
-//! supply ([`Supply`]) and the Smappee percentage mapping ([`PercentScale`]).
+//! supply ([`Supply`]) and the Smappee percentage mapping ([`PercentScale`]); durations and times of
+//! day as people write them ([`HumanDuration`], [`LocalTime`], in `time.rs`).
 //!
 //! Sign conventions are stated once, on the type that carries them:
 //! - grid power is **import positive** (a negative grid reading is export);
@@ -13,6 +14,10 @@
 //!   controller asked for; a value within 1e-6 A of the next step counts as that step (8.6 A asked with
 //!   0.26 A steps is exactly 10 %, not 9 %);
 //! - amps → Smappee percent rounds down the same way; percent → amps is exact.
+
+mod time;
+
+pub use time::{HumanDuration, LocalTime};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

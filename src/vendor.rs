@@ -2,8 +2,9 @@
 //!
 //! Owns: [`VendorError`] (what went wrong, in terms the daemon can act on without knowing the vendor),
 //! [`classify_status`] (HTTP status → error kind, in one place), [`retry_after`] (the `Retry-After`
-//! header), [`http_client`] (one reqwest client with bounded connect and total timeouts, rustls on ring)
-//! and [`excerpt`] (a short, single-line piece of a body for error messages).
+//! header), [`http_client`] (one reqwest client with bounded connect and total timeouts, rustls on ring),
+//! [`send`] (the one request → status, headers and a body of at most [`MAX_BODY`] bytes, for every
+//! vendor) and [`excerpt`] (a short, single-line piece of a body for error messages).
 //!
 //! Does not own: auth, token caches or endpoint calls; those live in each adapter's `client.rs`.
 
@@ -201,6 +202,76 @@ pub fn http_client(timeouts: Timeouts) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::limited(3))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The largest body a vendor API may send us; anything bigger is a protocol error, not a memory leak.
+pub const MAX_BODY: usize = 4 << 20;
+
+/// A response, read in full.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Decode the body as `T`, or say it is not what the API documents.
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        vendor: &'static str,
+        what: &str,
+    ) -> Result<T, VendorError> {
+        serde_json::from_slice(&self.body).map_err(|e| VendorError::Protocol {
+            vendor,
+            detail: format!("{what}: {} ({e})", describe_body(&self.body)),
+        })
+    }
+}
+
+/// A short description of a body for errors: an excerpt, or its size when it is not text.
+pub fn describe_body(body: &[u8]) -> String {
+    match std::str::from_utf8(body) {
+        Ok("") => "empty body".into(),
+        Ok(t) => format!("body \"{}\"", crate::vendor::excerpt(t)),
+        Err(_) => format!("{} bytes of binary", body.len()),
+    }
+}
+
+/// Send `req` and read the answer, at most [`MAX_BODY`] bytes of it.
+pub async fn send(
+    vendor: &'static str,
+    req: reqwest::RequestBuilder,
+) -> Result<Answer, VendorError> {
+    let mut resp = req
+        .send()
+        .await
+        .map_err(|e| VendorError::from_reqwest(vendor, &e))?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| VendorError::from_reqwest(vendor, &e))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(VendorError::Protocol {
+                vendor,
+                detail: format!("answer larger than {} MiB", MAX_BODY >> 20),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 #[cfg(test)]

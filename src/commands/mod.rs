@@ -11,8 +11,29 @@ pub mod enode;
 pub mod run;
 pub mod simulate;
 
-use crate::cli::{Command, ProbeCommand};
+use crate::cli::{Cli, Command, ProbeCommand};
 use std::process::ExitCode;
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::CheckConfig { file, credentials } => {
+            if let Some(dir) = credentials {
+                crate::config::values::use_credentials_dir(dir);
+            }
+            return config::check_config(&file);
+        }
+        Command::Policies => config::list_policies(),
+        other => dispatch(other),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sunplug: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// The commands whose work lives in other modules. The async ones get a runtime here.
 pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {

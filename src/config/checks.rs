@@ -79,45 +79,52 @@ pub(super) fn check_site(ck: &mut Checker<'_>, site: &SiteSection) -> Option<Tz>
 }
 
 pub(super) fn check_control(ck: &mut Checker<'_>, c: &ControlSection) {
-    let interval = c.interval.as_secs_f64();
-    if !(1.0..=300.0).contains(&interval) {
-        ck.push(
-            "control.interval",
-            format!(
-                "{} is out of range: use 1s..5m (10s is a good start)",
-                c.interval
-            ),
-        );
-    }
-    if c.min_change_interval.as_secs_f64() < 5.0 {
-        ck.push(
-            "control.min_change_interval",
-            format!(
-                "{} is too short: cars need at least 5s between current changes (IEC 61851)",
-                c.min_change_interval
-            ),
-        );
-    }
-    if !(c.ramp_a_per_s > 0.0 && c.ramp_a_per_s.is_finite()) {
-        ck.push(
-            "control.ramp_a_per_s",
-            "must be more than 0 (1.0 is a good start)".into(),
-        );
-    }
-    if !(0.5..=1.0).contains(&c.charge_efficiency) {
-        ck.push(
-            "control.charge_efficiency",
-            format!("{} is not plausible: use 0.5..1.0", c.charge_efficiency),
-        );
-    }
-    if c.grid_setpoint_w.abs() > 5000.0 {
-        ck.push(
-            "control.grid_setpoint_w",
-            format!(
-                "{} W is not plausible: use a value within ±5000",
-                c.grid_setpoint_w
-            ),
-        );
+    c.check(&mut |k, m| ck.push(k, m));
+}
+
+impl ControlSection {
+    /// The one range check of `[control]`, for `sunplug.toml` and for a scenario's `[control]`.
+    pub fn check(&self, push: &mut dyn FnMut(&str, String)) {
+        let interval = self.interval.as_secs_f64();
+        if !(1.0..=300.0).contains(&interval) {
+            push(
+                "control.interval",
+                format!(
+                    "{} is out of range: use 1s..5m (10s is a good start)",
+                    self.interval
+                ),
+            );
+        }
+        if self.min_change_interval.as_secs_f64() < 5.0 {
+            push(
+                "control.min_change_interval",
+                format!(
+                    "{} is too short: cars need at least 5s between current changes (IEC 61851)",
+                    self.min_change_interval
+                ),
+            );
+        }
+        if !(self.ramp_a_per_s > 0.0 && self.ramp_a_per_s.is_finite()) {
+            push(
+                "control.ramp_a_per_s",
+                "must be more than 0 (1.0 is a good start)".into(),
+            );
+        }
+        if !(0.5..=1.0).contains(&self.charge_efficiency) {
+            push(
+                "control.charge_efficiency",
+                format!("{} is not plausible: use 0.5..1.0", self.charge_efficiency),
+            );
+        }
+        if self.grid_setpoint_w.abs() > 5000.0 {
+            push(
+                "control.grid_setpoint_w",
+                format!(
+                    "{} W is not plausible: use a value within ±5000",
+                    self.grid_setpoint_w
+                ),
+            );
+        }
     }
 }
 
@@ -181,6 +188,16 @@ pub(super) fn check_charger(
             format!("{cable} A is below the floor: a cable carries at least 13 A"),
         );
     }
+    if c.manual_grace.get() > std::time::Duration::from_secs(3600) {
+        ck.push(
+            "charger.manual_grace",
+            format!(
+                "{} is out of range: at most 1 h (a change made in the app is corrected or yielded \
+                 to after this long)",
+                c.manual_grace
+            ),
+        );
+    }
     if let Some(car) = raw.vehicle.max_current_a
         && car < c.min_current_a
     {
@@ -190,7 +207,7 @@ pub(super) fn check_charger(
         );
     }
     match &raw.smappee {
-        Some(s) => crate::chargers::smappee::check_config(s, needs.charger, &mut |k, m| {
+        Some(s) => super::sections::check_smappee(s, needs.charger, &mut |k, m| {
             ck.push(&format!("smappee.{k}"), m)
         }),
         None if needs.charger => ck.push(
@@ -225,9 +242,9 @@ pub(super) fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs)
     let need = needs.vehicle;
     match v.kind {
         VehicleKind::Enode => match &raw.enode {
-            Some(e) => crate::sources::vehicle::check_enode(e, need, &mut |k, m| {
-                ck.push(&format!("enode.{k}"), m)
-            }),
+            Some(e) => {
+                super::sections::check_enode(e, need, &mut |k, m| ck.push(&format!("enode.{k}"), m))
+            }
             None if need => ck.push(
                 "enode",
                 "missing section [enode] for [vehicle] kind = \"enode\"".into(),
@@ -235,7 +252,7 @@ pub(super) fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs)
             None => {}
         },
         VehicleKind::Cariad => match &raw.cariad {
-            Some(c) => crate::sources::vehicle::check_cariad(c, need, &mut |k, m| {
+            Some(c) => super::sections::check_cariad(c, need, &mut |k, m| {
                 ck.push(&format!("cariad.{k}"), m)
             }),
             None if need => ck.push(
@@ -256,7 +273,7 @@ pub(super) fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs)
                 );
             }
             if let Some(m) = &v.mqtt {
-                crate::sources::vehicle::check_mqtt(m, &mut |k, m| ck.push(k, m));
+                super::sections::check_mqtt(m, &mut |k, m| ck.push(k, m));
             }
             if need && raw.mqtt.is_none() {
                 ck.push(

@@ -224,7 +224,7 @@ fn blank(text: &mut String, range: Range<usize>) {
         .collect();
     // Multi-byte characters become one space each; pad so offsets after the range stay put.
     let pad = (range.end - range.start).saturating_sub(replaced.len());
-    text.replace_range(range, &(replaced + &" ".repeat(pad)));
+    text.replace_range(range, &(replaced + " ".repeat(pad).as_str()));
 }
 
 fn first_line(s: &str) -> &str {
@@ -257,24 +257,10 @@ fn humanize(msg: &str) -> String {
 pub fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (edit_distance(name, c), *c))
+        .map(|c| (strsim::levenshtein(name, c), *c))
         .filter(|(d, c)| *d <= (c.len() / 3).max(2))
         .min()
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -6,17 +6,20 @@
 
 mod checks;
 pub mod diag;
+mod policy_file;
 pub mod schema;
+pub mod sections;
 pub mod surplus;
 pub mod values;
 pub mod vehicle;
 
 pub use diag::{Problem, Problems};
+pub use policy_file::load_policy;
 pub use schema::*;
 
 use crate::control::controller::ControllerParams;
 use crate::control::guard::GuardParams;
-use crate::control::policies::{self, LoadedPolicy};
+use crate::control::policies::LoadedPolicy;
 use crate::units::{Amps, Phases, Supply, Volts, Watts};
 use checks::{Checker, check_charger, check_control, check_site, check_vehicle};
 use chrono_tz::Tz;
@@ -120,6 +123,9 @@ pub struct Config {
     pub enode: Option<EnodeSection>,
     pub cariad: Option<CariadSection>,
     pub charger: Option<ChargerLimits>,
+    /// `[charger] on_manual_change` and `manual_grace`.
+    pub on_manual_change: schema::OnManualChange,
+    pub manual_grace: std::time::Duration,
     pub smappee: Option<SmappeeSection>,
     pub logging: LoggingSection,
     pub recording: RecordingSection,
@@ -194,7 +200,7 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
                 ),
             );
         }
-        for (key, message) in crate::mqtt::check_section(m) {
+        for (key, message) in sections::check_mqtt_broker(m) {
             ck.push(key, message);
         }
     } else if needs.mqtt {
@@ -280,7 +286,7 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
                 pp.display()
             ),
         ),
-        (Some(pp), _) => match policies::load(pp) {
+        (Some(pp), _) => match load_policy(pp) {
             Ok(p) => {
                 if p.needs_soc && raw.vehicle.kind == VehicleKind::None {
                     ck.push(
@@ -332,6 +338,18 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         enode: raw.enode,
         cariad: raw.cariad,
         charger,
+        on_manual_change: raw.charger.as_ref().map_or_else(
+            || schema::ChargerSection::default().on_manual_change,
+            |c| c.on_manual_change,
+        ),
+        manual_grace: raw
+            .charger
+            .as_ref()
+            .map_or_else(
+                || schema::ChargerSection::default().manual_grace,
+                |c| c.manual_grace,
+            )
+            .get(),
         smappee: raw.smappee,
         logging: raw.logging,
         recording: raw.recording,

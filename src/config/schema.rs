@@ -137,7 +137,7 @@ impl Default for MqttSection {
             host: "localhost".into(),
             port: 1883,
             client_id: "sunplug".into(),
-            max_packet_size: crate::mqtt::DEFAULT_MAX_PACKET as u64,
+            max_packet_size: DEFAULT_MAX_PACKET as u64,
             username: None,
             password_file: None,
             tls: false,
@@ -150,6 +150,8 @@ impl Default for MqttSection {
         }
     }
 }
+
+pub use crate::control::actuate::OnManualChange;
 
 /// The unit `[charger]` limits are sent in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -172,6 +174,11 @@ pub struct ChargerSection {
     pub max_current_a: Option<f64>,
     /// Rating of the charging cable, when lower than the station.
     pub cable_a: Option<f64>,
+    /// When the charger is changed outside sunplug (in the vendor's app): "reassert" sunplug's
+    /// request once the change has stood `manual_grace`, or "yield" to it until the car is unplugged.
+    pub on_manual_change: OnManualChange,
+    /// How long a change made outside sunplug stands before sunplug re-asserts or yields (0..1 h).
+    pub manual_grace: HumanDuration,
 }
 
 impl Default for ChargerSection {
@@ -182,6 +189,8 @@ impl Default for ChargerSection {
             min_current_a: 6.0,
             max_current_a: None,
             cable_a: None,
+            on_manual_change: OnManualChange::Reassert,
+            manual_grace: HumanDuration::secs(60),
         }
     }
 }
@@ -281,3 +290,9 @@ impl Default for RecordingSection {
         }
     }
 }
+
+/// The default `[mqtt] max_packet_size`: 1 MiB (Smappee realtime messages are several kB, some
+/// Home Assistant and Zigbee2MQTT retained topics a few hundred).
+pub const DEFAULT_MAX_PACKET: usize = 1024 * 1024;
+/// What the MQTT connection reads at most: a packet above it is a protocol error for rumqttc.
+pub const HARD_PACKET_LIMIT: usize = 64 * 1024 * 1024;

@@ -148,6 +148,21 @@ impl Controller {
         self.policy = policy;
     }
 
+    /// The running policy (its name, module, knobs and source files).
+    pub fn policy(&self) -> &LoadedPolicy {
+        &self.policy
+    }
+
+    /// The policy's own state worth persisting (a script's `state` map).
+    pub fn policy_state(&self) -> Option<serde_json::Value> {
+        self.policy.policy.state()
+    }
+
+    /// Hand persisted policy state back to the running policy.
+    pub fn restore_policy_state(&mut self, state: &serde_json::Value) {
+        self.policy.policy.restore_state(state);
+    }
+
     /// The state worth persisting.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {

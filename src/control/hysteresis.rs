@@ -17,7 +17,7 @@
 //!   took the sun away must show a steadier return before the contactor cycles again.
 //! - **Minimum on/off times** protect the car's contactor whatever the windows say.
 
-use crate::config::values::HumanDuration;
+use crate::units::HumanDuration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

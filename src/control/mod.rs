@@ -2,9 +2,11 @@
 //!
 //! Owns: [`Observation`] and [`Reading`] (what is known, with its age), the [`Policy`] trait and the
 //! built-in [`policies`], the [`Controller`] (PI loop, start/stop switch, SoC estimate, fail-safe) and
-//! the [`guard`] (floor, caps, ramp, change interval). No I/O, no async, no clock: `now` comes in.
+//! the [`guard`] (floor, caps, ramp, change interval), and the [`actuate`] actuator (command → charger
+//! request: dedupe, replug, backoff, manual changes). No I/O, no async, no clock: `now` comes in.
 //! `clippy.toml` forbids `Utc::now()` and friends outside `crate::clock`.
 
+pub mod actuate;
 pub mod controller;
 pub mod decision;
 pub mod guard;

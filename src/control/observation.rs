@@ -4,7 +4,7 @@
 //! Owns: [`Reading`] (a value with the time it was true, and its freshness at `now`), [`Observation`]
 //! and its parts. Sources fill these in; the controller only reads them.
 
-use crate::config::values::LocalTime;
+use crate::units::LocalTime;
 use crate::units::{Amps, Soc, Watts};
 use chrono::{DateTime, Utc};
 use std::time::Duration;

@@ -28,7 +28,7 @@
 //! Units: the error is in amps per phase (grid error / (V × phases)); `kp` is dimensionless and `ki` is
 //! per second.
 
-use crate::config::values::HumanDuration;
+use crate::units::HumanDuration;
 use crate::units::{Amps, Supply, Watts};
 use pid::Pid;
 

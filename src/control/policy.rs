@@ -6,7 +6,7 @@
 
 use super::decision::Command;
 use super::observation::Observation;
-use crate::config::values::LocalTime;
+use crate::units::LocalTime;
 use crate::units::{Amps, Soc, Supply, Watts};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -102,4 +102,10 @@ pub trait Policy: Send + Debug {
     fn wish(&mut self, ctx: &PolicyContext<'_>) -> Wish;
     /// The car was unplugged: forget per-session state.
     fn reset(&mut self) {}
+    /// State worth keeping across a restart (a script's `state` map), as JSON.
+    fn state(&self) -> Option<serde_json::Value> {
+        None
+    }
+    /// Take back what [`Policy::state`] gave (after a restart or a reload).
+    fn restore_state(&mut self, _state: &serde_json::Value) {}
 }

@@ -3,11 +3,11 @@
 
 use super::ports::{
     ChargerPort, Location, MeterOutput, PowerOutput, TopicSource, VehiclePort, VehicleUpdate,
-    Written,
 };
-use crate::chargers::smappee::{Applied, ChargerPowerSource, SmappeeCharger};
+use crate::chargers::smappee::{ChargerPowerSource, SmappeeCharger};
 use crate::clock::Clock;
-use crate::control::{ChargerObs, Command, Reading};
+use crate::control::actuate::Request;
+use crate::control::{ChargerObs, Reading};
 use crate::sources::surplus::SurplusTracker;
 use crate::sources::vehicle::VehicleSource;
 use crate::sources::vehicle::mqtt::MqttVehicle;
@@ -18,15 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 impl ChargerPort for SmappeeCharger {
-    async fn apply(
-        &mut self,
-        now: DateTime<Utc>,
-        command: &Command,
-    ) -> Result<Written, VendorError> {
-        match SmappeeCharger::apply(self, now, command).await? {
-            Applied::Sent => Ok(Written::Sent),
-            Applied::Unchanged => Ok(Written::Unchanged),
-        }
+    async fn execute(&mut self, request: Request) -> Result<(), VendorError> {
+        SmappeeCharger::execute(self, request).await
     }
     async fn read_state(&mut self, now: DateTime<Utc>) -> Result<ChargerObs, VendorError> {
         let mut obs = SmappeeCharger::read_state(self, now).await?.obs();

@@ -7,6 +7,7 @@ pub mod adapters;
 pub mod ha;
 pub mod ports;
 pub mod recorder;
+mod reload;
 pub mod run;
 pub mod service;
 mod settings;

@@ -1,35 +1,25 @@
 //! The daemon's view of the outside world: small traits each adapter implements, so the loop can be
 //! tested with fakes and each adapter stays testable alone.
 //!
-//! Owns: [`ChargerPort`] (the one actuator, owned by the writer task), [`VehiclePort`] (polled),
+//! Owns: [`ChargerPort`] (a charger below the actuator, owned by the writer task), [`VehiclePort`] (polled),
 //! [`TopicSource`] (anything fed by MQTT messages: the surplus meter, a vehicle on MQTT, Smappee's
 //! realtime power), [`MqttPort`] (publish/subscribe on the shared link) and [`MqttIn`] (what arrives).
 
-use crate::control::{ChargerObs, Command, MeterSample, Reading, VehicleObs};
+use crate::control::actuate::Request;
+use crate::control::{ChargerObs, MeterSample, Reading, VehicleObs};
 use crate::units::Watts;
 use crate::vendor::VendorError;
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::time::Duration;
 
-/// What a write did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Written {
-    /// The charger confirmed the command.
-    Sent,
-    /// The charger already was in that state; nothing was sent.
-    Unchanged,
-}
-
-/// The charger, as the writer task drives it. One owner, one write at a time.
+/// A charger that executes requests and reads its state: everything the writer needs, nothing
+/// more. Dedupe, backoff, replugs and manual changes are the actuator's (`control::actuate`), so a new
+/// charger (OCPP, a second connector) only translates. One owner, one call at a time.
 pub trait ChargerPort: Send + 'static {
-    /// Bring the charger to `command`, deduplicating against its last confirmed state (and
-    /// re-asserting a pause after a replug).
-    fn apply(
-        &mut self,
-        now: DateTime<Utc>,
-        command: &Command,
-    ) -> impl Future<Output = Result<Written, VendorError>> + Send;
+    /// Send `request` to the charger: `Ok` once it acknowledged it.
+    fn execute(&mut self, request: Request)
+    -> impl Future<Output = Result<(), VendorError>> + Send;
     /// Read the charger's state for the controller.
     fn read_state(
         &mut self,

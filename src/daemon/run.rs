@@ -27,6 +27,7 @@ use super::view::{log_decision, record_row, state_view};
 use super::writer::{ChargerReport, WriterSettings, spawn_writer};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::control::actuate::{ActuatorSettings, Request, Resolution};
 use crate::control::{Command, Controller, Decision, Observation};
 use crate::units::Watts;
 use std::future::Future;
@@ -138,8 +139,19 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         WriterSettings {
             poll_interval: scaled(smappee.poll_interval.get().max(Duration::from_secs(1))),
             safe_state: cfg.control.on_shutdown,
-            floor: params.guard.floor,
-            phases: params.guard.supply.phases,
+            actuator: ActuatorSettings {
+                resolution: cfg
+                    .charger
+                    .as_ref()
+                    .map(crate::chargers::smappee::mapping::resolution)
+                    .unwrap_or(Resolution {
+                        floor: params.guard.floor,
+                        percent: None,
+                        max: None,
+                    }),
+                on_manual_change: cfg.on_manual_change,
+                manual_grace: scaled(cfg.manual_grace),
+            },
             dry_run,
         },
         stop.clone(),
@@ -198,6 +210,12 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         controller.restore(snapshot, now_cmd, clock.now());
         info!("resumed: charger at {now_cmd}, ramping from there");
     }
+    if let Some(ps) = &persisted.policy_state
+        && ps.policy == controller.policy_name()
+    {
+        controller.restore_policy_state(&ps.state);
+    }
+    let mut policy_watch = super::reload::PolicyWatch::new(&controller);
 
     let mut ticker = tokio::time::interval(scaled(cfg.control.interval.get()));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -306,6 +324,12 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 if let Some(p) = charger_power.as_ref().and_then(|p| p.latest(now)) {
                     obs.charger.power = Some(p);
                 }
+                // Paused: as read, else as sunplug sent it and the charger confirmed (a station may
+                // not say); the offered current is 0 A while paused.
+                if obs.charger.paused.is_none() && report.confirmed == Some(Request::Pause) {
+                    obs.charger.paused = Some(true);
+                }
+                obs.charger.offered = report.offered.or(obs.charger.offered);
                 // "Charge now" lasts until the car leaves.
                 let plugged = obs.charger.plugged;
                 if was_plugged == Some(true) && plugged == Some(false) && persisted.settings.charge_now {
@@ -315,6 +339,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 }
                 was_plugged = plugged.or(was_plugged);
 
+                policy_watch.poll(&mut controller);
                 let d = controller.step(now, &obs);
                 last_step = tokio::time::Instant::now();
                 last_step_grid = obs.meter.map(|m| m.value.balance.grid(Watts::ZERO).0);

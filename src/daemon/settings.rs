@@ -3,9 +3,9 @@
 
 use super::ha::HaCommand;
 use super::ports::VehicleUpdate;
-use super::state::{Persisted, StateStore};
+use super::state::{Persisted, PolicyState, StateStore};
 use crate::control::Controller;
-use crate::control::policies::{self, LoadedPolicy};
+use crate::control::policies::LoadedPolicy;
 use std::path::{Path, PathBuf};
 use tracing::warn;
 
@@ -72,6 +72,10 @@ pub(super) fn apply_command(
 pub(super) fn save(store: &StateStore, p: &Persisted, controller: &Controller) {
     let mut p = p.clone();
     p.snapshot = Some(controller.snapshot());
+    p.policy_state = controller.policy_state().map(|state| PolicyState {
+        policy: controller.policy_name().to_string(),
+        state,
+    });
     if let Err(e) = store.save(STATE_FILE, &p) {
         warn!("cannot save state: {e}");
     }
@@ -84,7 +88,9 @@ pub fn list_policies(dir: &Path) -> Vec<String> {
         .flatten()
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml") && policies::load(p).is_ok())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "toml") && crate::config::load_policy(p).is_ok()
+        })
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect();
     names.sort();
@@ -93,7 +99,7 @@ pub fn list_policies(dir: &Path) -> Vec<String> {
 
 pub(super) fn load_named(dir: &Path, name: &str) -> Option<LoadedPolicy> {
     let path: PathBuf = dir.join(format!("{name}.toml"));
-    match policies::load(&path) {
+    match crate::config::load_policy(&path) {
         Ok(p) => Some(p),
         Err(e) => {
             warn!("{e}");

@@ -12,7 +12,6 @@ use crate::units::Soc;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -61,33 +60,7 @@ impl StateStore {
     }
 }
 
-/// Write a file so that a crash leaves either the old or the new content, never half of one:
-/// temp file in the same directory, mode 0600, fsync, rename, fsync the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
+pub use crate::files::write_atomic;
 
 /// The user's settings from Home Assistant, kept across restarts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -121,6 +94,15 @@ pub struct Persisted {
     pub last_command_a: Option<f64>,
     pub last_command_at: Option<DateTime<Utc>>,
     pub settings: UserSettings,
+    /// The running policy's own state (a script's `state` map), with the policy's name.
+    pub policy_state: Option<PolicyState>,
+}
+
+/// A policy's own state, kept for the policy of that name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyState {
+    pub policy: String,
+    pub state: serde_json::Value,
 }
 
 #[cfg(test)]

@@ -43,19 +43,24 @@ pub(super) fn state_view(
     StateView {
         surplus_w: d.factors.available_w,
         grid_w: d.factors.grid_w,
-        charger_current_a: d.command.current().0,
+        charger_current_a: r.offered.unwrap_or(d.command.current()).0,
         charger_power_w: obs.charger.power.map(|w| w.value.0),
         soc_pct: d.factors.soc_pct,
         target_soc_pct: d.factors.target_soc_pct,
         state: match (obs.charger.plugged, d.command) {
             (Some(false), _) => "no car".into(),
             (_, Command::Pause) => "paused".into(),
+            _ if obs.charger.paused == Some(true) => "paused".into(),
             _ => "charging".into(),
         },
         policy: policy.to_string(),
-        reason: match &r.unconfirmed {
-            Some((_, why)) => format!("{} (charger: {why})", d.reason),
-            None => d.reason.clone(),
+        reason: match (&r.manual, &r.unconfirmed) {
+            (Some((what, true)), _) => {
+                format!("charger {what}: sunplug yields until the car is unplugged")
+            }
+            (Some((what, false)), _) => format!("{} (charger {what}: will be corrected)", d.reason),
+            (None, Some((_, why))) => format!("{} (charger: {why})", d.reason),
+            (None, None) => d.reason.clone(),
         },
         meter_age_s: d.factors.meter_age_s,
         vehicle_age_s: obs.vehicle.soc.map(|r| r.age(now).as_secs_f64()),

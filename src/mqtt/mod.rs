@@ -15,7 +15,7 @@ mod session;
 pub use link::{LinkState, LinkStatus, MqttEvent, MqttHandle, MqttLink};
 pub use options::{
     Backoff, DEFAULT_MAX_PACKET, HARD_PACKET_LIMIT, LastWill, MqttOptions, PeriodicPublish,
-    Protocol, TlsOptions, check_section,
+    Protocol, TlsOptions,
 };
 
 /// Delivery guarantee of a publish or subscription.

@@ -53,11 +53,7 @@ pub struct PeriodicPublish {
     pub every: Duration,
 }
 
-/// The default `[mqtt] max_packet_size`: 1 MiB (Smappee realtime messages are several kB, some
-/// Home Assistant and Zigbee2MQTT retained topics a few hundred).
-pub const DEFAULT_MAX_PACKET: usize = 1024 * 1024;
-/// What the connection reads at most: a packet above it is a protocol error for rumqttc.
-pub const HARD_PACKET_LIMIT: usize = 64 * 1024 * 1024;
+pub use crate::config::schema::{DEFAULT_MAX_PACKET, HARD_PACKET_LIMIT};
 
 /// Capped exponential backoff between reconnect attempts: `min`, 2·`min`, 4·`min`… up to `max`,
 /// back to `min` after a successful connect.
@@ -189,49 +185,6 @@ impl MqttOptions {
     }
 }
 
-/// Problems found in `[mqtt]` beyond its types, as `(key, message)`. Used by config validation.
-pub fn check_section(m: &MqttSection) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    if m.client_id.trim().is_empty() {
-        out.push((
-            "mqtt.client_id",
-            "must not be empty: brokers tell clients apart by it".into(),
-        ));
-    }
-    let ka = m.keep_alive.get();
-    if ka < Duration::from_secs(5) || ka > Duration::from_secs(65_535) {
-        out.push((
-            "mqtt.keep_alive",
-            format!(
-                "{} is out of range: use 5s..18h (30s is a good start)",
-                m.keep_alive
-            ),
-        ));
-    }
-    if m.max_packet_size < 1024 || m.max_packet_size > HARD_PACKET_LIMIT as u64 {
-        out.push((
-            "mqtt.max_packet_size",
-            format!(
-                "{} bytes is out of range: use 1024..{HARD_PACKET_LIMIT} (the default is {DEFAULT_MAX_PACKET})",
-                m.max_packet_size
-            ),
-        ));
-    }
-    if m.port == 0 {
-        out.push((
-            "mqtt.port",
-            "must not be 0: 1883 is usual, 8883 with TLS".into(),
-        ));
-    }
-    if m.ca_file.is_some() && !m.tls {
-        out.push((
-            "mqtt.ca_file",
-            "is set but tls = false: set tls = true (and usually port = 8883)".into(),
-        ));
-    }
-    out
-}
-
 impl TlsOptions {
     /// A rustls client configuration on the ring provider with these roots. Fails when no root can
     /// be loaded, or when `ca_file` is missing or holds no certificate.
@@ -319,18 +272,6 @@ mod tests {
             !format!("{o:?}").contains("hunter2"),
             "Debug must not show the password"
         );
-    }
-
-    #[test]
-    fn section_checks() {
-        let m = MqttSection {
-            keep_alive: crate::config::values::HumanDuration::secs(2),
-            ca_file: Some("x.pem".into()),
-            ..MqttSection::default()
-        };
-        let keys: Vec<&str> = check_section(&m).into_iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, ["mqtt.keep_alive", "mqtt.ca_file"]);
-        assert!(check_section(&MqttSection::default()).is_empty());
     }
 
     #[test]

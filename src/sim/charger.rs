@@ -1,65 +1,25 @@
 //! The Smappee charger model, with its known quirks (`../shared/reference/vendor-apis.md` §3.8).
 //!
-//! Owns: [`Wire`] (a connector request as the writer sends it: PAUSED, or NORMAL with an AMPERE or
-//! PERCENTAGE limit) and [`ChargerModel`]. What it models:
+//! Owns: [`ChargerModel`], which executes the actuator's requests
+//! ([`crate::control::actuate::Request`]: PAUSED, or NORMAL with an AMPERE or PERCENTAGE limit) as a
+//! Smappee station would. What it models:
 //! - **command latency**: a request takes effect `latency` after it is sent (cloud round trip);
 //! - **percentage mapping**: 0 % = the floor, 100 % = the station's max, linear, exact;
 //! - **AMPERE inexactness**: whole amps only, and the car is offered `gain × asked + offset`;
 //! - **PAUSED resets to NORMAL on replug**, at the remembered limit: a car plugged into a paused
 //!   station starts charging until the daemon re-asserts PAUSED;
-//! - **the limit persists** between sessions.
+//! - **the limit persists** between sessions;
+//! - **the state words**: a poll reads what the real API reports ([`ChargerModel::state_words`]):
+//!   the session state `STARTED` / `SUSPENDED` / `INITIALIZE`, the mode (`PAUSED` or not) and the
+//!   suspension cause, which the run loop interprets with the real client's
+//!   `chargers::smappee::state_words::interpret`.
 
 use super::spec::{ChargerSpec, ms};
+use crate::chargers::smappee::state_words::{ConnectorMode, StateWord, SuspendCause};
 use crate::config::schema::LimitUnit;
-use crate::control::Command;
+use crate::control::actuate::{Request, Resolution};
 use crate::units::{Amps, PercentScale};
 use std::collections::VecDeque;
-
-/// A connector request (`PUT /chargingstations/{serial}/connectors/{position}/mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wire {
-    Paused,
-    Ampere(u32),
-    Percent(u8),
-}
-
-impl Wire {
-    /// The request for a guarded command. The guard already rounded to the unit's resolution.
-    pub fn from_command(cmd: Command, unit: LimitUnit, scale: Option<PercentScale>) -> Wire {
-        match (cmd, unit, scale) {
-            (Command::Pause, _, _) => Wire::Paused,
-            (Command::Charge { current, .. }, LimitUnit::Ampere, _) => {
-                Wire::Ampere(current.0.round().max(0.0) as u32)
-            }
-            (Command::Charge { current, .. }, LimitUnit::Percentage, Some(s)) => s
-                .percent(current)
-                .map(Wire::Percent)
-                .unwrap_or(Wire::Paused),
-            (Command::Charge { current, .. }, LimitUnit::Percentage, None) => {
-                Wire::Ampere(current.0.round().max(0.0) as u32)
-            }
-        }
-    }
-
-    /// The limit as asked, in amps (`None` for PAUSED).
-    pub fn asked(self, scale: Option<PercentScale>) -> Option<Amps> {
-        match self {
-            Wire::Paused => None,
-            Wire::Ampere(a) => Some(Amps(f64::from(a))),
-            Wire::Percent(p) => scale.map(|s| s.amps(p)),
-        }
-    }
-}
-
-impl std::fmt::Display for Wire {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Wire::Paused => write!(f, "PAUSED"),
-            Wire::Ampere(a) => write!(f, "NORMAL {a} A"),
-            Wire::Percent(p) => write!(f, "NORMAL {p} %"),
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct ChargerModel {
@@ -68,10 +28,10 @@ pub struct ChargerModel {
     latency_ms: i64,
     paused: bool,
     /// The remembered NORMAL limit.
-    limit: Wire,
+    limit: Request,
     /// What the car is offered at `limit`, after the station's inexactness.
     offer_a: f64,
-    in_flight: VecDeque<(i64, Wire)>,
+    in_flight: VecDeque<(i64, Request)>,
     plugged: bool,
     /// Times a replug turned PAUSED into NORMAL.
     pub replug_resets: u32,
@@ -83,8 +43,8 @@ impl ChargerModel {
         let scale = spec.percent_scale();
         let initial = Amps(spec.initial_limit_a.unwrap_or(spec.min_current_a));
         let limit = match (spec.limit_unit, scale) {
-            (LimitUnit::Percentage, Some(s)) => Wire::Percent(s.percent(initial).unwrap_or(0)),
-            _ => Wire::Ampere(initial.0.round() as u32),
+            (LimitUnit::Percentage, Some(s)) => Request::Percent(s.percent(initial).unwrap_or(0)),
+            _ => Request::Ampere(initial.0.round() as u32),
         };
         let mut m = ChargerModel {
             spec: spec.clone(),
@@ -101,20 +61,20 @@ impl ChargerModel {
         m
     }
 
-    fn delivered(&self, w: Wire) -> f64 {
+    fn delivered(&self, w: Request) -> f64 {
         match w {
-            Wire::Paused => 0.0,
-            Wire::Ampere(_) => {
+            Request::Pause => 0.0,
+            Request::Ampere(_) => {
                 self.spec
-                    .delivered(w.asked(self.scale).unwrap_or_default())
+                    .delivered(w.amps(self.scale).unwrap_or_default())
                     .0
             }
-            Wire::Percent(_) => w.asked(self.scale).unwrap_or_default().0,
+            Request::Percent(_) => w.amps(self.scale).unwrap_or_default().0,
         }
     }
 
     /// A request leaves the daemon now.
-    pub fn send(&mut self, now_ms: i64, w: Wire) {
+    pub fn send(&mut self, now_ms: i64, w: Request) {
         self.in_flight.push_back((now_ms + self.latency_ms, w));
     }
 
@@ -127,7 +87,7 @@ impl ChargerModel {
             }
             self.in_flight.pop_front();
             match w {
-                Wire::Paused => self.paused = true,
+                Request::Pause => self.paused = true,
                 _ => {
                     self.paused = false;
                     self.limit = w;
@@ -173,12 +133,43 @@ impl ChargerModel {
         if self.paused {
             None
         } else {
-            self.limit.asked(self.scale)
+            self.limit.amps(self.scale)
         }
     }
 
     pub fn scale(&self) -> Option<PercentScale> {
         self.scale
+    }
+
+    /// What the station reports at a poll, in Smappee's words (vendor-apis.md §3.4, corrected
+    /// 2026-12): `chargingState` `STARTED` while the car draws (`drawing`), `SUSPENDED` while it does
+    /// not (cause `SUSPENDED_EVSE_USER` when paused, `SUSPENDED_EV` when the car takes nothing),
+    /// `INITIALIZE` with no car; the mode; the cause.
+    pub fn state_words(&self, drawing: bool) -> (StateWord, ConnectorMode, Option<SuspendCause>) {
+        let mode = if self.paused {
+            ConnectorMode::Paused
+        } else {
+            ConnectorMode::Running
+        };
+        let (word, cause) = match (self.plugged, self.paused, drawing) {
+            (false, _, _) => (StateWord::Initialize, None),
+            (true, true, _) => (StateWord::Suspended, Some(SuspendCause::Station)),
+            (true, false, true) => (StateWord::Started, None),
+            (true, false, false) => (StateWord::Suspended, Some(SuspendCause::Car)),
+        };
+        (word, mode, cause)
+    }
+
+    /// What the actuator may ask of this station.
+    pub fn resolution(&self) -> Resolution {
+        Resolution {
+            floor: Amps(self.spec.min_current_a),
+            percent: match self.spec.limit_unit {
+                LimitUnit::Percentage => self.scale,
+                LimitUnit::Ampere => None,
+            },
+            max: None,
+        }
     }
 }
 
@@ -186,6 +177,7 @@ impl ChargerModel {
 mod tests {
     use super::*;
     use crate::config::values::HumanDuration;
+    use crate::control::Command;
     use crate::units::Phases;
 
     fn charge(a: f64) -> Command {
@@ -203,8 +195,12 @@ mod tests {
         };
         let mut c = ChargerModel::new(&spec);
         c.plug_in();
-        let w = Wire::from_command(charge(8.6), spec.limit_unit, c.scale());
-        assert_eq!(w, Wire::Percent(10), "seed 003: 10 % of 6..32 A is 8.6 A");
+        let w = c.resolution().request(charge(8.6));
+        assert_eq!(
+            w,
+            Request::Percent(10),
+            "seed 003: 10 % of 6..32 A is 8.6 A"
+        );
         c.send(0, w);
         c.step(2999);
         assert!(
@@ -218,7 +214,8 @@ mod tests {
         spec.ampere_gain = 0.9;
         let mut c = ChargerModel::new(&spec);
         c.plug_in();
-        c.send(0, Wire::from_command(charge(10.0), spec.limit_unit, None));
+        let w = c.resolution().request(charge(10.0));
+        c.send(0, w);
         c.step(3000);
         assert!(
             (c.offered() - 9.0).abs() < 1e-9,
@@ -236,9 +233,9 @@ mod tests {
         let spec = ChargerSpec::default();
         let mut c = ChargerModel::new(&spec);
         c.plug_in();
-        c.send(0, Wire::Percent(50));
+        c.send(0, Request::Percent(50));
         c.step(5000);
-        c.send(5000, Wire::Paused);
+        c.send(5000, Request::Pause);
         c.step(10_000);
         assert_eq!(c.offered(), 0.0);
         c.unplug();
@@ -246,5 +243,30 @@ mod tests {
         assert!(!c.paused());
         assert!((c.offered() - 19.0).abs() < 1e-9, "NORMAL again at 50 %");
         assert_eq!(c.replug_resets, 2, "the first plug-in also found it PAUSED");
+    }
+
+    #[test]
+    fn polls_read_the_stations_words() {
+        use crate::chargers::smappee::state_words::interpret;
+        let spec = ChargerSpec::default();
+        let mut c = ChargerModel::new(&spec);
+        let read = |c: &ChargerModel, drawing| {
+            let (w, m, cause) = c.state_words(drawing);
+            let i = interpret(Some(&w), Some(m), cause);
+            (w, i)
+        };
+        assert_eq!(read(&c, false).0, StateWord::Initialize);
+        c.plug_in();
+        let (w, i) = read(&c, true);
+        assert_eq!(w, StateWord::Started);
+        assert_eq!((i.charging, i.paused), (Some(true), Some(false)));
+        let (w, i) = read(&c, false);
+        assert_eq!(w, StateWord::Suspended, "the car takes nothing");
+        assert_eq!((i.charging, i.paused), (Some(false), Some(false)));
+        c.send(0, Request::Pause);
+        c.step(spec.latency.as_secs_f64() as i64 * 1000 + 1);
+        let (w, i) = read(&c, false);
+        assert_eq!(w, StateWord::Suspended);
+        assert_eq!((i.charging, i.paused), (Some(false), Some(true)));
     }
 }

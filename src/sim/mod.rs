@@ -2,7 +2,7 @@
 //!
 //! `sunplug simulate simulations/<day>.toml` reads a scenario ([`scenario`]: data, site, car, charger,
 //! meter, vehicle API, policies), replays the data ([`input`], [`data`]) through models of the meter
-//! ([`meter`]), the Smappee charger ([`charger`]) with the writer in front of it ([`writer`]), the car
+//! ([`meter`]), the Smappee charger ([`charger`]) with the daemon's actuator (`control::actuate`) in front of it, the car
 //! ([`car`]) and its cloud ([`vehicle_api`]), stepping **`crate::control::Controller`** exactly as the
 //! daemon does ([`run`]), and scores each policy ([`metrics`]) against the perfect-foresight
 //! [`oracle`]. Output: a table or JSON ([`report`]), and with `--out` CSV traces ([`trace`]), SVG plots
@@ -27,7 +27,6 @@ pub mod schedule;
 pub mod spec;
 pub mod trace;
 pub mod vehicle_api;
-pub mod writer;
 
 pub use input::Input;
 pub use metrics::Metrics;
@@ -35,7 +34,7 @@ pub use oracle::Oracle;
 pub use run::{Observer, RunOutcome};
 pub use scenario::Scenario;
 
-use crate::control::policies::{self, LoadedPolicy};
+use crate::control::policies::LoadedPolicy;
 use anyhow::{Context, bail};
 use schedule::Session;
 use std::path::{Path, PathBuf};
@@ -130,7 +129,7 @@ pub fn load_policies(paths: &[PathBuf], vehicle_api: bool) -> anyhow::Result<Vec
     let mut out = Vec::new();
     let mut problems = crate::config::Problems::default();
     for p in paths {
-        match policies::load(p) {
+        match crate::config::load_policy(p) {
             Ok(pol) if pol.needs_soc && !vehicle_api => problems.push(crate::config::Problem {
                 file: p.clone(),
                 key: "module".into(),

@@ -4,11 +4,12 @@
 //! step, in order: the input at `t`; plug-in and departure; the charger applies the requests that have
 //! arrived; the car draws; the tally; the meter, the charger's power stream and the car's cloud see the
 //! new state. Every `interval` the observation the daemon would have is built from those models, handed
-//! to **`crate::control::Controller::step`** (the daemon's controller, not a copy), and the writer turns
-//! the decision into a charger request. Nothing here allocates per step.
+//! to **`crate::control::Controller::step`** (the daemon's controller, not a copy), and the actuator
+//! (`control::actuate`, the daemon's too) turns the decision into a charger request, which the charger
+//! model executes after its latency. Nothing here allocates per step.
 
 use super::car::{CarModel, Draw};
-use super::charger::{ChargerModel, Wire};
+use super::charger::ChargerModel;
 use super::input::{Input, Sample};
 use super::meter::MeterModel;
 use super::metrics::Tally;
@@ -16,10 +17,12 @@ use super::scenario::Scenario;
 use super::schedule::{Edge, Session, SessionClock};
 use super::spec::ms;
 use super::vehicle_api::VehicleApiModel;
-use super::writer::Writer;
+use crate::chargers::smappee::state_words::interpret;
+use crate::control::actuate::{Actuator, ActuatorSettings, OnManualChange, Outcome, Request};
 use crate::control::policies::LoadedPolicy;
 use crate::control::{
-    ChargerObs, Controller, Decision, MeterSample, Observation, Overrides, PowerBalance, Reading,
+    ChargerObs, Command, Controller, Decision, MeterSample, Observation, Overrides, PowerBalance,
+    Reading,
 };
 use crate::units::{Amps, Watts};
 use chrono::{DateTime, Utc};
@@ -42,7 +45,7 @@ pub struct ControlView<'a> {
     pub obs: &'a Observation,
     pub decision: &'a Decision,
     /// The request sent to the charger at this step, if any.
-    pub sent: Option<Wire>,
+    pub sent: Option<Request>,
     /// The current the car is offered now (after the station's inexactness).
     pub offered_a: f64,
 }
@@ -114,11 +117,12 @@ pub fn run(
 
     let mut car = CarModel::new(&sc.car, sc.car_watts_per_amp());
     let mut charger = ChargerModel::new(&sc.charger);
-    let mut writer = Writer::new(
-        sc.charger.limit_unit,
-        charger.scale(),
-        ms(sc.charger.latency),
-    );
+    let latency_ms = ms(sc.charger.latency);
+    let mut actuator = Actuator::new(ActuatorSettings {
+        resolution: charger.resolution(),
+        on_manual_change: OnManualChange::default(),
+        manual_grace: MANUAL_GRACE,
+    });
     let mut meter = MeterModel::new(&sc.meter, start);
     let mut cloud = VehicleApiModel::new(&sc.vehicle_api, start);
     let mut sampler = input.sampler();
@@ -133,7 +137,6 @@ pub fn run(
     );
     let (mut next_control, mut next_poll) = (start, start);
     let mut station = StationState::default();
-    let mut station_read = start;
     let mut power: (i64, f64);
     let overrides = Overrides {
         departure: sc.car.departure,
@@ -184,13 +187,22 @@ pub fn run(
 
         if t >= next_poll {
             next_poll += poll_ms;
-            station_read = t;
+            // The station's words, read the way the real client reads them.
+            let (word, mode, cause) = charger.state_words(car_w > CHARGING_W);
+            let read = interpret(Some(&word), Some(mode), cause);
             station = StationState {
                 plugged: charger.plugged(),
-                paused: charger.paused(),
-                charging: car_w > CHARGING_W,
+                paused: read.paused.unwrap_or_else(|| charger.paused()),
+                charging: read.charging.unwrap_or(false),
                 limit: charger.reported_limit(),
             };
+            let read = ChargerObs {
+                plugged: Some(station.plugged),
+                paused: Some(station.paused),
+                offered: station.limit,
+                ..ChargerObs::default()
+            };
+            actuator.observed(since(start, t), &read);
         }
         if t >= next_control {
             next_control += interval_ms;
@@ -228,11 +240,11 @@ pub fn run(
                 overrides,
             };
             let decision = controller.step(now, &obs);
-            let c = &obs.charger;
-            let sent = writer.handle(t, decision.command, c.plugged, c.paused, station_read);
-            if let Some(w) = sent {
-                charger.send(t, w);
-            }
+            let sent = actuate(&mut actuator, since(start, t), decision.command, |req| {
+                charger.send(t, req);
+                // The daemon's write returns once the request has taken effect.
+                (Outcome::Ok, since(start, t + latency_ms))
+            });
             observer.control(&ControlView {
                 now,
                 obs: &obs,
@@ -255,9 +267,34 @@ pub fn run(
         steps,
         tally,
         sessions: ends,
-        writes: writer.writes,
+        writes: actuator.writes as u32,
         replug_resets: charger.replug_resets,
         meter_samples: meter.sampled,
         meter_dropped: meter.dropped,
     }
+}
+
+/// How long a change made outside sunplug stands before it is re-asserted (the daemon's default).
+pub const MANUAL_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The actuator's clock in the simulator: time since the run's start.
+pub fn since(start_ms: i64, t_ms: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(t_ms - start_ms).unwrap_or(0))
+}
+
+/// The simulator's side of the actuator, one control step at `now`: hand it the command and send
+/// what it asks for. `execute` sends a request and says how it ended and when (for a success: when it
+/// took effect). The daemon's writer (`daemon::writer`) does the same with tokio's clock.
+pub fn actuate(
+    act: &mut Actuator,
+    now: std::time::Duration,
+    command: Command,
+    mut execute: impl FnMut(Request) -> (Outcome, std::time::Duration),
+) -> Option<Request> {
+    act.command(Some(command));
+    let req = act.next(now)?;
+    act.sending(req);
+    let (outcome, at) = execute(req);
+    act.written(at, req, outcome);
+    Some(req)
 }

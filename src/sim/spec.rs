@@ -24,56 +24,9 @@ pub(crate) fn ms(d: HumanDuration) -> i64 {
     d.get().as_millis() as i64
 }
 
-/// `[control]`: the daemon's loop settings (same keys and defaults as `sunplug.toml`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ControlSpec {
-    pub interval: HumanDuration,
-    pub grid_setpoint_w: f64,
-    pub min_change_interval: HumanDuration,
-    pub ramp_a_per_s: f64,
-    /// What the controller assumes for its SoC estimate (the car's real one is `[car] efficiency`).
-    pub charge_efficiency: f64,
-}
-
-impl Default for ControlSpec {
-    fn default() -> ControlSpec {
-        ControlSpec {
-            interval: HumanDuration::secs(5),
-            grid_setpoint_w: 0.0,
-            min_change_interval: HumanDuration::secs(10),
-            ramp_a_per_s: 1.0,
-            charge_efficiency: 0.9,
-        }
-    }
-}
-
-impl ControlSpec {
-    pub fn check(&self, push: &mut Push<'_>) {
-        let i = self.interval.as_secs_f64();
-        if !(1.0..=300.0).contains(&i) {
-            push(
-                "control.interval",
-                format!("{} is out of range: use 1s..5m", self.interval),
-            );
-        }
-        if self.min_change_interval.as_secs_f64() < 5.0 {
-            push(
-                "control.min_change_interval",
-                "cars need at least 5s between current changes".into(),
-            );
-        }
-        if !(self.ramp_a_per_s > 0.0 && self.ramp_a_per_s.is_finite()) {
-            push("control.ramp_a_per_s", "must be more than 0".into());
-        }
-        if !(0.5..=1.0).contains(&self.charge_efficiency) {
-            push("control.charge_efficiency", "use 0.5..1.0".into());
-        }
-        if self.grid_setpoint_w.abs() > 5000.0 {
-            push("control.grid_setpoint_w", "use a value within ±5000".into());
-        }
-    }
-}
+/// `[control]`: the daemon's own section type ([`crate::config::ControlSection`]), so a scenario has
+/// the same keys, defaults (`interval` 10 s) and range check as `sunplug.toml`.
+pub type ControlSpec = crate::config::ControlSection;
 
 /// `[charger]`: a Smappee station and its known behaviour.
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -6,8 +6,8 @@
 //! every controller step, or every `every_ms` for long runs ([`row_interval_ms`]) so that a year with
 //! `--out` stays a few hundred thousand rows.
 
-use super::charger::Wire;
 use super::run::{ControlView, Observer, PhysicsView};
+use crate::control::actuate::Request;
 use crate::control::{Command, Factors};
 use crate::units::Watts;
 use chrono::{DateTime, Utc};
@@ -29,7 +29,7 @@ pub struct Row {
     /// What the controller saw from the meter.
     pub meter_grid_w: Option<f64>,
     pub command: Command,
-    pub sent: Option<Wire>,
+    pub sent: Option<Request>,
     pub offered_a: f64,
     pub clamp: Option<&'static str>,
     pub reason: String,

@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sunplug::clock::{Clock, TokioClock};
 use sunplug::config::{self, Needs};
+use sunplug::control::actuate::Request;
 use sunplug::control::{ChargerObs, Command, MeterSample, Reading};
 use sunplug::daemon::ports::*;
 use sunplug::daemon::run::{Wiring, run};
 use sunplug::daemon::systemd::Notifier;
-use sunplug::units::{Amps, Watts};
+use sunplug::units::{Amps, Phases, Watts};
 use sunplug::vendor::VendorError;
 use tokio::sync::mpsc;
 
@@ -46,11 +47,7 @@ impl FakeCharger {
 }
 
 impl ChargerPort for FakeCharger {
-    async fn apply(
-        &mut self,
-        _now: DateTime<Utc>,
-        command: &Command,
-    ) -> Result<Written, VendorError> {
+    async fn execute(&mut self, request: Request) -> Result<(), VendorError> {
         let mut s = self.0.lock().unwrap();
         if s.fail_next > 0 {
             s.fail_next -= 1;
@@ -59,14 +56,15 @@ impl ChargerPort for FakeCharger {
                 detail: "HTTP 500".into(),
             });
         }
-        let unchanged = match command {
-            Command::Pause => s.paused,
-            Command::Charge { current, .. } => !s.paused && s.limit == current.0,
+        let command = match request {
+            Request::Pause => Command::Pause,
+            Request::Ampere(a) => Command::Charge {
+                current: Amps(f64::from(a)),
+                phases: Phases::Three,
+            },
+            Request::Percent(_) => unreachable!("the fake is in ampere mode"),
         };
-        if unchanged {
-            return Ok(Written::Unchanged);
-        }
-        s.writes.push(*command);
+        s.writes.push(command);
         match command {
             Command::Pause => s.paused = true,
             Command::Charge { current, .. } => {
@@ -74,7 +72,7 @@ impl ChargerPort for FakeCharger {
                 s.limit = current.0;
             }
         }
-        Ok(Written::Sent)
+        Ok(())
     }
     async fn read_state(&mut self, now: DateTime<Utc>) -> Result<ChargerObs, VendorError> {
         let s = self.0.lock().unwrap();
@@ -175,6 +173,16 @@ fn config(dir: &Path, policy: &str, on_shutdown: &str) -> config::Config {
 }
 
 fn config_with(dir: &Path, policy: &str, on_shutdown: &str, interval: &str) -> config::Config {
+    config_full(dir, policy, on_shutdown, interval, "")
+}
+
+fn config_full(
+    dir: &Path,
+    policy: &str,
+    on_shutdown: &str,
+    interval: &str,
+    charger_extra: &str,
+) -> config::Config {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     for p in ["pv-only", "fast", "min-plus-pv"] {
@@ -187,7 +195,7 @@ fn config_with(dir: &Path, policy: &str, on_shutdown: &str, interval: &str) -> c
     let text = format!(
         "[site]\ntimezone = \"Europe/Brussels\"\n[control]\ninterval = \"{interval}\"\npolicy = \"policies/{policy}.toml\"\n\
          state_dir = \"state\"\nmin_change_interval = \"5s\"\nramp_a_per_s = 2.0\non_shutdown = \"{on_shutdown}\"\n\
-         [mqtt]\nhost = \"127.0.0.1\"\n[surplus]\ntopic = \"meter\"\n[charger]\nmax_current_a = 16\n\
+         [mqtt]\nhost = \"127.0.0.1\"\n[surplus]\ntopic = \"meter\"\n[charger]\nmax_current_a = 16\n{charger_extra}\
          [smappee]\nclient_id = \"c\"\nusername = \"u\"\nserial = \"5010000123\"\npoll_interval = \"5s\"\n"
     );
     let path = dir.join("sunplug.toml");
@@ -446,6 +454,125 @@ async fn a_jump_in_the_meter_is_acted_on_before_the_next_tick() {
         h.charger.writes()
     );
     h.stop().await;
+}
+
+/// Issue 12, defect 6: the charger paused in the vendor's app is seen on the next poll, shown to
+/// Home Assistant (0 A offered, the reason), and re-asserted once the grace minute has passed.
+#[tokio::test(start_paused = true)]
+async fn a_pause_set_in_the_app_is_shown_then_reasserted_after_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::start(dir.path(), "pv-only", "keep", plugged());
+    h.pv_w = 8000.0;
+    h.run_for(120).await;
+    assert_eq!(h.charger.0.lock().unwrap().limit, 11.0);
+    let before = h.charger.writes().len();
+    h.charger.0.lock().unwrap().paused = true;
+    // The next state poll comes before the meter says anything new.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    h.run_for(20).await;
+    let state = h.mqtt.last("sunplug/state").0;
+    assert!(state.contains("paused outside sunplug"), "{state}");
+    assert!(state.contains("\"charger_current_a\":0.0"), "{state}");
+    assert!(state.contains("\"state\":\"paused\""), "{state}");
+    assert_eq!(
+        h.charger.writes().len(),
+        before,
+        "not yet: the grace minute"
+    );
+    h.run_for(60).await;
+    let writes = h.charger.writes();
+    assert_eq!(
+        writes.get(before).map(|c| c.current()),
+        Some(Amps(11.0)),
+        "re-asserted: {writes:?}"
+    );
+    assert!(!h.charger.0.lock().unwrap().paused);
+    h.stop().await;
+}
+
+/// With `on_manual_change = "yield"` sunplug leaves a charger changed in the app alone until the
+/// car is unplugged.
+#[tokio::test(start_paused = true)]
+async fn a_pause_set_in_the_app_is_yielded_to_until_the_car_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_full(
+        dir.path(),
+        "pv-only",
+        "floor",
+        "5s",
+        "on_manual_change = \"yield\"\nmanual_grace = \"30s\"\n",
+    );
+    let mut h = Harness::start_with(cfg, plugged());
+    h.pv_w = 8000.0;
+    h.run_for(120).await;
+    let before = h.charger.writes().len();
+    h.charger.0.lock().unwrap().paused = true;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    h.run_for(300).await;
+    assert_eq!(
+        h.charger.writes().len(),
+        before,
+        "yielded: {:?}",
+        h.charger.writes()
+    );
+    let state = h.mqtt.last("sunplug/state").0;
+    assert!(
+        state.contains("yields until the car is unplugged"),
+        "{state}"
+    );
+    // Unplugged and plugged again: sunplug drives it again.
+    h.charger.0.lock().unwrap().plugged = false;
+    h.run_for(20).await;
+    h.charger.0.lock().unwrap().plugged = true;
+    h.run_for(60).await;
+    assert!(
+        h.charger.writes().len() > before,
+        "{:?}",
+        h.charger.writes()
+    );
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_changed_script_is_swapped_in_a_broken_one_is_not_and_its_state_is_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("mine.toml"),
+        "module = \"script\"\nscript = \"mine.rhai\"\n",
+    )
+    .unwrap();
+    let script = policies.join("mine.rhai");
+    let version = |a: u32| {
+        format!(
+            "fn wish(ctx) {{ ctx.state.n = (ctx.state.n ?? 0) + 1; fixed({a}, `v{a} n=${{ctx.state.n}}`) }}\n"
+        )
+    };
+    std::fs::write(&script, version(8)).unwrap();
+    let mut h = Harness::start(dir.path(), "mine", "keep", plugged());
+    h.run_for(30).await;
+    assert_eq!(h.charger.0.lock().unwrap().limit, 8.0);
+    // A good edit is swapped in at the next step, keeping the state.
+    std::fs::write(&script, version(10)).unwrap();
+    h.run_for(20).await;
+    assert_eq!(h.charger.0.lock().unwrap().limit, 10.0);
+    let reason = h.mqtt.last("sunplug/state").0;
+    assert!(reason.contains("v10 n="), "{reason}");
+    // A broken edit is refused: the running script keeps running.
+    std::fs::write(&script, "fn wish(ctx) { fixed(12 }\n").unwrap();
+    h.run_for(20).await;
+    assert_eq!(h.charger.0.lock().unwrap().limit, 10.0);
+    assert!(h.mqtt.last("sunplug/state").0.contains("v10 n="));
+    h.stop().await;
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("state/state.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["policy_state"]["policy"], "mine");
+    assert!(
+        saved["policy_state"]["state"]["n"].as_i64().unwrap() >= 14,
+        "{saved}"
+    );
 }
 
 /// Issue 12, defect 2: a panic in the charger task used to leave the loop running (and feeding the

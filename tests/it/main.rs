@@ -5,8 +5,10 @@
 
 mod support;
 
+mod actuator;
 mod check_config;
 mod control_policies;
+mod control_script;
 mod control_solar_loop;
 mod daemon_loop;
 mod demo;

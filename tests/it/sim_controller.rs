@@ -6,7 +6,6 @@
 
 use crate::support::sim::root;
 use chrono::{DateTime, Utc};
-use sunplug::control::policies;
 use sunplug::control::{Controller, Decision, Observation};
 use sunplug::sim::run::{ControlView, Observer};
 use sunplug::sim::{Input, Simulation, scenario};
@@ -28,7 +27,7 @@ fn decisions_replay_identically_through_a_direct_controller() {
     let sim = Simulation::new(sc, input);
     for policy_file in &sim.scenario.policies {
         let mut rec = Recorder::default();
-        sim.run(policies::load(policy_file).unwrap(), &mut rec);
+        sim.run(sunplug::config::load_policy(policy_file).unwrap(), &mut rec);
         assert_eq!(rec.0.len(), 86400 / 5, "one decision per 5 s interval");
         let charged = rec
             .0
@@ -43,7 +42,7 @@ fn decisions_replay_identically_through_a_direct_controller() {
 
         let mut direct = Controller::new(
             sim.scenario.controller_params(),
-            policies::load(policy_file).unwrap(),
+            sunplug::config::load_policy(policy_file).unwrap(),
         );
         for (now, obs, recorded) in &rec.0 {
             let d = direct.step(*now, obs);

@@ -1,11 +1,11 @@
 //! The Smappee charger adapter against the emulator: exact request bodies, dedupe against the
 //! confirmed state, PAUSED re-asserted after a replug, the state the controller sees, discovery.
 
-use crate::support::smappee::{Harness, limits};
+use crate::support::smappee::{Actuated, Applied, Harness, limits};
 use std::time::Duration;
 use sunplug::chargers::smappee::realtime;
 use sunplug::chargers::smappee::wire::Mode;
-use sunplug::chargers::smappee::{Applied, ModeRequest, SmappeeCharger};
+use sunplug::chargers::smappee::{ModeRequest, SmappeeCharger};
 use sunplug::config::LimitUnit;
 use sunplug::control::Command;
 use sunplug::emulators::smappee::EmulatorConfig;
@@ -22,7 +22,7 @@ fn charge(a: f64) -> Command {
 #[tokio::test(start_paused = true)]
 async fn ampere_bodies_are_whole_amps() {
     let h = Harness::new().await;
-    let mut c = h.charger(LimitUnit::Ampere);
+    let mut c = h.actuated(LimitUnit::Ampere);
     assert_eq!(c.apply(h.now(), &charge(10.0)).await, Ok(Applied::Sent));
     assert_eq!(c.apply(h.now(), &charge(16.7)).await, Ok(Applied::Sent));
     assert_eq!(c.apply(h.now(), &charge(40.0)).await, Ok(Applied::Sent));
@@ -46,7 +46,7 @@ async fn ampere_bodies_are_whole_amps() {
 #[tokio::test(start_paused = true)]
 async fn percentage_bodies_map_amps_onto_the_station_range() {
     let h = Harness::new().await;
-    let mut c = h.charger(LimitUnit::Percentage);
+    let mut c = h.actuated(LimitUnit::Percentage);
     for a in [6.0, 8.6, 32.0] {
         assert_eq!(c.apply(h.now(), &charge(a)).await, Ok(Applied::Sent));
     }
@@ -69,7 +69,13 @@ async fn never_below_the_floor_nor_above_the_cap() {
     let serial = h.emu.config().station_serial;
     // A 20 A cable on a 32 A station, in both units.
     for unit in [LimitUnit::Ampere, LimitUnit::Percentage] {
-        let mut c = SmappeeCharger::new(h.client(), &serial, 1, limits(unit, 20.0), None);
+        let mut c = Actuated::new(SmappeeCharger::new(
+            h.client(),
+            &serial,
+            1,
+            limits(unit, 20.0),
+            None,
+        ));
         c.apply(h.now(), &charge(5.0)).await.unwrap();
         c.apply(h.now(), &charge(31.0)).await.unwrap();
     }
@@ -89,7 +95,7 @@ async fn never_below_the_floor_nor_above_the_cap() {
 #[tokio::test(start_paused = true)]
 async fn nothing_is_sent_when_the_wish_equals_the_confirmed_state() {
     let h = Harness::new().await;
-    let mut c = h.charger(LimitUnit::Ampere);
+    let mut c = h.actuated(LimitUnit::Ampere);
     assert_eq!(c.apply(h.now(), &charge(10.0)).await, Ok(Applied::Sent));
     assert_eq!(
         c.apply(h.now(), &charge(10.0)).await,
@@ -121,7 +127,7 @@ async fn nothing_is_sent_when_the_wish_equals_the_confirmed_state() {
 #[tokio::test(start_paused = true)]
 async fn paused_is_sent_again_after_a_replug() {
     let h = Harness::new().await;
-    let mut c = h.charger(LimitUnit::Ampere);
+    let mut c = h.actuated(LimitUnit::Ampere);
     h.emu.plug_in(1);
     let s = c.read_state(h.now()).await.unwrap();
     assert_eq!((s.plugged, s.charging), (Some(true), Some(true)));
@@ -134,7 +140,7 @@ async fn paused_is_sent_again_after_a_replug() {
     );
 
     // The driver unplugs and plugs again between two polls: the station resets to NORMAL and the
-    // car charges; the next poll sees a new session and the pause is sent again.
+    // car charges; the next polls see the pause gone, and after the grace minute it is sent again.
     h.emu.replug(1);
     assert_eq!(
         h.emu.connector(1).unwrap().mode,
@@ -144,6 +150,8 @@ async fn paused_is_sent_again_after_a_replug() {
     advance(Duration::from_secs(30)).await;
     let s = c.read_state(h.now()).await.unwrap();
     assert_eq!((s.paused, s.charging), (Some(false), Some(true)));
+    advance(Duration::from_secs(60)).await;
+    c.read_state(h.now()).await.unwrap();
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
     assert_eq!(h.emu.connector(1).unwrap().mode, Mode::Paused);
 
@@ -164,7 +172,7 @@ async fn paused_is_sent_again_after_a_replug() {
 #[tokio::test(start_paused = true)]
 async fn a_pause_lifted_in_the_app_is_reasserted_after_a_grace_minute() {
     let h = Harness::new().await;
-    let mut c = h.charger(LimitUnit::Ampere);
+    let mut c = h.actuated(LimitUnit::Ampere);
     h.emu.plug_in(1);
     c.read_state(h.now()).await.unwrap();
     c.apply(h.now(), &Command::Pause).await.unwrap();
@@ -178,13 +186,28 @@ async fn a_pause_lifted_in_the_app_is_reasserted_after_a_grace_minute() {
     );
     advance(Duration::from_secs(31)).await;
     c.read_state(h.now()).await.unwrap();
+    assert_eq!(
+        c.apply(h.now(), &Command::Pause).await,
+        Ok(Applied::Unchanged),
+        "a minute from when the change was first read"
+    );
+    advance(Duration::from_secs(30)).await;
+    c.read_state(h.now()).await.unwrap();
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
+    // Re-asserted once: a station that keeps reporting otherwise is not hammered.
+    h.emu.set_mode_externally(1, Mode::Normal);
+    for _ in 0..10 {
+        advance(Duration::from_secs(30)).await;
+        c.read_state(h.now()).await.unwrap();
+        c.apply(h.now(), &Command::Pause).await.unwrap();
+    }
+    assert_eq!(h.mode_bodies(), [r#"{"mode":"PAUSED"}"#; 2]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_state_tells_plug_charging_pause_and_limit() {
     let h = Harness::new().await;
-    let mut c = h.charger(LimitUnit::Percentage);
+    let mut c = h.actuated(LimitUnit::Percentage);
     let s = c.read_state(h.now()).await.unwrap();
     assert_eq!(
         (s.plugged, s.charging, s.paused),
@@ -230,13 +253,17 @@ async fn the_state_tells_plug_charging_pause_and_limit() {
 #[tokio::test(start_paused = true)]
 async fn ampere_delivery_is_inexact_and_the_realtime_power_shows_it() {
     let h = Harness::new().await;
-    let mut c = h.charger(LimitUnit::Ampere);
+    let mut c = h.actuated(LimitUnit::Ampere);
     h.emu.plug_in(1);
     c.read_state(h.now()).await.unwrap();
     h.emu.set_ampere_error(1, -1.4);
     c.apply(h.now(), &charge(10.0)).await.unwrap();
     let s = c.read_state(h.now()).await.unwrap();
-    assert_eq!(s.limit, Some(Amps(10.0)), "the limit is what was asked");
+    assert_eq!(
+        c.act.offered(Some(&s.obs())),
+        Some(Amps(10.0)),
+        "the limit is what was asked"
+    );
     let rt = realtime::parse(h.emu.realtime_payload().as_bytes()).unwrap();
     let power = rt.power_of(&h.emu.config().charger_channels).unwrap();
     assert_eq!(
@@ -295,7 +322,7 @@ async fn a_station_range_other_than_the_config_is_refused_in_percentage_mode() {
         ..EmulatorConfig::default()
     })
     .await;
-    let mut pct = h.charger(LimitUnit::Percentage);
+    let mut pct = h.actuated(LimitUnit::Percentage);
     let e = pct.read_state(h.now()).await.unwrap_err();
     assert_eq!(e.kind(), "unsupported");
     assert!(e.to_string().contains("max_current_a = 16"), "{e}");
@@ -306,16 +333,16 @@ async fn a_station_range_other_than_the_config_is_refused_in_percentage_mode() {
     assert_eq!(h.mode_bodies(), [r#"{"mode":"PAUSED"}"#]);
     h.emu.clear_requests();
     // In ampere mode the station's lower maximum caps the commands instead.
-    let mut amp = h.charger(LimitUnit::Ampere);
+    let mut amp = h.actuated(LimitUnit::Ampere);
     amp.read_state(h.now()).await.unwrap();
-    assert_eq!(amp.limits().max, Amps(16.0));
+    assert_eq!(amp.c.limits().max, Amps(16.0));
     amp.apply(h.now(), &charge(25.0)).await.unwrap();
     assert_eq!(
         h.mode_bodies(),
         [r#"{"mode":"NORMAL","limit":{"unit":"AMPERE","value":16}}"#]
     );
     // And the control loop is told, so it plans with 16 A, not the configured 32 A.
-    let obs = sunplug::daemon::ports::ChargerPort::read_state(&mut amp, h.now())
+    let obs = sunplug::daemon::ports::ChargerPort::read_state(&mut amp.c, h.now())
         .await
         .unwrap();
     assert_eq!(obs.max, Some(Amps(16.0)));
@@ -324,17 +351,17 @@ async fn a_station_range_other_than_the_config_is_refused_in_percentage_mode() {
 #[tokio::test(start_paused = true)]
 async fn smart_and_resume_hand_back_or_keep_the_limit() {
     let h = Harness::new().await;
-    let mut c = h.charger(LimitUnit::Ampere);
+    let mut c = h.actuated(LimitUnit::Ampere);
     c.apply(h.now(), &charge(12.0)).await.unwrap();
-    c.apply_request(h.now(), ModeRequest::PAUSED).await.unwrap();
-    c.apply_request(h.now(), ModeRequest::RESUME).await.unwrap();
+    c.c.send(ModeRequest::PAUSED).await.unwrap();
+    c.c.send(ModeRequest::RESUME).await.unwrap();
     let conn = h.emu.connector(1).unwrap();
     assert_eq!(
         (conn.mode, conn.offered()),
         (Mode::Normal, 12.0),
         "resume keeps the last limit"
     );
-    c.apply_request(h.now(), ModeRequest::SMART).await.unwrap();
+    c.c.send(ModeRequest::SMART).await.unwrap();
     assert_eq!(h.emu.connector(1).unwrap().mode, Mode::Smart);
     assert_eq!(h.mode_bodies().last().unwrap(), r#"{"mode":"SMART"}"#);
 }
@@ -345,7 +372,7 @@ async fn after_a_restart_a_long_running_session_is_not_mistaken_for_a_replug() {
     h.emu.plug_in(1);
     advance(Duration::from_secs(3600)).await;
     // A fresh adapter writes before its first read (as after a restart).
-    let mut c = h.charger(LimitUnit::Ampere);
+    let mut c = h.actuated(LimitUnit::Ampere);
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
     c.read_state(h.now()).await.unwrap();
     assert_eq!(
@@ -354,10 +381,12 @@ async fn after_a_restart_a_long_running_session_is_not_mistaken_for_a_replug() {
     );
 
     // The same situation, but the car is replugged right after the write.
-    let mut c = h.charger(LimitUnit::Ampere);
+    let mut c = h.actuated(LimitUnit::Ampere);
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
     advance(Duration::from_secs(120)).await;
     h.emu.replug(1);
+    c.read_state(h.now()).await.unwrap();
+    advance(Duration::from_secs(60)).await;
     c.read_state(h.now()).await.unwrap();
     assert_eq!(c.apply(h.now(), &Command::Pause).await, Ok(Applied::Sent));
     assert_eq!(h.mode_bodies().len(), 3);
@@ -366,7 +395,7 @@ async fn after_a_restart_a_long_running_session_is_not_mistaken_for_a_replug() {
 #[tokio::test(start_paused = true)]
 async fn without_sessions_the_plug_state_is_unknown_but_the_rest_is_read() {
     let h = Harness::new().await;
-    let mut c = h.charger(LimitUnit::Ampere);
+    let mut c = h.actuated(LimitUnit::Ampere);
     h.emu.plug_in(1);
     c.apply(h.now(), &Command::Pause).await.unwrap();
     h.emu.inject(
@@ -401,7 +430,7 @@ async fn without_sessions_the_plug_state_is_unknown_but_the_rest_is_read() {
 #[allow(dead_code)]
 fn the_adapter_futures_are_send(c: &mut SmappeeCharger, now: chrono::DateTime<chrono::Utc>) {
     fn send<T: Send>(_: T) {}
-    send(c.apply(now, &Command::Pause));
+    send(c.execute(sunplug::control::actuate::Request::Pause));
     send(c.read_state(now));
     send(c.verify());
 }

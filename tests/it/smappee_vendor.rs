@@ -170,15 +170,9 @@ async fn realtime_sums_the_consumption_index_channels() {
         "consumptionIndex (powerTopicIndex is 17, 18, 19)"
     );
     h.emu.plug_in(1);
-    c.apply(
-        h.now(),
-        &sunplug::control::Command::Charge {
-            current: sunplug::units::Amps(10.0),
-            phases: sunplug::units::Phases::Three,
-        },
-    )
-    .await
-    .unwrap();
+    c.execute(sunplug::control::actuate::Request::Ampere(10))
+        .await
+        .unwrap();
     let uuid = h.emu.config().location_uuid;
     let mut src = ChargerPowerSource::new(&uuid, &st.channels);
     let now = h.now();
@@ -246,7 +240,7 @@ async fn the_smart_device_comes_from_the_list_and_a_pause_reads_as_paused() {
         (s.state_word.as_ref().map(|w| w.label()), s.charging),
         (Some("started"), Some(true))
     );
-    c.apply(h.now(), &sunplug::control::Command::Pause)
+    c.execute(sunplug::control::actuate::Request::Pause)
         .await
         .unwrap();
     let s = c.read_state(h.now()).await.unwrap();

@@ -1,7 +1,7 @@
 //! The tests that capture every log line of the process (tracing's global subscriber), in a binary of
 //! their own so that no other test's lines reach the buffer. They take `LogBuffer::lock` one at a time.
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../it/support/mod.rs"]
 mod support;
 

@@ -295,19 +295,9 @@ impl Auth {
                 ],
             ),
         };
-        let resp = self
-            .http
-            .post(self.token_url.clone())
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| VendorError::from_reqwest(VENDOR, &e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp
-            .text()
-            .await
-            .map_err(|e| VendorError::from_reqwest(VENDOR, &e))?;
+        let req = self.http.post(self.token_url.clone()).form(&form);
+        let answer = crate::vendor::send(VENDOR, req).await?;
+        let (status, headers, body) = (answer.status, answer.headers.clone(), answer.text());
         if !status.is_success() {
             let detail = self.oauth_detail(&body);
             return Err(match (status.as_u16(), &grant) {

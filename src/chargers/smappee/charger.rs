@@ -1,56 +1,30 @@
-//! The Smappee charger as the daemon's writer task drives it: one owner, one write at a time.
+//! The Smappee charger below the actuator: a stateless translator from the actuator's [`Request`] to
+//! Smappee's mode PUT, plus the station's discovery and state reads.
 //!
-//! Owns: [`SmappeeCharger`] and [`Applied`]. What it adds to the client:
-//! - **dedupe**: nothing is sent when the wanted request equals the last *confirmed* one;
-//! - **replug**: Smappee resets PAUSED to NORMAL when the cable is unplugged and plugged again, so a
-//!   new session (a new session id, or plugged again after an unplugged read) forgets the confirmed
-//!   state and the next `apply` sends PAUSED again. A pause that is gone a minute after it was
-//!   confirmed (someone pressed resume in the app) is re-asserted the same way;
-//! - **uncertain writes**: a write that failed in transit (timeout, 5xx) may have been applied, so the
-//!   confirmed state is forgotten (the next wish is always sent); a 429, 400 or 401 changed nothing;
-//! - **backoff**: after a 429 (`Retry-After` honoured) or a transient failure, calls wait, doubling
-//!   from 5 s to 5 min (tokio time, so tests drive it with a paused clock);
-//! - **rejections**: a 400 is a bug (in sunplug or a station setting): logged once with both bodies,
-//!   and the same request is not sent again until another one succeeded;
-//! - **discovery and limits**: the station and connector are found in the metering configuration,
-//!   and the config's current range is checked against the station's (see `mapping`).
+//! Owns: [`SmappeeCharger`]. Dedupe, replugs, rejected requests, backoff and manual changes are the
+//! actuator's (`control::actuate`); this type only:
+//! - **translates** a request: PAUSED, or NORMAL with an AMPERE limit (capped at the station's
+//!   maximum) or a PERCENTAGE;
+//! - **discovers and verifies** the station: the connector is found in the metering configuration,
+//!   and the config's current range is checked against the station's (see `mapping`) before the
+//!   first limit is sent;
+//! - **reads** the connector's state (smart device plus active session) for the controller;
+//! - **logs** a rejected body once with the URL (the actuator never repeats a rejected request).
 
 use super::auth::VENDOR;
-use super::backoff::Backoff;
 use super::client::SmappeeClient;
 use super::mapping::{self, ChargerState, Station};
-use super::wire::{Mode, ModeRequest, WireUnit};
+use super::wire::ModeRequest;
 use crate::config::ChargerLimits;
-use crate::control::{Command, Reading};
+use crate::control::Reading;
+use crate::control::actuate::Request;
 use crate::units::{Amps, Watts};
 use crate::vendor::VendorError;
 use chrono::{DateTime, Utc};
-use tracing::{debug, error, info, warn};
+use tracing::{error, info, warn};
 
 /// Active sessions are looked up among those started this long ago at most.
 pub const SESSION_LOOKBACK: chrono::Duration = chrono::Duration::days(30);
-/// A confirmed pause that reads as not paused this long after is re-asserted.
-const DRIFT_GRACE: chrono::Duration = chrono::Duration::seconds(60);
-/// How far Smappee's session times and ours may disagree.
-const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
-
-/// What `apply` did. A command that was not confirmed is an `Err`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    /// Sent and acknowledged by the API.
-    Sent,
-    /// Already confirmed earlier; nothing was sent.
-    Unchanged,
-}
-
-/// The last request the API acknowledged, and what was known when it did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Confirmed {
-    pub request: ModeRequest,
-    pub at: DateTime<Utc>,
-    session: Option<String>,
-    plugged: Option<bool>,
-}
 
 /// One connector of one Smappee charging station.
 #[derive(Debug)]
@@ -61,11 +35,6 @@ pub struct SmappeeCharger {
     location_hint: Option<i64>,
     limits: ChargerLimits,
     station: Option<Station>,
-    confirmed: Option<Confirmed>,
-    rejected: Option<(ModeRequest, VendorError)>,
-    backoff: Backoff,
-    seen_plugged: Option<bool>,
-    seen_session: Option<String>,
     last: Option<ChargerState>,
     power: Option<Reading<Watts>>,
     /// The sessions endpoint answered 4xx once: not asked again.
@@ -88,11 +57,6 @@ impl SmappeeCharger {
             location_hint: location,
             limits,
             station: None,
-            confirmed: None,
-            rejected: None,
-            backoff: Backoff::default(),
-            seen_plugged: None,
-            seen_session: None,
             last: None,
             power: None,
             sessions_refused: false,
@@ -120,16 +84,20 @@ impl SmappeeCharger {
     pub fn station(&self) -> Option<&Station> {
         self.station.as_ref()
     }
-    pub fn confirmed(&self) -> Option<&Confirmed> {
-        self.confirmed.as_ref()
-    }
     /// The last state read successfully (kept through failed reads).
     pub fn last_state(&self) -> Option<&ChargerState> {
         self.last.as_ref()
     }
-    /// The request `command` becomes.
-    pub fn request_for(&self, command: &Command) -> ModeRequest {
-        mapping::request_for(command, &self.limits)
+    /// The wire body of the actuator's `request`. A whole-ampere limit above the station's maximum
+    /// (found when it was verified) is capped there.
+    pub fn mode_request(&self, request: Request) -> ModeRequest {
+        match request {
+            Request::Ampere(a) => {
+                let cap = (self.limits.max.0 + 1e-6).floor().max(0.0) as u32;
+                mapping::mode_request(Request::Ampere(a.min(cap)))
+            }
+            other => mapping::mode_request(other),
+        }
     }
 
     /// The charger's power from Smappee's realtime topic, reported with the next state.
@@ -140,46 +108,17 @@ impl SmappeeCharger {
         }
     }
 
-    /// Forget the confirmed state: the next `apply` sends whatever is wanted.
-    pub fn invalidate(&mut self) {
-        self.confirmed = None;
-    }
-
-    /// Bring the connector to `command`. Before the first limit is sent the station is verified
+    /// Execute the actuator's `request`. Before the first limit is sent the station is verified
     /// (its range against the config, see [`SmappeeCharger::verify`]); a pause never waits for that.
-    pub async fn apply(
-        &mut self,
-        now: DateTime<Utc>,
-        command: &Command,
-    ) -> Result<Applied, VendorError> {
-        let mut request = self.request_for(command);
-        if request.limit.is_some() && self.station.is_none() {
+    pub async fn execute(&mut self, request: Request) -> Result<(), VendorError> {
+        if !request.is_pause() && self.station.is_none() {
             self.verify().await?;
-            request = self.request_for(command);
         }
-        self.apply_request(now, request).await
+        self.send(self.mode_request(request)).await
     }
 
-    /// Send `request` unless it is the confirmed one, the rejected one, or the API asked us to wait.
-    pub async fn apply_request(
-        &mut self,
-        now: DateTime<Utc>,
-        request: ModeRequest,
-    ) -> Result<Applied, VendorError> {
-        if self
-            .confirmed
-            .as_ref()
-            .is_some_and(|c| c.request == request)
-        {
-            debug!("smappee: connector already at {request}");
-            return Ok(Applied::Unchanged);
-        }
-        if let Some((r, e)) = &self.rejected
-            && *r == request
-        {
-            return Err(e.clone());
-        }
-        self.backoff.check()?;
+    /// Send `request` as it is (the `charger set` command, and [`SmappeeCharger::execute`]).
+    pub async fn send(&self, request: ModeRequest) -> Result<(), VendorError> {
         match self
             .client
             .set_mode(&self.serial, self.position, &request)
@@ -190,55 +129,21 @@ impl SmappeeCharger {
                     "smappee: station {} connector {} set to {request}",
                     self.serial, self.position
                 );
-                self.backoff.reset();
-                self.rejected = None;
-                self.confirmed = Some(Confirmed {
-                    request,
-                    at: now,
-                    session: self.seen_session.clone(),
-                    plugged: self.seen_plugged,
-                });
-                Ok(Applied::Sent)
+                Ok(())
             }
             Err(e) => {
-                self.write_failed(request, &e);
-                Err(e)
-            }
-        }
-    }
-
-    fn write_failed(&mut self, request: ModeRequest, e: &VendorError) {
-        match e {
-            VendorError::Rejected { .. } => {
-                if self.rejected.as_ref().is_none_or(|(r, _)| *r != request) {
+                if let VendorError::Rejected { .. } = e {
                     error!(
                         "smappee: the API rejected {} with body {}: {e}. This is a bug in sunplug or a \
                          station setting; the same request will not be sent again",
                         self.client.mode_url(&self.serial, self.position).path(),
                         request.to_json()
                     );
+                } else {
+                    warn!("smappee: setting {request} failed: {e}");
                 }
-                self.rejected = Some((request, e.clone()));
+                Err(e)
             }
-            VendorError::Transient { .. } => {
-                // It may have been applied before the answer was lost.
-                self.confirmed = None;
-                if let Some(wait) = self.backoff.failed(e) {
-                    warn!(
-                        "smappee: setting {request} failed: {e}; waiting {}s",
-                        wait.as_secs()
-                    );
-                }
-            }
-            VendorError::RateLimited { .. } => {
-                if let Some(wait) = self.backoff.failed(e) {
-                    warn!(
-                        "smappee: rate limited while setting {request}; waiting {}s",
-                        wait.as_secs()
-                    );
-                }
-            }
-            _ => warn!("smappee: setting {request} failed: {e}"),
         }
     }
 
@@ -247,14 +152,7 @@ impl SmappeeCharger {
         if let Some(s) = &self.station {
             return Ok(s.clone());
         }
-        self.backoff.check()?;
-        let st = match self.discover().await {
-            Ok(st) => st,
-            Err(e) => {
-                self.backoff.failed(&e);
-                return Err(e);
-            }
-        };
+        let st = self.discover().await?;
         match mapping::check_station_limits(&self.limits, st.min_current, st.max_current) {
             Err(detail) => {
                 return Err(VendorError::Unsupported {
@@ -354,30 +252,11 @@ impl SmappeeCharger {
     }
 
     /// Read the connector's state: plug, charging, pause, limit (and the realtime power if fed).
-    /// A new session or a lost pause forgets the confirmed state (see the module doc).
     pub async fn read_state(&mut self, now: DateTime<Utc>) -> Result<ChargerState, VendorError> {
         let station = self.verify().await?;
-        self.backoff.check()?;
-        match self.read(now, &station).await {
-            Ok(mut s) => {
-                self.backoff.reset();
-                self.observe(&s);
-                if let Some(c) = &self.confirmed {
-                    // The amps we asked for, where the API only reports a percentage.
-                    if let (Some(l), false) = (c.request.limit, s.paused == Some(true))
-                        && l.unit == WireUnit::Ampere
-                    {
-                        s.limit = Some(Amps(f64::from(l.value)));
-                    }
-                }
-                self.last = Some(s.clone());
-                Ok(s)
-            }
-            Err(e) => {
-                self.backoff.failed(&e);
-                Err(e)
-            }
-        }
+        let s = self.read(now, &station).await?;
+        self.last = Some(s.clone());
+        Ok(s)
     }
 
     async fn read(
@@ -418,47 +297,5 @@ impl SmappeeCharger {
         s.max_current = s.max_current.or(st.max_current);
         s.power = self.power;
         Ok(s)
-    }
-
-    /// Take in a state read elsewhere (or by `read_state`): remember the plug and session, and forget
-    /// the confirmed state when the charger has reset it.
-    pub fn observe(&mut self, s: &ChargerState) {
-        if s.plugged.is_some() {
-            self.seen_plugged = s.plugged;
-        }
-        if let Some(id) = s.session_id() {
-            self.seen_session = Some(id.to_string());
-        } else if s.plugged == Some(false) {
-            self.seen_session = None;
-        }
-        let Some(c) = &mut self.confirmed else {
-            return;
-        };
-        // A session we did not know when the write was confirmed is new if we knew another one, or
-        // if it started after the write (give or take the clocks' disagreement).
-        let new_session = match (c.session.as_deref(), s.session.as_ref()) {
-            (Some(known), Some(now)) => now.id.as_deref().is_some_and(|id| id != known),
-            (None, Some(now)) => {
-                now.id.is_some() && now.started.is_none_or(|t| t + CLOCK_SKEW > c.at)
-            }
-            _ => false,
-        };
-        let plugged_in = c.plugged == Some(false) && s.plugged == Some(true);
-        let unpaused = c.request.mode == Mode::Paused
-            && s.paused == Some(false)
-            && s.plugged == Some(true)
-            && s.at >= c.at + DRIFT_GRACE;
-        if s.plugged == Some(false) {
-            c.plugged = Some(false);
-        }
-        let why = if new_session || plugged_in {
-            "a new charging session (replug): the station reset the connector"
-        } else if unpaused {
-            "the pause was lifted outside sunplug"
-        } else {
-            return;
-        };
-        info!("smappee: {why}; {} will be sent again", c.request);
-        self.confirmed = None;
     }
 }

@@ -311,19 +311,11 @@ impl SmappeeClient {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| VendorError::from_reqwest(VENDOR, &e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp
-            .text()
-            .await
-            .map_err(|e| VendorError::from_reqwest(VENDOR, &e))?;
+        let answer = crate::vendor::send(VENDOR, req).await?;
+        let body = answer.text();
         Ok(Answer {
-            status,
-            headers,
+            status: answer.status,
+            headers: answer.headers,
             body,
         })
     }

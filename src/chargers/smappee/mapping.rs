@@ -1,7 +1,9 @@
 //! Pure mapping between Smappee's wire types and the crate's types. No I/O, no clock.
 //!
 //! Owns:
-//! - [`charge_request`] / [`request_for`]: amps → the mode request (`AMPERE` whole amps, or
+//! - [`resolution`] / [`mode_request`]: the station's limits as the actuator's resolution, and its
+//!   request as the mode PUT body; [`charge_request`] / [`request_for`]: amps → the mode request
+//!   (`AMPERE` whole amps, or
 //!   `PERCENTAGE` through [`PercentScale`]), never below the floor (pause instead) nor above the max;
 //! - [`Station`] and [`find_station`]: the connector to drive, found in the metering configuration
 //!   (serial, position, smart device, current range, CT channels);
@@ -15,50 +17,55 @@ use super::wire::{
     SmartDevice, WireUnit,
 };
 use crate::config::{ChargerLimits, LimitUnit};
+use crate::control::actuate::{Request, Resolution};
 use crate::control::{ChargerObs, Command, Reading};
-use crate::units::{Amps, PercentScale, Watts};
+use crate::units::{Amps, PercentScale, Phases, Watts};
 use chrono::{DateTime, Utc};
-
-/// Float noise tolerance when snapping amps to whole amps (as in `units`).
-const EPS: f64 = 1e-6;
 
 /// The percentage scale of `limits`: 0 % = the floor, 100 % = the station's maximum.
 pub fn scale(limits: &ChargerLimits) -> Option<PercentScale> {
     PercentScale::new(limits.floor, limits.station_max)
 }
 
+/// What the actuator may ask of a station with these limits (whole amps, or percentages of
+/// `floor..station_max`).
+pub fn resolution(limits: &ChargerLimits) -> Resolution {
+    Resolution {
+        floor: limits.floor,
+        percent: match limits.unit {
+            LimitUnit::Ampere => None,
+            LimitUnit::Percentage => scale(limits),
+        },
+        max: Some(limits.max),
+    }
+}
+
+/// The mode request body of the actuator's `request`.
+pub fn mode_request(request: Request) -> ModeRequest {
+    match request {
+        Request::Pause => ModeRequest::PAUSED,
+        Request::Ampere(a) => ModeRequest::normal(WireUnit::Ampere, a),
+        Request::Percent(p) => ModeRequest::normal(WireUnit::Percentage, u32::from(p.min(100))),
+    }
+}
+
 /// The request for a charging current, or `None` when it is below the floor (pause instead).
-/// Above the max it is capped at the max. `AMPERE` rounds down to whole amps; `PERCENTAGE` rounds
-/// down to the next percent step, so the car never gets more than asked.
+/// Above the max it is capped at the max. Rounded by the actuator's one rule
+/// ([`Resolution::request`]: down to the step), so the car never gets more than asked.
 pub fn charge_request(current: Amps, limits: &ChargerLimits) -> Option<ModeRequest> {
-    if !current.is_finite() {
-        return None;
-    }
-    let capped = current.min(limits.max);
-    if capped.0 + EPS < limits.floor.0 {
-        return None;
-    }
-    match limits.unit {
-        LimitUnit::Ampere => {
-            let whole = (capped.0 + EPS).floor();
-            (whole + EPS >= limits.floor.0 && whole >= 0.0)
-                .then(|| ModeRequest::normal(WireUnit::Ampere, whole as u32))
-        }
-        LimitUnit::Percentage => {
-            let pct = scale(limits)?.percent(capped)?;
-            Some(ModeRequest::normal(WireUnit::Percentage, u32::from(pct)))
-        }
+    let charge = Command::Charge {
+        current: current.min(limits.max),
+        phases: Phases::One,
+    };
+    match resolution(limits).request(charge) {
+        Request::Pause => None,
+        r => Some(mode_request(r)),
     }
 }
 
 /// The request for a controller command. A charge below the floor becomes `PAUSED`.
 pub fn request_for(command: &Command, limits: &ChargerLimits) -> ModeRequest {
-    match command {
-        Command::Pause => ModeRequest::PAUSED,
-        Command::Charge { current, .. } => {
-            charge_request(*current, limits).unwrap_or(ModeRequest::PAUSED)
-        }
-    }
+    mode_request(resolution(limits).request(*command))
 }
 
 /// The current a `NORMAL` request asks for (`None` for PAUSED, SMART or NORMAL without a limit).
@@ -184,7 +191,7 @@ pub fn check_station_limits(
         }
         return Ok(None);
     }
-    Ok(max.filter(|m| m.0 + EPS < limits.max.0))
+    Ok(max.filter(|m| m.0 + 1e-6 < limits.max.0))
 }
 
 /// The connector's state at one read.

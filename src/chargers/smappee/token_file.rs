@@ -10,7 +10,6 @@ use super::auth::Token;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::{debug, warn};
@@ -112,7 +111,7 @@ impl TokenFile {
         let Ok(json) = serde_json::to_vec_pretty(&stored) else {
             return;
         };
-        match write_private(&self.path, &json) {
+        match crate::files::write_atomic(&self.path, &json) {
             Ok(()) => debug!("smappee: token stored in {}", self.path.display()),
             Err(e) => self.warn_once(format_args!(
                 "cannot store the token in {}: {e}; it is kept in memory only (a restart will log in again)",
@@ -143,45 +142,6 @@ impl TokenFile {
             warn!("smappee: {msg}");
         }
     }
-}
-
-/// Write `bytes` to `path` atomically, readable by the owner only.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    if !dir.as_os_str().is_empty() && !dir.exists() {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(dir)?;
-    }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("token");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&tmp)?;
-        // A stale temporary file keeps its old mode through `open`: set it explicitly.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result?;
-    // Make the rename durable; not every filesystem allows opening a directory.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::chargers::smappee::charger_from_config;
 use crate::chargers::smappee::mapping;
 use crate::chargers::smappee::wire::{ModeRequest, WireUnit};
 use crate::cli::ChargerSetArgs;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::SystemClock;
 use crate::config::{ChargerLimits, LimitUnit, Needs};
 use crate::units::{Amps, PercentScale};
 use anyhow::{anyhow, bail};
@@ -119,7 +119,7 @@ pub async fn set(args: ChargerSetArgs) -> anyhow::Result<ExitCode> {
         // Percentages only mean what we think if the station's range is the configured one.
         charger.verify().await?;
     }
-    charger.apply_request(clock.now(), request).await?;
+    charger.send(request).await?;
     println!(
         "Station {} connector {} set to {request}: {meaning}.",
         charger.serial(),

@@ -10,8 +10,8 @@
 //! hysteresis do not apply (only the guard and the stale-meter fail-safe).
 
 use super::{CheckParams, Module, load_module};
-use crate::config::values::HumanDuration;
 use crate::control::policy::{Policy, PolicyContext, Wish};
+use crate::units::HumanDuration;
 use crate::units::{Amps, Watts};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;

@@ -19,6 +19,8 @@ mod evcc_like;
 mod fast;
 mod min_plus_pv;
 mod pv_only;
+pub mod script;
+mod script_ctx;
 mod target_by_departure;
 
 use super::hysteresis::SwitchParams;
@@ -36,6 +38,7 @@ pub const MODULES: &[Module] = &[
     target_by_departure::MODULE,
     fast::MODULE,
     evcc_like::MODULE,
+    script::MODULE,
 ];
 
 /// A built-in policy module.
@@ -116,6 +119,12 @@ struct PolicyFile<P> {
     switch: SwitchParams,
     #[serde(default)]
     hold_band_a: f64,
+    /// `module = "script"` only: the Rhai file, relative to the policy file.
+    #[serde(default)]
+    script: Option<String>,
+    /// `module = "script"` only: what a step does when the script fails.
+    #[serde(default)]
+    on_error: Option<script::OnError>,
     #[serde(default)]
     params: P,
 }
@@ -133,6 +142,8 @@ pub struct LoadedPolicy {
     pub needs_soc: bool,
     pub common: Common,
     pub policy: Box<dyn Policy>,
+    /// The files it was built from, the policy file first (then a script), for hot reload.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// Module-specific checks beyond types, as (key under `params`, message).
@@ -140,19 +151,6 @@ pub trait CheckParams {
     fn check(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
-}
-
-/// Load a policy file: find its module, parse the file for it, check every value.
-pub fn load(path: &Path) -> Result<LoadedPolicy, Problems> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Problems(vec![Problem {
-            file: path.to_path_buf(),
-            key: String::new(),
-            line: None,
-            message: format!("cannot read the policy file: {e}"),
-        }])
-    })?;
-    load_str(path, &text)
 }
 
 /// Load a policy from its text (`path` names it in messages and gives its name).
@@ -206,6 +204,84 @@ fn load_module<P>(
     module: &'static Module,
     build: impl FnOnce(P, &Common) -> Box<dyn Policy>,
 ) -> (Option<LoadedPolicy>, Problems)
+where
+    P: DeserializeOwned + Default + CheckParams,
+{
+    let (checked, mut problems) = parse_checked::<P>(path, text, module);
+    let Some(c) = checked else {
+        return (None, problems);
+    };
+    for key in ["script", "on_error"] {
+        let set = match key {
+            "script" => c.script.is_some(),
+            _ => c.on_error.is_some(),
+        };
+        if set {
+            problems.push(Problem {
+                file: path.to_path_buf(),
+                key: key.into(),
+                line: c.idx.line(key),
+                message: format!(
+                    "only used with module = \"script\" (this file uses \"{}\")",
+                    module.name
+                ),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return (None, problems);
+    }
+    let policy = build(c.params, &c.common);
+    let common = c.common;
+    let loaded = Checked {
+        common,
+        params: (),
+        script: None,
+        on_error: None,
+        idx: c.idx,
+    }
+    .into_loaded(path, module, policy, Vec::new());
+    (Some(loaded), problems)
+}
+
+/// A policy file parsed, with its common knobs checked.
+struct Checked<P> {
+    common: Common,
+    params: P,
+    script: Option<String>,
+    on_error: Option<script::OnError>,
+    idx: KeyIndex,
+}
+
+impl<P> Checked<P> {
+    fn into_loaded(
+        self,
+        path: &Path,
+        module: &'static Module,
+        policy: Box<dyn Policy>,
+        files: Vec<std::path::PathBuf>,
+    ) -> LoadedPolicy {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| module.name.to_string());
+        LoadedPolicy {
+            name,
+            module: module.name,
+            needs_soc: module.needs_soc,
+            common: self.common,
+            policy,
+            files: std::iter::once(path.to_path_buf()).chain(files).collect(),
+        }
+    }
+}
+
+/// Parse `PolicyFile<P>` and check every common and module knob.
+fn parse_checked<P>(
+    path: &Path,
+    text: &str,
+    _module: &'static Module,
+) -> (Option<Checked<P>>, Problems)
 where
     P: DeserializeOwned + Default + CheckParams,
 {
@@ -295,18 +371,13 @@ where
         hold_band_a: file.hold_band_a,
     };
     let _ = file.module;
-    let policy = build(file.params, &common);
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| module.name.to_string());
     (
-        Some(LoadedPolicy {
-            name,
-            module: module.name,
-            needs_soc: module.needs_soc,
+        Some(Checked {
             common,
-            policy,
+            params: file.params,
+            script: file.script,
+            on_error: file.on_error,
+            idx,
         }),
         problems,
     )
@@ -349,7 +420,7 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
-                load(&path).unwrap_or_else(|e| panic!("{e}"));
+                crate::config::load_policy(&path).unwrap_or_else(|e| panic!("{e}"));
                 n += 1;
             }
         }

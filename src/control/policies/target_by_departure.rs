@@ -9,9 +9,9 @@
 //! minute after the gap; an ambiguous time means its first occurrence).
 
 use super::{CheckParams, Module, load_module};
-use crate::config::values::{HumanDuration, LocalTime};
 use crate::control::policy::{Policy, PolicyContext, Wish};
 use crate::units::Watts;
+use crate::units::{HumanDuration, LocalTime};
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;

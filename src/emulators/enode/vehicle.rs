@@ -67,7 +67,7 @@ impl VehicleSim {
             id: s("/id").unwrap_or_default(),
             user_id: s("/userId").unwrap_or_default(),
             vendor: s("/vendor").unwrap_or_default(),
-            brand: s("/vendor").map(|b| b[..1].to_uppercase() + &b[1..].to_lowercase()),
+            brand: s("/vendor").map(|b| b[..1].to_uppercase() + b[1..].to_lowercase().as_str()),
             model: s("/information/model"),
             year: v
                 .pointer("/information/year")

@@ -1,88 +1,20 @@
-//! HTTP plumbing shared by the vehicle clients: one bounded request, and an access-token cache.
+//! HTTP plumbing shared by the vehicle clients: an access-token cache (the bounded request,
+//! [`send`], is every vendor's: it lives in [`crate::vendor`]).
 //!
-//! Owns: [`send`] (request → status, headers and a size-bounded body, failures classified as
-//! [`VendorError`]), [`TokenCache`] (refresh ahead of expiry, one refresh at a time, invalidation
+//! Owns: [`TokenCache`] (refresh ahead of expiry, one refresh at a time, invalidation
 //! after a 401 that cannot throw away a newer token, and [`TokenCache::send_with`]: a call with the
 //! token that retries once after a 401) and [`AccessToken`].
 //! Time is tokio's, so tests move token expiry with a paused clock.
 
 use crate::vendor::VendorError;
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
+
 use secrecy::{ExposeSecret, SecretString};
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The largest body a vehicle API may send us; anything bigger is a protocol error, not a memory leak.
-pub const MAX_BODY: usize = 4 << 20;
-
-/// A response, read in full.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Answer {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// Decode the body as `T`, or say it is not what the API documents.
-    pub fn json<T: serde::de::DeserializeOwned>(
-        &self,
-        vendor: &'static str,
-        what: &str,
-    ) -> Result<T, VendorError> {
-        serde_json::from_slice(&self.body).map_err(|e| VendorError::Protocol {
-            vendor,
-            detail: format!("{what}: {} ({e})", describe_body(&self.body)),
-        })
-    }
-}
-
-/// A short description of a body for errors: an excerpt, or its size when it is not text.
-pub fn describe_body(body: &[u8]) -> String {
-    match std::str::from_utf8(body) {
-        Ok("") => "empty body".into(),
-        Ok(t) => format!("body \"{}\"", crate::vendor::excerpt(t)),
-        Err(_) => format!("{} bytes of binary", body.len()),
-    }
-}
-
-/// Send `req` and read the answer, at most [`MAX_BODY`] bytes of it.
-pub async fn send(
-    vendor: &'static str,
-    req: reqwest::RequestBuilder,
-) -> Result<Answer, VendorError> {
-    let mut resp = req
-        .send()
-        .await
-        .map_err(|e| VendorError::from_reqwest(vendor, &e))?;
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| VendorError::from_reqwest(vendor, &e))?
-    {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(VendorError::Protocol {
-                vendor,
-                detail: format!("answer larger than {} MiB", MAX_BODY >> 20),
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Answer {
-        status,
-        headers,
-        body,
-    })
-}
+pub use crate::vendor::{Answer, MAX_BODY, describe_body, send};
 
 /// An access token as handed to a request. `generation` identifies it for [`TokenCache::invalidate`].
 #[derive(Clone)]

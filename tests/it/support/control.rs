@@ -55,7 +55,7 @@ pub fn policy(name: &str) -> LoadedPolicy {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("policies")
         .join(format!("{name}.toml"));
-    policies::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    sunplug::config::load_policy(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A policy from inline TOML.

@@ -7,12 +7,18 @@ use secrecy::SecretString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use sunplug::chargers::smappee::{ClientSettings, Credentials, SmappeeCharger, SmappeeClient};
+use sunplug::chargers::smappee::{
+    ChargerState, ClientSettings, Credentials, SmappeeCharger, SmappeeClient, mapping,
+};
 use sunplug::clock::{Clock, TokioClock};
 use sunplug::config::{ChargerLimits, LimitUnit};
+use sunplug::control::Command;
+use sunplug::control::actuate::{Actuator, ActuatorSettings, OnManualChange, Outcome};
+use sunplug::daemon::writer::outcome;
 use sunplug::emulators::smappee::{EmulatorConfig, SmappeeEmulator};
 use sunplug::units::Amps;
 use sunplug::vendor::Timeouts;
+use sunplug::vendor::VendorError;
 
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
@@ -76,6 +82,12 @@ impl Harness {
         SmappeeCharger::new(self.client(), &serial, 1, limits(unit, 32.0), None)
     }
 
+    /// The adapter behind the actuator.
+    #[allow(dead_code)]
+    pub fn actuated(&self, unit: LimitUnit) -> Actuated {
+        Actuated::new(self.charger(unit))
+    }
+
     /// PUT .../mode requests so far.
     pub fn mode_bodies(&self) -> Vec<String> {
         self.emu.mode_bodies()
@@ -114,3 +126,94 @@ pub fn limits(unit: LimitUnit, max: f64) -> ChargerLimits {
 
 #[allow(unused_imports)]
 pub use super::logs::LogBuffer;
+
+/// What [`Actuated::apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)]
+pub enum Applied {
+    Sent,
+    Unchanged,
+}
+
+/// The Smappee adapter behind the daemon's actuator, driven as the writer drives it but one call at
+/// a time: what a test needs to check dedupe, replugs, backoff and rejections against the emulator.
+#[derive(Debug)]
+pub struct Actuated {
+    pub c: SmappeeCharger,
+    pub act: Actuator,
+    origin: tokio::time::Instant,
+    last_err: Option<VendorError>,
+}
+
+#[allow(dead_code)]
+impl Actuated {
+    pub fn new(c: SmappeeCharger) -> Actuated {
+        let act = Actuator::new(ActuatorSettings {
+            resolution: mapping::resolution(c.limits()),
+            on_manual_change: OnManualChange::Reassert,
+            manual_grace: Duration::from_secs(60),
+        });
+        Actuated {
+            c,
+            act,
+            origin: tokio::time::Instant::now(),
+            last_err: None,
+        }
+    }
+    fn since(&self) -> Duration {
+        tokio::time::Instant::now() - self.origin
+    }
+    /// Bring the connector to `command`: `Unchanged` when the actuator sends nothing because it is
+    /// confirmed; an error while a backoff runs or for a rejected request.
+    pub async fn apply(
+        &mut self,
+        _now: DateTime<Utc>,
+        command: &Command,
+    ) -> Result<Applied, VendorError> {
+        self.act.command(Some(*command));
+        let now = self.since();
+        if let Some(req) = self.act.next(now) {
+            self.act.sending(req);
+            let r = self.c.execute(req).await;
+            let kind = r.as_ref().map_or_else(outcome, |_| Outcome::Ok);
+            self.act.written(self.since(), req, kind);
+            return match r {
+                Ok(()) => Ok(Applied::Sent),
+                Err(e) => {
+                    self.last_err = Some(e.clone());
+                    Err(e)
+                }
+            };
+        }
+        if self.act.confirmed() == self.act.wanted() {
+            return Ok(Applied::Unchanged);
+        }
+        let last = self
+            .last_err
+            .clone()
+            .expect("nothing sent without an error");
+        Err(match (self.act.deadline(), &last) {
+            (Some(until), VendorError::RateLimited { vendor, .. }) => VendorError::RateLimited {
+                vendor,
+                retry_after: Some(until.saturating_sub(now)),
+            },
+            (Some(until), _) => VendorError::Transient {
+                vendor: "smappee",
+                detail: format!(
+                    "waiting {}s after: {last}",
+                    until.saturating_sub(now).as_secs()
+                ),
+            },
+            (None, _) => last,
+        })
+    }
+    /// Read the state and hand it to the actuator (replugs, changes made in the app).
+    pub async fn read_state(&mut self, now: DateTime<Utc>) -> Result<ChargerState, VendorError> {
+        let s = self.c.read_state(now).await?;
+        self.act.observed(self.since(), &s.obs());
+        Ok(s)
+    }
+    pub fn last_state(&self) -> Option<&ChargerState> {
+        self.c.last_state()
+    }
+}
