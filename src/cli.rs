@@ -55,6 +55,10 @@ pub enum Command {
     CheckConfig {
         /// The config file to check.
         file: PathBuf,
+        /// Read secrets from this directory, named as the unit's `LoadCredential=` names them
+        /// (`smappee-password`...), as the service finds them in `$CREDENTIALS_DIRECTORY`.
+        #[arg(long, value_name = "DIR")]
+        credentials: Option<PathBuf>,
     },
     /// Read one value from a source and print it: use it first when setting up.
     #[command(subcommand)]

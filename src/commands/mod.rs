@@ -18,7 +18,12 @@ use std::process::ExitCode;
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::CheckConfig { file } => return config::check_config(&file),
+        Command::CheckConfig { file, credentials } => {
+            if let Some(dir) = credentials {
+                crate::config::values::use_credentials_dir(dir);
+            }
+            return config::check_config(&file);
+        }
         Command::Policies => config::list_policies(),
         other => dispatch(other),
     };
@@ -65,7 +70,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Charger(c) => rt()?.block_on(charger::charger(c)),
         Command::Smappee(c) => rt()?.block_on(charger::smappee(c)),
         Command::Enode(c) => rt()?.block_on(enode::run(c)),
-        Command::CheckConfig { file } => Ok(config::check_config(&file)),
+        Command::CheckConfig { file, .. } => Ok(config::check_config(&file)),
         Command::Policies => config::list_policies(),
     }
 }

@@ -24,11 +24,25 @@ pub struct SecretSource {
     pub env: &'static str,
 }
 
-/// Read a secret: the file named in the config, else `$CREDENTIALS_DIRECTORY/<credential>`, else the
-/// environment variable. Errors name the key and the three ways to provide it, never the value.
-/// Trailing newlines (as `echo` writes them) are removed.
+/// The credentials directory given on the command line (`check-config --credentials DIR`); it
+/// stands in for `$CREDENTIALS_DIRECTORY`, which only systemd sets.
+static CREDENTIALS_OVERRIDE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Look secrets up in `dir` as systemd would hand them over (`check-config --credentials DIR`).
+/// Set once, before the config is loaded.
+pub fn use_credentials_dir(dir: PathBuf) {
+    let _ = CREDENTIALS_OVERRIDE.set(dir);
+}
+
+/// Read a secret: `$CREDENTIALS_DIRECTORY/<credential>` when systemd handed it over (the unit's
+/// `LoadCredential=` is the deployment's word, and its throw-away user cannot read root's files),
+/// else the file named in the config, else the environment variable. Errors name the key and the
+/// ways to provide it, never the value. Trailing newlines (as `echo` writes them) are removed.
 pub fn resolve_secret(src: &SecretSource) -> Result<SecretString, String> {
-    let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    let credentials_dir = CREDENTIALS_OVERRIDE
+        .get()
+        .cloned()
+        .or_else(|| std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from));
     resolve_secret_in(src, credentials_dir.as_deref(), |k| std::env::var(k).ok())
 }
 
@@ -37,6 +51,14 @@ fn resolve_secret_in(
     credentials_dir: Option<&Path>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<SecretString, String> {
+    if let Some(dir) = credentials_dir {
+        let path = dir.join(src.credential);
+        if path.exists() {
+            return read_secret_file(&path).map_err(|e| {
+                format!("cannot read the systemd credential {}: {e}", path.display())
+            });
+        }
+    }
     if let Some(path) = &src.file {
         return read_secret_file(path).map_err(|e| {
             format!(
@@ -46,14 +68,6 @@ fn resolve_secret_in(
             )
         });
     }
-    if let Some(dir) = credentials_dir {
-        let path = dir.join(src.credential);
-        if path.exists() {
-            return read_secret_file(&path).map_err(|e| {
-                format!("cannot read the systemd credential {}: {e}", path.display())
-            });
-        }
-    }
     if let Some(v) = env(src.env) {
         let v = v.trim_end_matches(['\r', '\n']).to_string();
         if !v.is_empty() {
@@ -62,7 +76,8 @@ fn resolve_secret_in(
     }
     Err(format!(
         "no secret given: set {} to a file holding it, or set the environment variable {}, or pass it as the \
-         systemd credential \"{}\" (LoadCredential=)",
+         systemd credential \"{}\" (LoadCredential=; `check-config --credentials DIR` reads them from DIR, \
+         as does $CREDENTIALS_DIRECTORY)",
         src.key, src.env, src.credential
     ))
 }
@@ -122,7 +137,7 @@ mod tests {
     }
 
     #[test]
-    fn secret_precedence_file_then_credentials_then_env() {
+    fn secret_precedence_credentials_then_file_then_env() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("pw");
         std::fs::write(&f, "from-file\n").unwrap();
@@ -131,10 +146,12 @@ mod tests {
         std::fs::write(creds.join("smappee-password"), "from-cred").unwrap();
         let env = |_: &str| Some("from-env".to_string());
 
-        let s = resolve_secret_in(&src(Some(f)), Some(&creds), env).unwrap();
-        assert_eq!(s.expose_secret(), "from-file");
+        let s = resolve_secret_in(&src(Some(f.clone())), Some(&creds), env).unwrap();
+        assert_eq!(s.expose_secret(), "from-cred");
         let s = resolve_secret_in(&src(None), Some(&creds), env).unwrap();
         assert_eq!(s.expose_secret(), "from-cred");
+        let s = resolve_secret_in(&src(Some(f)), None, env).unwrap();
+        assert_eq!(s.expose_secret(), "from-file");
         let s = resolve_secret_in(&src(None), None, env).unwrap();
         assert_eq!(s.expose_secret(), "from-env");
     }

@@ -24,14 +24,14 @@ fn example_with(edit: impl Fn(String) -> String) -> (tempfile::TempDir, PathBuf)
     let dir = tempfile::tempdir().unwrap();
     let etc = dir.path().join("etc");
     std::fs::create_dir_all(etc.join("secrets")).unwrap();
-    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    std::fs::create_dir_all(etc.join("policies")).unwrap();
     for entry in std::fs::read_dir(repo("examples/secrets")).unwrap() {
         let e = entry.unwrap();
         std::fs::copy(e.path(), etc.join("secrets").join(e.file_name())).unwrap();
     }
     for entry in std::fs::read_dir(repo("policies")).unwrap() {
         let e = entry.unwrap();
-        std::fs::copy(e.path(), dir.path().join("policies").join(e.file_name())).unwrap();
+        std::fs::copy(e.path(), etc.join("policies").join(e.file_name())).unwrap();
     }
     let text = std::fs::read_to_string(repo("examples/sunplug.toml")).unwrap();
     let path = etc.join("sunplug.toml");
@@ -136,7 +136,7 @@ fn a_policy_that_needs_soc_without_a_vehicle_is_refused() {
 fn a_broken_policy_file_is_reported_with_its_own_file_and_line() {
     let (dir, path) = example_with(|t| t);
     std::fs::write(
-        dir.path().join("policies/pv-only.toml"),
+        dir.path().join("etc/policies/pv-only.toml"),
         "module = \"pv-only\"\n\n[switch]\nstart_energy = 3\n",
     )
     .unwrap();

@@ -14,6 +14,7 @@ mod daemon_loop;
 mod demo;
 mod e2e_service;
 mod guard_props;
+mod install_recipe;
 mod recording_replay;
 mod sim_cli;
 mod sim_controller;

@@ -295,7 +295,7 @@ async fn check_config_covers_vehicle_kinds() {
             &format!("\"{}/examples/secrets/", root.display()),
         )
         .replace(
-            "\"../policies/pv-only.toml\"",
+            "\"policies/pv-only.toml\"",
             &format!("\"{}/policies/target-by-departure.toml\"", root.display()),
         );
     // kind = "none" with a policy that needs the SoC: said at check-config time.
