@@ -144,24 +144,24 @@ fn check_config_reports_a_script_syntax_error_with_file_line_column() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let etc = dir.path().join("etc");
     std::fs::create_dir_all(etc.join("secrets")).unwrap();
-    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    std::fs::create_dir_all(etc.join("policies")).unwrap();
     for e in std::fs::read_dir(root.join("examples/secrets")).unwrap() {
         let e = e.unwrap();
         std::fs::copy(e.path(), etc.join("secrets").join(e.file_name())).unwrap();
     }
     std::fs::write(
-        dir.path().join("policies/mine.rhai"),
+        etc.join("policies/mine.rhai"),
         "fn wish(ctx) {\n    if ctx.soc_pct > 50 {\n        pause(\n    }\n}\n",
     )
     .unwrap();
     std::fs::write(
-        dir.path().join("policies/mine.toml"),
+        etc.join("policies/mine.toml"),
         "module = \"script\"\nscript = \"mine.rhai\"\n",
     )
     .unwrap();
     let text = std::fs::read_to_string(root.join("examples/sunplug.toml"))
         .unwrap()
-        .replace("../policies/pv-only.toml", "../policies/mine.toml");
+        .replace("policies/pv-only.toml", "policies/mine.toml");
     let cfg = etc.join("sunplug.toml");
     std::fs::write(&cfg, text).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sunplug"))
