@@ -224,6 +224,8 @@ pub struct Actuator {
     write_backoff: RetryGate,
     read_backoff: RetryGate,
     plugged: Option<bool>,
+    /// The session tag last read (see [`ChargerObs::session`]).
+    session: Option<u64>,
     manual: Option<ManualChange>,
     yielded: bool,
     /// Requests the charger acknowledged.
@@ -241,6 +243,7 @@ impl Actuator {
             write_backoff: RetryGate::new(WRITE_BACKOFF_MAX),
             read_backoff: RetryGate::new(READ_BACKOFF_MAX),
             plugged: None,
+            session: None,
             manual: None,
             yielded: false,
             writes: 0,
@@ -335,11 +338,20 @@ impl Actuator {
     /// A state read, taken at `read_at`. Detects a replug and changes made outside sunplug.
     pub fn observed(&mut self, read_at: Duration, obs: &ChargerObs) {
         self.read_backoff.record(read_at, Outcome::Ok);
-        if obs.plugged == Some(false) {
+        // Another session while plugged: the car was unplugged and plugged in again between two
+        // reads (the unplugged read was missed).
+        let new_session = obs.plugged == Some(true)
+            && obs.session.is_some()
+            && self.session.is_some()
+            && obs.session != self.session;
+        if obs.session.is_some() {
+            self.session = obs.session;
+        }
+        if obs.plugged == Some(false) || new_session {
             self.yielded = false;
             self.manual = None;
         }
-        if self.plugged == Some(false) && obs.plugged == Some(true) {
+        if (self.plugged == Some(false) && obs.plugged == Some(true)) || new_session {
             // A new session: the station reset the connector (Smappee: PAUSED becomes NORMAL).
             self.confirmed = None;
         }

@@ -109,6 +109,9 @@ pub struct ChargerObs {
     /// The station's own maximum current, when it reports one. Below the configured maximum it
     /// caps every command (a station installed for 16 A behind a config that says 32 A).
     pub max: Option<Amps>,
+    /// A tag of the charging session the charger reports (a hash of its id), when it has one. A
+    /// new tag while plugged is a replug between two reads: the station reset the connector.
+    pub session: Option<u64>,
 }
 
 /// The car as last reported by its cloud (Enode, Cariad) or MQTT. Each value carries the time the car

@@ -241,6 +241,7 @@ pub fn run(
                         .realtime_power
                         .then(|| Reading::new(Watts(power.1), utc(power.0))),
                     max: None,
+                    session: None,
                 },
                 vehicle: cloud.observation(),
                 overrides,

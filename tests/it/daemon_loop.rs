@@ -92,6 +92,7 @@ impl ChargerPort for FakeCharger {
             paused: Some(s.paused),
             power: Some(Reading::new(Watts(car), now)),
             max: s.station_max.map(Amps),
+            session: None,
         })
     }
 }

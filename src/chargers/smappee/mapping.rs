@@ -266,11 +266,20 @@ impl ChargerState {
             paused: self.paused,
             power: self.power,
             max: self.max_current,
+            session: self.session_id().map(session_tag),
         }
     }
     pub fn session_id(&self) -> Option<&str> {
         self.session.as_ref().and_then(|s| s.id.as_deref())
     }
+}
+
+/// A session id as the controller's tag: only equality matters.
+fn session_tag(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }
 
 fn upper(s: Option<&str>) -> Option<String> {

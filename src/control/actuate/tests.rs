@@ -248,3 +248,26 @@ fn yielding_to_a_change_in_the_app_lasts_until_the_car_leaves() {
         Some(Request::Ampere(12))
     );
 }
+
+/// A replug between two polls (the unplugged read missed) shows as a new session: the pause the
+/// station dropped is re-asserted at once, not after the manual-change grace.
+#[test]
+fn a_new_session_while_plugged_reasserts_the_pause_at_once() {
+    let mut a = actuator(OnManualChange::Reassert);
+    let tagged = |session, paused| ChargerObs {
+        session: Some(session),
+        ..read(true, paused)
+    };
+    a.observed(s(0), &tagged(1, false));
+    assert_eq!(step(&mut a, s(0), Command::Pause), Some(Request::Pause));
+    a.observed(s(10), &tagged(1, true));
+    assert_eq!(step(&mut a, s(10), Command::Pause), None);
+    // The car left and came back between two polls: a new session, NORMAL again.
+    a.observed(s(20), &tagged(2, false));
+    assert_eq!(
+        step(&mut a, s(20), Command::Pause),
+        Some(Request::Pause),
+        "re-asserted without waiting for the grace"
+    );
+    assert!(a.manual().is_none(), "a replug is not a manual change");
+}
