@@ -57,7 +57,7 @@ impl Problems {
     pub fn iter(&self) -> impl Iterator<Item = &Problem> {
         self.0.iter()
     }
-    fn sort(&mut self) {
+    pub fn sort(&mut self) {
         self.0.sort_by(|a, b| {
             (a.file.as_path(), a.line.unwrap_or(usize::MAX))
                 .cmp(&(b.file.as_path(), b.line.unwrap_or(usize::MAX)))

@@ -101,6 +101,8 @@ impl VendorError {
         }
         let what = if err.is_timeout() {
             "timed out"
+        } else if is_certificate_failure(err) {
+            "the server's TLS certificate was not accepted"
         } else if err.is_connect() {
             "could not connect"
         } else if err.is_body() {
@@ -117,6 +119,21 @@ impl VendorError {
             detail: format!("{what}{host}"),
         }
     }
+}
+
+/// Whether a failure's cause chain is a TLS certificate rejection (reqwest reports it as a connect
+/// error, which would read "could not connect" and send the user to check the network).
+pub(crate) fn is_certificate_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        let t = e.to_string().to_ascii_lowercase();
+        if t.contains("certificate") || t.contains("unknownissuer") || t.contains("notvalidforname")
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// Map a non-success HTTP status onto the vocabulary, following the usual retry rules: 408, 429 and
@@ -276,6 +293,29 @@ pub async fn send(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_certificate_rejection_is_found_in_the_cause_chain() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("error trying to connect")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let cert = Outer(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "invalid peer certificate: UnknownIssuer",
+        ));
+        assert!(is_certificate_failure(&cert));
+        let refused = Outer(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(!is_certificate_failure(&refused));
+    }
     use super::*;
     use reqwest::header::{HeaderValue, RETRY_AFTER};
 

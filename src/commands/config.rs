@@ -9,7 +9,20 @@ use std::process::ExitCode;
 pub fn check_config(file: &Path) -> ExitCode {
     match config::load(file, Needs::RUN) {
         Ok(cfg) => {
-            println!("{}: OK", file.display());
+            // Warnings do not fail the check: the file is valid, just not finished.
+            for w in cfg.warnings.iter() {
+                eprintln!("warning: {w}");
+            }
+            let n = cfg.warnings.len();
+            if n == 0 {
+                println!("{}: OK", file.display());
+            } else {
+                println!(
+                    "{}: OK, with {n} warning{}",
+                    file.display(),
+                    if n == 1 { "" } else { "s" }
+                );
+            }
             for line in summary(&cfg) {
                 println!("  {line}");
             }
@@ -19,6 +32,14 @@ pub fn check_config(file: &Path) -> ExitCode {
             eprint!("{problems}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A config enum as it is written in the TOML file (`percentage`, not `Percentage`).
+fn word<T: serde::Serialize + std::fmt::Debug>(v: &T) -> String {
+    match toml::Value::try_from(v) {
+        Ok(toml::Value::String(s)) => s,
+        _ => format!("{v:?}"),
     }
 }
 
@@ -43,14 +64,17 @@ pub fn summary(cfg: &config::Config) -> Vec<String> {
     if let Some(c) = &cfg.charger {
         let (_, step) = c.resolution();
         out.push(format!(
-            "charger: {} .. {} in {:?} (steps of {})",
-            c.floor, c.max, c.unit, step
+            "charger: {} .. {} in {} (steps of {})",
+            c.floor,
+            c.max,
+            word(&c.unit),
+            step
         ));
     }
     if let Some(s) = &cfg.surplus {
         out.push(format!(
-            "surplus: {:?}{}, stale after {}",
-            s.kind,
+            "surplus: {}{}, stale after {}",
+            word(&s.kind),
             s.preset
                 .as_ref()
                 .map(|p| format!(" via preset {p}"))
@@ -58,7 +82,7 @@ pub fn summary(cfg: &config::Config) -> Vec<String> {
             s.max_age
         ));
     }
-    out.push(format!("vehicle: {:?}", cfg.vehicle.kind));
+    out.push(format!("vehicle: {}", word(&cfg.vehicle.kind)));
     if cfg.vehicle.kind == crate::config::vehicle::VehicleKind::Cariad {
         out.push(format!(
             "cariad: if the token is refused: {}",

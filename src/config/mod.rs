@@ -24,7 +24,7 @@ use crate::units::{Amps, Phases, Supply, Volts, Watts};
 use checks::{Checker, check_charger, check_control, check_site, check_vehicle};
 use chrono_tz::Tz;
 use diag::{KeyIndex, parse_all};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::path::{Path, PathBuf};
 use surplus::SurplusSection;
 use values::{SecretSource, resolve_secret};
@@ -153,6 +153,8 @@ pub struct Config {
     pub recording: RecordingSection,
     pub secrets: Secrets,
     pub state_dir: PathBuf,
+    /// Not errors, but worth saying: e.g. secrets still holding the example's `REPLACE-ME`.
+    pub warnings: Problems,
 }
 
 impl Config {
@@ -197,7 +199,11 @@ pub fn load(path: &Path, needs: Needs) -> Result<Config, Problems> {
 /// As [`load`], from text already read (`path` names the file and anchors relative paths).
 pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problems> {
     let (raw, mut problems) = parse_all::<RawConfig>(path, text);
-    let raw = raw.unwrap_or_default();
+    // A file that does not parse at all (e.g. one unquoted value) is one problem: checking the
+    // defaults that stand in for it would only add "missing section" noise.
+    let Some(raw) = raw else {
+        return Err(problems);
+    };
     let idx = KeyIndex::build(text);
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut ck = Checker {
@@ -243,9 +249,24 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
 
     // Secrets, for the sections this command needs.
     let mut secrets = Secrets::default();
+    let mut warnings = Problems::default();
     let rel = |p: &Option<PathBuf>| p.as_ref().map(|p| dir.join(p));
-    let secret = |ck: &mut Checker<'_>, src: SecretSource| match resolve_secret(&src) {
-        Ok(s) => Some(s),
+    let mut secret = |ck: &mut Checker<'_>, src: SecretSource| match resolve_secret(&src) {
+        Ok(s) => {
+            if s.expose_secret().contains(PLACEHOLDER) {
+                warnings.push(Problem {
+                    file: path.to_path_buf(),
+                    key: src.key.to_string(),
+                    line: idx.line(src.key),
+                    message: format!(
+                        "the secret is still the example's placeholder {PLACEHOLDER}: put the real one in its file \
+                         (or the systemd credential \"{}\", or {})",
+                        src.credential, src.env
+                    ),
+                });
+            }
+            Some(s)
+        }
         Err(e) => {
             ck.push(src.key, e);
             None
@@ -339,6 +360,8 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
     if !problems.is_empty() {
         return Err(problems);
     }
+    placeholder_warnings(path, text, &mut warnings);
+    warnings.sort();
     let site = raw.site;
     Ok(Config {
         path: path.to_path_buf(),
@@ -375,7 +398,27 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         logging: raw.logging,
         recording: raw.recording,
         secrets,
+        warnings,
     })
+}
+
+/// The word the shipped examples use where a real value must go.
+pub const PLACEHOLDER: &str = "REPLACE-ME";
+
+/// Warnings for values still holding [`PLACEHOLDER`] in the config text itself.
+fn placeholder_warnings(path: &Path, text: &str, warnings: &mut Problems) {
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or_default();
+        if code.contains(PLACEHOLDER) {
+            let key = code.split('=').next().unwrap_or_default().trim();
+            warnings.push(Problem {
+                file: path.to_path_buf(),
+                key: String::new(),
+                line: Some(n + 1),
+                message: format!("`{key}` is still the example's placeholder {PLACEHOLDER}"),
+            });
+        }
+    }
 }
 
 /// `[control] state_dir`, else `$STATE_DIRECTORY` (systemd), else `/var/lib/sunplug`.

@@ -298,8 +298,15 @@ impl Controller {
                 reason: "charge now (override)".into(),
             }
         } else if self.target_reached {
+            // Still paused when the SoC has gone stale (no overcharge past the target), but the
+            // reason must not claim the target is reached: we do not know the SoC now.
             Wish::Pause {
-                reason: format!("target {target} reached"),
+                reason: match soc {
+                    Some(_) => format!("target {target} reached"),
+                    None => format!(
+                        "SoC unknown (no fresh report): paused, as the last known SoC was at the target {target}"
+                    ),
+                },
             }
         } else if let Some(min) = self.min_soc(obs).filter(|m| soc.is_some_and(|s| s < *m)) {
             Wish::Fixed {

@@ -278,7 +278,7 @@ async fn run(
         let polled = tokio::select! {
             biased;
             _ = cancel.cancelled() => break,
-            p = lp.poll() => p,
+            p = lp.poll(connected) => p,
         };
         match polled {
             Ok(Polled::Connected) => {
@@ -362,7 +362,7 @@ async fn run(
         let drain = async {
             let mut sent = false;
             loop {
-                match lp.poll().await {
+                match lp.poll(true).await {
                     Ok(Polled::DisconnectSent) => sent = true,
                     Err(_) => return sent,
                     Ok(_) => {}

@@ -163,7 +163,9 @@ impl Client {
 
 impl Loop {
     /// One step of the event loop; `Err` is a sentence describing why the connection is gone.
-    pub async fn poll(&mut self) -> Result<Polled, String> {
+    /// `session_up`: whether the broker had accepted us (CONNACK) before this error — a socket
+    /// closed then is the broker going away, not a refusal of our credentials.
+    pub async fn poll(&mut self, session_up: bool) -> Result<Polled, String> {
         match self {
             Loop::V4(l) => {
                 use rumqttc::{Event, Outgoing, Packet};
@@ -176,7 +178,7 @@ impl Loop {
                     }),
                     Ok(Event::Outgoing(Outgoing::Disconnect)) => Ok(Polled::DisconnectSent),
                     Ok(_) => Ok(Polled::Other),
-                    Err(e) => Err(describe_v4(&e)),
+                    Err(e) => Err(describe_v4(&e, session_up)),
                 }
             }
             Loop::V5(l) => {
@@ -193,7 +195,7 @@ impl Loop {
                         Ok(Polled::DisconnectSent)
                     }
                     Ok(_) => Ok(Polled::Other),
-                    Err(e) => Err(describe_v5(&e)),
+                    Err(e) => Err(describe_v5(&e, session_up)),
                 }
             }
         }
@@ -250,16 +252,18 @@ fn refused_v4(code: rumqttc::ConnectReturnCode) -> String {
 }
 
 /// A 3.1.1 connection error as a sentence (no credentials are ever part of rumqttc's errors).
-pub(crate) fn describe_v4(e: &rumqttc::ConnectionError) -> String {
+pub(crate) fn describe_v4(e: &rumqttc::ConnectionError, session_up: bool) -> String {
     use rumqttc::ConnectionError as E;
     match e {
         E::ConnectionRefused(code) => refused_v4(*code),
         E::Io(io) => describe_io(io),
+        E::MqttState(rumqttc::StateError::ConnectionAborted) if session_up => LOST_BY_BROKER.into(),
+        E::MqttState(rumqttc::StateError::Io(io)) => describe_io(io),
         E::NetworkTimeout => {
             "no answer from the broker in time (is host/port right, or is a firewall dropping it?)"
                 .into()
         }
-        E::Tls(t) => format!("TLS handshake failed: {t} {TLS_HINT}"),
+        E::Tls(t) => describe_tls(t),
         E::MqttState(rumqttc::StateError::ConnectionAborted) => CLOSED_BY_BROKER.into(),
         E::MqttState(s) => format!("connection lost: {s}"),
         other => format!("connection lost: {other}"),
@@ -273,8 +277,36 @@ const TLS_HINT: &str =
 const CLOSED_BY_BROKER: &str = "the broker closed the connection (right after connecting, this usually means a wrong \
                                 user name or password, or a client id or ACL rule)";
 
+/// The broker closed a session it had accepted: it stopped, crashed or restarted.
+const LOST_BY_BROKER: &str = "the broker closed the connection (it stopped, restarted or crashed; our credentials were accepted)";
+
+/// A TLS failure: a certificate the broker's chain or name does not match is said as such.
+fn describe_tls(t: &rumqttc::TlsError) -> String {
+    let text = t.to_string();
+    if is_certificate_error(&text) {
+        format!(
+            "TLS handshake failed: the broker's TLS certificate was not accepted: {text} {TLS_HINT}"
+        )
+    } else {
+        format!("TLS handshake failed: {text} {TLS_HINT}")
+    }
+}
+
+fn is_certificate_error(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    [
+        "certificate",
+        "unknownissuer",
+        "notvalidforname",
+        "expired",
+        "badsignature",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
+}
+
 /// A 5 connection error as a sentence.
-pub(crate) fn describe_v5(e: &r5::ConnectionError) -> String {
+pub(crate) fn describe_v5(e: &r5::ConnectionError, session_up: bool) -> String {
     use r5::ConnectionError as E;
     use r5::mqttbytes::v5::ConnectReturnCode as C;
     match e {
@@ -293,7 +325,10 @@ pub(crate) fn describe_v5(e: &r5::ConnectionError) -> String {
             "no answer from the broker in time (is host/port right, or is a firewall dropping it?)"
                 .into()
         }
-        E::Tls(t) => format!("TLS handshake failed: {t} {TLS_HINT}"),
+        E::Tls(t) => describe_tls(t),
+        E::MqttState(r5::StateError::ConnectionAborted) if session_up => LOST_BY_BROKER.into(),
+        E::MqttState(r5::StateError::ConnectionAborted) => CLOSED_BY_BROKER.into(),
+        E::MqttState(r5::StateError::Io(io)) => describe_io(io),
         E::MqttState(s) => format!("connection lost: {s}"),
         other => format!("connection lost: {other}"),
     }
@@ -309,5 +344,64 @@ fn describe_io(io: &std::io::Error) -> String {
             format!("the broker closed the connection ({io})")
         }
         _ => format!("network error: {io}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rumqttc::{ConnectReturnCode, ConnectionError as E, StateError};
+
+    #[test]
+    fn a_broker_that_goes_away_is_not_called_a_wrong_password() {
+        let crash = E::MqttState(StateError::ConnectionAborted);
+        let up = describe_v4(&crash, true);
+        assert!(!up.contains("password"), "{up}");
+        assert!(up.contains("stopped, restarted or crashed"), "{up}");
+        let reset = E::MqttState(StateError::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        let r = describe_v4(&reset, true);
+        assert!(
+            !r.contains("password") && r.contains("closed the connection"),
+            "{r}"
+        );
+        // Closed right after CONNECT (no CONNACK yet): then credentials are a likely cause.
+        assert!(describe_v4(&crash, false).contains("password"));
+        let v5 = describe_v5(
+            &r5::ConnectionError::MqttState(r5::StateError::ConnectionAborted),
+            true,
+        );
+        assert!(!v5.contains("password"), "{v5}");
+        // A real refusal still says so, and a service refusal does not blame the password.
+        assert!(
+            describe_v4(
+                &E::ConnectionRefused(ConnectReturnCode::BadUserNamePassword),
+                false
+            )
+            .contains("password")
+        );
+        assert!(
+            !describe_v4(
+                &E::ConnectionRefused(ConnectReturnCode::ServiceUnavailable),
+                false
+            )
+            .contains("password")
+        );
+    }
+
+    #[test]
+    fn a_certificate_failure_is_named_as_such() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "invalid peer certificate: UnknownIssuer",
+        );
+        let d = describe_v4(&E::Tls(rumqttc::TlsError::Io(io)), false);
+        assert!(d.contains("TLS certificate was not accepted"), "{d}");
+        assert!(d.contains("mqtt.ca_file"), "{d}");
+        assert!(
+            !d.contains("connect failed") && !d.contains("could not connect"),
+            "{d}"
+        );
     }
 }

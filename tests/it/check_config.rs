@@ -159,3 +159,49 @@ fn a_missing_file_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the config file"));
 }
+
+#[test]
+fn the_example_s_placeholders_are_warnings_and_enums_read_as_in_toml() {
+    let out = sunplug(&[
+        "check-config",
+        repo("examples/sunplug.toml").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "a warning is not an error: {stdout}{err}"
+    );
+    assert!(
+        err.contains("warning:")
+            && err.contains("smappee.password_file")
+            && err.contains("REPLACE-ME"),
+        "{err}"
+    );
+    assert!(stdout.contains("OK, with 3 warnings"), "{stdout}");
+    assert!(stdout.contains("in percentage"), "{stdout}");
+    assert!(!stdout.contains("Percentage"), "{stdout}");
+    assert!(stdout.contains("vehicle: enode"), "{stdout}");
+}
+
+#[test]
+fn real_secrets_give_no_warning() {
+    let (dir, path) = example_with(|t| t);
+    for e in std::fs::read_dir(dir.path().join("etc/secrets")).unwrap() {
+        std::fs::write(e.unwrap().path(), "s3cret\n").unwrap();
+    }
+    let out = sunplug(&["check-config", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+}
+
+#[test]
+fn one_unquoted_value_is_one_problem() {
+    let (_dir, path) = example_with(|t| t.replace("host = \"localhost\"", "host = broker.lan"));
+    let out = sunplug(&["check-config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 problem found"), "{err}");
+    assert!(err.contains("must be quoted"), "{err}");
+}

@@ -380,3 +380,18 @@ fn evcc_like_needs_a_full_minute_of_export_to_enable() {
         "enable after 60 s of qualifying ticks: {on} s {trace:?}"
     );
 }
+
+#[test]
+fn with_the_soc_gone_stale_the_reason_does_not_claim_the_target_is_reached() {
+    let mut c = controller("pv-only");
+    let mut site = Site::new(9000.0);
+    site.soc = Some((100.0, at(0)));
+    let d = site.step(&mut c, at(5));
+    assert!(d.reason.contains("target 100 % reached"), "{}", d.reason);
+    // Past the vehicle's max_age (6 h): the SoC is unknown now.
+    let later = 7 * 3600;
+    let d = site.step(&mut c, at(later));
+    assert_eq!(d.factors.soc_pct, None, "the SoC is unknown");
+    assert!(!d.reason.contains("reached"), "{}", d.reason);
+    assert!(d.reason.contains("SoC unknown"), "{}", d.reason);
+}

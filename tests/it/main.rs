@@ -40,3 +40,4 @@ mod vehicle_cli;
 mod vehicle_enode;
 mod vehicle_enode_poller;
 mod vehicle_mqtt_probe;
+mod vendor_fuzz;

@@ -219,7 +219,7 @@ async fn victron_sums_value_objects_and_sends_the_keepalive() {
         assert_eq!(
             h.reading(),
             None,
-            "an empty payload (device left the bus) is no value either"
+            "an empty payload (device left the bus) brings no value back"
         );
         h.shutdown().await;
     }
@@ -301,9 +301,11 @@ async fn evcc_grid_and_discharge_positive_battery() {
         let grid = r.balance.grid(sunplug::units::Watts::ZERO);
         let eff = sunplug::control::controller::effective_grid(grid, r.battery, Default::default());
         assert_eq!(eff.0, -2310.5 + 1500.0);
-        // evcc erases a value with an empty payload.
-        h.send("evcc/site/battery/power", "", true).await;
-        assert_eq!(h.reading(), None);
+        // evcc erases a value with an empty payload: no update, the last value ages out at max_age
+        // (issue 12: an empty payload must not drop the car to the floor at once).
+        let out = h.send("evcc/site/battery/power", "", true).await;
+        assert_eq!((out.updated, out.unavailable), (0, 0));
+        assert!(h.reading().is_some(), "kept until max_age");
         h.shutdown().await;
     }
 }

@@ -137,3 +137,22 @@ async fn max_age_on_tokio_time_as_the_daemon_runs_it() {
     assert_eq!(t.reading(clock.now()), None, "30.001 s old: stale");
     assert!(matches!(t.snapshot(clock.now()).state, State::Stale { .. }));
 }
+
+#[test]
+fn an_empty_or_null_payload_is_no_update_and_the_value_ages_out_at_max_age() {
+    for nothing in [&b""[..], b"  \n", b"null", b" null\n"] {
+        let mut t = tracker("topic = \"m\"\nmax_age = \"30s\"");
+        t.on_message("m", b"-2000", false, t0());
+        let out = t.on_message("m", nothing, false, t0() + Secs::seconds(5));
+        assert_eq!(
+            (out.updated, out.unavailable, out.rejected.is_none()),
+            (0, 0, true),
+            "{nothing:?}"
+        );
+        let r = t
+            .reading(t0() + Secs::seconds(10))
+            .unwrap_or_else(|| panic!("{nothing:?} kept the last value until max_age"));
+        assert_eq!(r.at, t0(), "with its own time");
+        assert_eq!(t.reading(t0() + Secs::seconds(31)), None, "then it expires");
+    }
+}

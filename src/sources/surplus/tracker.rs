@@ -6,8 +6,9 @@
 //!
 //! Rules, each tested:
 //! - a field missing from a message is no update (a partial message never zeroes a value);
-//! - `null`, `unavailable` or an empty payload means the device has no value now: that part is
-//!   unknown until the next value (never zero, never the old value);
+//! - an empty or `null` payload is no update either: the last value ages out at `max_age`;
+//! - `unavailable` (or a `null` field inside a message) means the device has no value now: that
+//!   part is unknown until the next value (never zero, never the old value);
 //! - a value is the sum of its parts and exists only while every part is known, live and fresh; its
 //!   time is the oldest part's time (one stale phase must not make a sum look fresh);
 //! - a retained message (stored by the broker, handed over at subscribe time) has an unknown age:
@@ -186,13 +187,12 @@ impl SurplusTracker {
             ..Outcome::default()
         };
         self.stats.messages += 1;
-        if payload.iter().all(u8::is_ascii_whitespace) {
-            // Victron: the device left the bus; evcc: the value was erased.
-            for i in idxs {
-                self.parts[i].last = None;
-            }
-            out.unavailable = 1;
-            self.stats.unavailable += 1;
+        if payload.iter().all(u8::is_ascii_whitespace) || payload.trim_ascii() == b"null" {
+            // An empty or `null` payload (Victron: the device left the bus; evcc: the value was
+            // erased; a retained message deleted) is no update, like a missing field: the last
+            // value stands until `max_age`, so one such message never drops the car to the floor.
+            out.missing = idxs.len();
+            self.stats.missing += 1;
             return out;
         }
         let doc = match parse_payload(payload) {
