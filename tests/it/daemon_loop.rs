@@ -1,6 +1,7 @@
 //! The daemon's loop with fake ports, under tokio's paused clock: the wiring between meter, controller,
 //! writer, Home Assistant and persistence, without any network.
 
+use crate::support::fakes::{GridMeter, NoVehicle};
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,7 @@ use std::time::Duration;
 use sunplug::clock::{Clock, TokioClock};
 use sunplug::config::{self, Needs};
 use sunplug::control::actuate::Request;
-use sunplug::control::{ChargerObs, Command, MeterSample, Reading};
+use sunplug::control::{ChargerObs, Command, Reading};
 use sunplug::daemon::ports::*;
 use sunplug::daemon::run::{Wiring, run};
 use sunplug::daemon::systemd::Notifier;
@@ -94,48 +95,6 @@ impl ChargerPort for FakeCharger {
             max: s.station_max.map(Amps),
             session: None,
         })
-    }
-}
-
-struct NoVehicle;
-impl VehiclePort for NoVehicle {
-    async fn fetch(&mut self, _now: DateTime<Utc>) -> Result<VehicleUpdate, VendorError> {
-        Ok(VehicleUpdate::default())
-    }
-    fn next_poll(
-        &mut self,
-        _now: DateTime<Utc>,
-        _last: Option<&Result<VehicleUpdate, VendorError>>,
-    ) -> Option<Duration> {
-        None
-    }
-}
-
-/// A grid meter on topic "meter", payload = grid watts.
-#[derive(Default)]
-struct FakeMeter(Option<Reading<MeterSample>>);
-impl TopicSource for FakeMeter {
-    type Output = MeterOutput;
-    fn topics(&self) -> Vec<String> {
-        vec!["meter".into()]
-    }
-    fn on_message(
-        &mut self,
-        topic: &str,
-        payload: &[u8],
-        _retained: bool,
-        now: DateTime<Utc>,
-    ) -> bool {
-        if topic != "meter" {
-            return false;
-        }
-        if let Ok(w) = std::str::from_utf8(payload).unwrap_or("").parse::<f64>() {
-            self.0 = Some(Reading::new(MeterSample::grid(Watts(w)), now));
-        }
-        true
-    }
-    fn latest(&self, _now: DateTime<Utc>) -> Option<MeterOutput> {
-        self.0
     }
 }
 
@@ -231,7 +190,7 @@ impl Harness {
             clock,
             charger: charger.clone(),
             vehicle: NoVehicle,
-            meter: Box::new(FakeMeter::default()),
+            meter: Box::new(GridMeter::default()),
             charger_power: None,
             vehicle_topics: None,
             mqtt: Some((mqtt.clone() as Arc<dyn MqttPort>, rx)),

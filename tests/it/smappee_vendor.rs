@@ -3,61 +3,23 @@
 //! power; the realtime channels are the `consumptionIndex` values, not `powerTopicIndex`; the smart
 //! device is found in the `/smartdevices` list by the connector's uuid.
 
+use crate::support::fakes::{GridMeter, NoVehicle};
 use crate::support::smappee::Harness;
-use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sunplug::chargers::smappee::ChargerPowerSource;
 use sunplug::chargers::smappee::realtime::{self, RealtimeError};
 use sunplug::config::{self, LimitUnit, Needs};
-use sunplug::control::{MeterSample, Reading};
 use sunplug::daemon::ports::*;
 use sunplug::daemon::run::{Wiring, run};
 use sunplug::daemon::systemd::Notifier;
 use sunplug::emulators::smappee::EmulatorConfig;
 use sunplug::units::Watts;
-use sunplug::vendor::VendorError;
 use tokio::sync::mpsc;
 
 const VOLT: f64 = 230.0;
 const HOUSE_W: f64 = 400.0;
-
-struct NoVehicle;
-impl VehiclePort for NoVehicle {
-    async fn fetch(&mut self, _now: DateTime<Utc>) -> Result<VehicleUpdate, VendorError> {
-        Ok(VehicleUpdate::default())
-    }
-    fn next_poll(
-        &mut self,
-        _now: DateTime<Utc>,
-        _last: Option<&Result<VehicleUpdate, VendorError>>,
-    ) -> Option<Duration> {
-        None
-    }
-}
-
-/// A grid meter on topic "meter", payload = grid watts.
-#[derive(Default)]
-struct GridMeter(Option<Reading<MeterSample>>);
-impl TopicSource for GridMeter {
-    type Output = MeterOutput;
-    fn topics(&self) -> Vec<String> {
-        vec!["meter".into()]
-    }
-    fn on_message(&mut self, topic: &str, payload: &[u8], _r: bool, now: DateTime<Utc>) -> bool {
-        if topic != "meter" {
-            return false;
-        }
-        if let Ok(w) = std::str::from_utf8(payload).unwrap_or("").parse::<f64>() {
-            self.0 = Some(Reading::new(MeterSample::grid(Watts(w)), now));
-        }
-        true
-    }
-    fn latest(&self, _now: DateTime<Utc>) -> Option<MeterOutput> {
-        self.0
-    }
-}
 
 #[derive(Default)]
 struct NullMqtt(Mutex<Vec<String>>);

@@ -22,6 +22,7 @@
 
 mod broker;
 pub mod control;
+pub mod fakes;
 pub mod harness;
 pub mod logs;
 pub mod sim;
