@@ -11,6 +11,7 @@ mod control_policies;
 mod control_script;
 mod control_solar_loop;
 mod daemon_loop;
+mod deb_package;
 mod demo;
 mod e2e_service;
 mod guard_props;
