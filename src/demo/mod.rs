@@ -12,6 +12,7 @@
 
 pub mod setup;
 mod table;
+pub mod why;
 pub mod world;
 
 use crate::clock::{Clock, ScaledClock};
@@ -82,6 +83,15 @@ pub async fn run_demo(
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let cfg = setup::write_config(dir.path(), &sc, &policy_path, &smappee, &enode)?;
     let on_shutdown = cfg.control.on_shutdown;
+    let rules = why::Rules {
+        watts_per_amp: sc.car_watts_per_amp(),
+        floor_a: sc.charger.min_current_a,
+        max_a: sc.charger.max_current_a.min(sc.car.max_current.0),
+        ramp_a_per_s: cfg.control.ramp_a_per_s,
+        min_change_interval: cfg.control.min_change_interval.get(),
+        hold_band_a: policy.common.hold_band_a,
+        switch: policy.common.switch,
+    };
 
     let car_now = Arc::new(Mutex::new(CarNow::default()));
     let charger = crate::chargers::smappee::charger_from_config(&cfg, clock.clone())?;
@@ -123,6 +133,7 @@ pub async fn run_demo(
         smappee.clone(),
         enode.clone(),
         car_now,
+        decisions,
     );
     let (rows_tx, mut rows) = mpsc::unbounded_channel();
     let halt = CancellationToken::new();
@@ -138,9 +149,7 @@ pub async fn run_demo(
     let mut interrupted = false;
     let print = |out: &mut dyn Write, r: Row| -> std::io::Result<()> {
         if r.active() {
-            let d = decisions.borrow().clone();
-            let c = smappee.connector(world::CONNECTOR);
-            writeln!(out, "{}", table_row(&r, &sc, c, d.as_ref()))?;
+            writeln!(out, "{}", table_row(&r, &sc, &rules))?;
         }
         Ok(())
     };

@@ -1,13 +1,16 @@
 //! What a person reads during a demo: the header, one table row per quarter hour, the summary.
 //!
 //! Owns the formatting only: the numbers come from the replay ([`super::world`]), the charger's state
-//! from the Smappee emulator, the reasons from the daemon's decisions.
+//! from the Smappee emulator, the decisions from the daemon, and why a decision is not what the
+//! surplus allows from [`super::why`]. A row is one instant: grid = house + car − PV, and the car's
+//! kW are its amps × volts × phases.
 
 use super::DemoOutcome;
+use super::why::{Rules, why};
 use super::world::Row;
 use crate::chargers::smappee::wire::{Limit, Mode, WireUnit};
 use crate::config::{LimitUnit, SafeState};
-use crate::control::Decision;
+use crate::control::Command;
 use crate::emulators::smappee::Connector;
 use crate::sim::{Input, Scenario};
 use chrono::{DateTime, Utc};
@@ -71,43 +74,68 @@ pub fn human(d: Duration) -> String {
 }
 
 pub fn table_head() -> String {
+    let cols = |c: [&str; 11]| {
+        format!(
+            "{:>5}  {:>5}  {:>5}  {:>6}  {:>5}  {:>4}  {:>4}  {:<23}  {:>6}  {:>7}  {}",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]
+        )
+    };
     format!(
-        "{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<23}  {}\n{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<23}  {}",
-        "time",
-        "PV",
-        "house",
-        "car",
-        "SoC",
-        "charger (emulated)",
-        "the daemon's last decision",
-        "",
-        "kW",
-        "kW",
-        "kW",
-        "%",
-        "",
-        "",
+        "{}\n{}",
+        cols([
+            "time",
+            "PV",
+            "house",
+            "grid",
+            "car",
+            "car",
+            "SoC",
+            "charger (emulated)",
+            "avail.",
+            "decided",
+            "why (the daemon's reason, or what kept it from what the surplus allows)",
+        ]),
+        cols(["", "kW", "kW", "kW", "kW", "A", "%", "", "kW", "", ""]),
     )
 }
 
 fn kw(w: Option<f64>) -> String {
-    w.map_or("–".into(), |w| format!("{:.2}", w / 1000.0))
+    match w.map(|w| (w / 10.0).round() / 100.0) {
+        None => "–".into(),
+        Some(0.0) => "0.00".into(), // not "-0.00"
+        Some(kw) => format!("{kw:.2}"),
+    }
 }
 
-pub fn table_row(r: &Row, sc: &Scenario, c: Option<Connector>, d: Option<&Decision>) -> String {
+fn command_cell(c: Command) -> String {
+    match c {
+        Command::Pause => "pause".into(),
+        Command::Charge { current, .. } => format!("{:.1} A", current.0),
+    }
+}
+
+/// One row, every column at the instant `r.at`; `rules` say what a decision obeys besides the
+/// surplus.
+pub fn table_row(r: &Row, sc: &Scenario, rules: &Rules) -> String {
+    let d = r.decision.as_ref();
+    let since = r.since.and_then(|s| (r.at - s).to_std().ok());
     format!(
-        "{:>5}  {:>5}  {:>5}  {:>5}  {:>4}  {:<23}  {}",
+        "{:>5}  {:>5}  {:>5}  {:>6}  {:>5}  {:>4.1}  {:>4}  {:<23}  {:>6}  {:>7}  {}",
         local(sc, r.at, "%H:%M"),
         kw(r.pv_w),
         kw(r.load_w),
+        kw(Some(r.grid_w())),
         kw(Some(r.car_w)),
+        r.car_a,
         if r.plugged {
             format!("{:.0}", r.soc_pct)
         } else {
             "–".into()
         },
-        c.as_ref().map_or("?".into(), charger_cell),
-        d.map_or("(no decision yet)", |d| d.reason.as_str()),
+        r.charger.as_ref().map_or("?".into(), charger_cell),
+        kw(d.and_then(|d| d.factors.available_w)),
+        d.map_or("–".into(), |d| command_cell(d.command)),
+        d.map_or_else(|| "(no decision yet)".into(), |d| why(rules, d, since)),
     )
 }
 

@@ -7,14 +7,16 @@
 //! [`Input`] for the data, [`SessionClock`] for plug-in and departure, [`CarModel`] for what the car
 //! draws of what the station offers, [`VehicleApiModel`] for the SoC the car's cloud reports (captured
 //! every `period`, `latency` late, rounded), [`Tally`] for the energy figures. Nothing here decides
-//! anything: the daemon does, through the emulators' HTTP APIs.
+//! anything: the daemon does, through the emulators' HTTP APIs. A row is one instant, its quarter's
+//! end: the site's powers, what the car draws, the station's state and the daemon's decision in
+//! force are all read at that same step, so its columns add up.
 
 use crate::clock::Clock;
-use crate::control::{MeterSample, PowerBalance, Reading};
+use crate::control::{Decision, MeterSample, PowerBalance, Reading};
 use crate::daemon::ports::{MeterOutput, PowerOutput, TopicSource};
 use crate::emulators::enode::{EnodeEmulator, Timing};
-use crate::emulators::smappee::SmappeeEmulator;
-use crate::sim::car::CarModel;
+use crate::emulators::smappee::{Connector, SmappeeEmulator};
+use crate::sim::car::{CarModel, Draw};
 use crate::sim::input::{Input, Sample, Sampler};
 use crate::sim::metrics::Tally;
 use crate::sim::schedule::{Edge, Session, SessionClock};
@@ -24,7 +26,7 @@ use crate::units::{Amps, Watts};
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 /// The physics step, simulated.
@@ -102,8 +104,8 @@ impl TopicSource for DemoCarPower {
     }
 }
 
-/// One quarter hour: means over it, and the car's state at its end.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One quarter hour, shown as its last instant `at`: every figure is the one in force at that step.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// The end of the quarter.
     pub at: DateTime<Utc>,
@@ -111,16 +113,31 @@ pub struct Row {
     pub load_w: Option<f64>,
     /// PV − house load (for data that only has the net).
     pub surplus_w: f64,
+    /// What the car draws, and the current that is (`car_w` = `car_a` × volts × phases).
     pub car_w: f64,
+    pub car_a: f64,
     pub soc_pct: f64,
     /// The car was plugged in during the quarter.
     pub plugged: bool,
+    /// There was sun during the quarter (its mean PV, or surplus without PV data).
+    pub sunny: bool,
+    /// The emulated station's connector.
+    pub charger: Option<Connector>,
+    /// The daemon's decision in force, and since when its command has been charging (or paused),
+    /// if it changed during the replay.
+    pub decision: Option<Decision>,
+    pub since: Option<DateTime<Utc>>,
 }
 
 impl Row {
     /// Whether anything happened: sun, or a car.
     pub fn active(&self) -> bool {
-        self.plugged || self.pv_w.map_or(self.surplus_w > 0.0, |p| p > 10.0)
+        self.plugged || self.sunny
+    }
+
+    /// Grid power, import positive: house + car − PV (car − surplus where the data has only the net).
+    pub fn grid_w(&self) -> f64 {
+        self.car_w - self.surplus_w
     }
 }
 
@@ -137,10 +154,16 @@ pub struct Totals {
 struct Quarter {
     steps: u32,
     pv: f64,
-    load: f64,
     surplus: f64,
-    car: f64,
     plugged: bool,
+}
+
+/// The daemon's command as the world last saw it: charging or not, and since when (`None` until it
+/// first changes: the replay does not know how long it had been so before).
+#[derive(Debug, Default, Clone, Copy)]
+struct Seen {
+    charging: Option<bool>,
+    since: Option<DateTime<Utc>>,
 }
 
 /// The site, the car and its cloud, stepped through the data.
@@ -158,6 +181,8 @@ pub struct World {
     quarter: Quarter,
     reported: Option<DateTime<Utc>>,
     t_ms: i64,
+    decisions: watch::Receiver<Option<Decision>>,
+    seen: Seen,
 }
 
 impl World {
@@ -168,6 +193,7 @@ impl World {
         smappee: SmappeeEmulator,
         enode: Arc<EnodeEmulator>,
         shared: Shared,
+        decisions: watch::Receiver<Option<Decision>>,
     ) -> World {
         let car = CarModel::new(&sc.car, sc.car_watts_per_amp());
         let cloud = VehicleApiModel::new(&sc.vehicle_api, input.start_ms);
@@ -187,6 +213,8 @@ impl World {
             quarter: Quarter::default(),
             reported: None,
             t_ms,
+            decisions,
+            seen: Seen::default(),
         }
     }
 
@@ -256,7 +284,22 @@ impl World {
         self.cloud.step(t, self.car.soc(), self.sc.car.target_soc);
         self.report_to_cloud(draw.is_drawing());
         self.t_ms = t + STEP_MS;
-        self.accumulate(&sample, draw.mean_w())
+        self.follow_decision();
+        self.accumulate(&sample, draw)
+    }
+
+    /// Note when the daemon's command turns from paused to charging or back.
+    fn follow_decision(&mut self) {
+        let charging = self
+            .decisions
+            .borrow()
+            .as_ref()
+            .map(|d| d.command.is_charging());
+        let Some(charging) = charging else { return };
+        if self.seen.charging.is_some_and(|was| was != charging) {
+            self.seen.since = Some(utc(self.t_ms));
+        }
+        self.seen.charging = Some(charging);
     }
 
     /// The current the car is offered: what the emulated station delivers for its mode and limit
@@ -288,28 +331,43 @@ impl World {
         });
     }
 
-    fn accumulate(&mut self, s: &Sample, car_w: f64) -> Option<Row> {
+    /// Count the step into the quarter; at its end, the row: this step's figures, the station's
+    /// connector and the daemon's decision, all as they are now.
+    fn accumulate(&mut self, s: &Sample, draw: Draw) -> Option<Row> {
         let q = &mut self.quarter;
         q.steps += 1;
         q.pv += s.pv_w.unwrap_or(0.0);
-        q.load += s.load_w.unwrap_or(0.0);
         q.surplus += s.surplus_w;
-        q.car += car_w;
         q.plugged |= self.car.plugged();
         if self.t_ms % ROW_MS != 0 && self.t_ms < self.input.end_ms {
             return None;
         }
         let q = std::mem::take(&mut self.quarter);
         let n = f64::from(q.steps.max(1));
-        let has_pv = s.pv_w.is_some();
+        let sunny = match s.pv_w {
+            Some(_) => q.pv / n > 10.0,
+            None => q.surplus / n > 0.0,
+        };
+        // What the car draws at this instant (a step that reached the limit drew for part of it).
+        let per_amp = self.sc.car_watts_per_amp();
+        let car_a = if draw.is_drawing() {
+            draw.power_w / per_amp
+        } else {
+            0.0
+        };
         Some(Row {
             at: utc(self.t_ms),
-            pv_w: has_pv.then_some(q.pv / n),
-            load_w: has_pv.then_some(q.load / n),
-            surplus_w: q.surplus / n,
-            car_w: q.car / n,
+            pv_w: s.pv_w,
+            load_w: s.load_w,
+            surplus_w: s.surplus_w,
+            car_w: car_a * per_amp,
+            car_a,
             soc_pct: self.car.soc(),
             plugged: q.plugged,
+            sunny,
+            charger: self.smappee.connector(CONNECTOR),
+            decision: self.decisions.borrow().clone(),
+            since: self.seen.since,
         })
     }
 }
