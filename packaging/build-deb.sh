@@ -79,7 +79,7 @@ while IFS=$'\t' read -r src dest mode; do
       # cargo-deb's name for "the binary cargo built": here, the one given, stripped as cargo-deb does.
       to=$(dest_of "$src" "$dest")
       place "$BIN" "$to" "$mode"
-      if command -v strip >/dev/null 2>&1; then strip --strip-debug "$to"; fi
+      if command -v strip >/dev/null 2>&1; then strip --strip-unneeded "$to"; fi
       ;;
     *)
       found=0
