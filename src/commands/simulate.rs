@@ -28,7 +28,8 @@ pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         print!("{}", crate::sim::report::table(&sim, &finished, wall_ms));
     }
     if let Some(dir) = &args.out {
-        let written = write_out(dir, &sim, &finished, wall_ms)?;
+        let prov = crate::sim::page::Provenance::from_args(&args.scenario);
+        let written = write_out(dir, &sim, &finished, wall_ms, &prov)?;
         let msg = format!(
             "wrote {} ({} files)",
             dir.join("report.html").display(),
