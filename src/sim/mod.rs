@@ -15,6 +15,7 @@ pub mod car;
 pub mod charger;
 pub mod data;
 pub mod days;
+pub mod days_html;
 pub mod html;
 pub mod input;
 pub mod meter;

@@ -143,11 +143,15 @@ impl Provenance {
                 if i == 0 {
                     return "sunplug".to_string();
                 }
+                // An absolute path outside the working directory is shown by its name only: the
+                // report is meant to be shared, the asker's directories are not.
                 let p = Path::new(&a);
-                if p.is_absolute() {
-                    relative(p, &cwd)
-                } else {
-                    a
+                match p.strip_prefix(&cwd) {
+                    Ok(rel) if p.is_absolute() => rel.display().to_string(),
+                    _ if p.is_absolute() => p
+                        .file_name()
+                        .map_or(a.clone(), |n| n.to_string_lossy().into_owned()),
+                    _ => a,
                 }
             })
             .map(|w| {
