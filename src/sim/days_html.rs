@@ -146,7 +146,11 @@ pub fn summary_page(
         results.len()
     );
     if !sc.description.is_empty() {
-        let _ = writeln!(h, "<p class=\"sub\">{}</p>", escape(&sc.description));
+        let _ = writeln!(
+            h,
+            "<p class=\"sub\">Scenario: {}</p>",
+            escape(&sc.description)
+        );
     }
     let _ = writeln!(
         h,
@@ -239,6 +243,9 @@ pub fn summary_page(
                 escape(&d.date)
             );
             row(&mut h, &link, sky, &results[i].runs, &day_max, "");
+        }
+        if members.len() < 2 {
+            continue;
         }
         row(
             &mut h,
