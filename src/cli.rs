@@ -47,7 +47,8 @@ pub enum Command {
         /// Threads (default: all cores); the results do not depend on it.
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
-        /// Write the chosen policy here instead of the tune file's `output`.
+        /// Write the chosen policy here instead of the tune file's `output` (and beside it, with
+        /// `.html`, a page charting every variant and the Pareto front).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },

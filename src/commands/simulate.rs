@@ -2,9 +2,7 @@
 //! print the table (or JSON), optionally writing the HTML report.
 
 use crate::cli::SimulateArgs;
-use crate::sim::{
-    Input, Scenario, Simulation, days, days_html, load_policies, run_all, write_out,
-};
+use crate::sim::{Input, Scenario, Simulation, days, days_html, load_policies, run_all, write_out};
 use anyhow::bail;
 use std::path::Path;
 use std::process::ExitCode;

@@ -178,7 +178,11 @@ pub fn summary_page(
         .collect();
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
     for i in order {
-        let sky = results[i].day.sky.clone().unwrap_or_else(|| "no class".into());
+        let sky = results[i]
+            .day
+            .sky
+            .clone()
+            .unwrap_or_else(|| "no class".into());
         match groups.last_mut() {
             Some((g, v)) if *g == sky => v.push(i),
             _ => groups.push((sky, vec![i])),
@@ -209,7 +213,11 @@ pub fn summary_page(
     }
     h.push_str("<th>solar share</th></tr></thead><tbody>\n");
     let row = |h: &mut String, first: &str, sky: &str, ms: &[Metrics], max: &[f64], class: &str| {
-        let _ = write!(h, "<tr{class}><td>{first}</td><td class=\"l\">{}</td>", escape(sky));
+        let _ = write!(
+            h,
+            "<tr{class}><td>{first}</td><td class=\"l\">{}</td>",
+            escape(sky)
+        );
         for ((_, f, fmt), m) in COLUMNS.iter().zip(max) {
             let v: Vec<f64> = ms.iter().map(f).collect();
             h.push_str(&bars(&v, *m, fmt));
@@ -352,11 +360,23 @@ mod tests {
 
     #[test]
     fn sky_classes_clearest_first() {
-        let mut v = vec![None, Some("overcast"), Some("broken"), Some("fog"), Some("clear")];
+        let mut v = vec![
+            None,
+            Some("overcast"),
+            Some("broken"),
+            Some("fog"),
+            Some("clear"),
+        ];
         v.sort_by_key(|s| sky_rank(*s));
         assert_eq!(
             v,
-            vec![Some("clear"), Some("broken"), Some("overcast"), Some("fog"), None]
+            vec![
+                Some("clear"),
+                Some("broken"),
+                Some("overcast"),
+                Some("fog"),
+                None
+            ]
         );
     }
 

@@ -151,3 +151,79 @@ pub fn report(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::page::font_sizes;
+    use super::*;
+    use crate::sim::{Input, load_policies, run_all, scenario, write_out};
+    use std::path::Path;
+
+    /// The shipped broken-cloud day, every shipped policy, written with `--out`.
+    #[test]
+    fn a_days_report_is_light_self_contained_and_explained() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let path = root.join("simulations/payerne-broken-clouds.toml");
+        let sc = scenario::load(&path).unwrap();
+        let input = Input::load(&sc.data).unwrap();
+        let policies = load_policies(&sc.policies, true).unwrap();
+        let sim = Simulation::new(sc, input);
+        let finished = run_all(&sim, policies, true);
+        let dir = tempfile::tempdir().unwrap();
+        let prov = Provenance {
+            command: "sunplug simulate simulations/payerne-broken-clouds.toml --out sim-out".into(),
+            scenario: path.clone(),
+        };
+        write_out(dir.path(), &sim, &finished, 1, &prov).unwrap();
+        let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+
+        assert!(html.len() < 600_000, "{} bytes: decimate more", html.len());
+        assert_eq!(html.matches("<svg").count(), 1 + finished.len());
+        for abs in [root.display().to_string(), dir.path().display().to_string()] {
+            assert!(!html.contains(&abs), "an absolute path: {abs}");
+        }
+        assert!(
+            html.contains("PV data/bsrn_pay_2016-06-17.csv"),
+            "relative to the scenario"
+        );
+        assert!(html.contains(&prov.command), "the command that made it");
+        for term in [
+            "Glossary",
+            "solar share",
+            "capture",
+            "optimum",
+            "savings",
+            "starts",
+            "writes",
+        ] {
+            assert!(
+                html.contains(&format!("<dt>{term}")) || html.contains(term),
+                "{term}"
+            );
+        }
+        let gloss = &html[html.find("Glossary").unwrap()..];
+        assert!(
+            gloss.contains("<dt>solar share</dt>") && gloss.contains("<dt>writes</dt>"),
+            "the glossary defines the table's terms"
+        );
+        assert!(html.find("<table").unwrap() < html.find("Glossary").unwrap());
+        assert!(!html.contains("<script") && !html.contains("url("));
+        assert!(html.contains("@media print"));
+        let sizes = font_sizes(&html);
+        assert!(sizes.len() > 50, "{}", sizes.len());
+        assert!(
+            sizes.iter().all(|s| *s >= 11.0),
+            "text below 11 px: {sizes:?}"
+        );
+        for f in &finished {
+            let svg = std::fs::read_to_string(dir.path().join(format!("{}.svg", f.metrics.policy)))
+                .unwrap();
+            assert!(svg.starts_with("<?xml") && svg.len() < 150_000);
+            assert!(font_sizes(&svg).iter().all(|s| *s >= 11.0));
+            let id = anchor(&f.metrics.policy);
+            assert!(
+                html.contains(&format!("href=\"#{id}\"")) && html.contains(&format!("id=\"{id}\""))
+            );
+        }
+    }
+}

@@ -35,6 +35,7 @@ pub mod svg;
 pub mod tariff;
 pub mod trace;
 pub mod tune;
+pub mod tune_html;
 pub mod vehicle_api;
 
 pub use input::Input;
@@ -314,7 +315,13 @@ pub fn write_out(
             .with_context(|| format!("cannot write {}", csv.display()))?;
         let s = series::Series::from_trace(t, window);
         let svg_path = dir.join(format!("{stem}.svg"));
-        let svg = plot::svg(&s, i, &sim.scenario.name, &f.metrics, sim.scenario.car.target_soc);
+        let svg = plot::svg(
+            &s,
+            i,
+            &sim.scenario.name,
+            &f.metrics,
+            sim.scenario.car.target_soc,
+        );
         std::fs::write(&svg_path, &svg)
             .with_context(|| format!("cannot write {}", svg_path.display()))?;
         files.push(format!("{stem}.csv"));

@@ -154,13 +154,7 @@ impl Provenance {
                     _ => a,
                 }
             })
-            .map(|w| {
-                if w.contains(' ') {
-                    format!("'{w}'")
-                } else {
-                    w
-                }
-            })
+            .map(|w| if w.contains(' ') { format!("'{w}'") } else { w })
             .collect();
         Provenance {
             command: words.join(" "),
@@ -252,7 +246,10 @@ mod tests {
             "data/x.csv"
         );
         assert_eq!(
-            relative(Path::new("/a/shared/corpus/pv/x.csv"), Path::new("/a/b/sim")),
+            relative(
+                Path::new("/a/shared/corpus/pv/x.csv"),
+                Path::new("/a/b/sim")
+            ),
             "../../shared/corpus/pv/x.csv"
         );
         let p = Provenance {

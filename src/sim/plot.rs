@@ -111,7 +111,15 @@ pub fn comparison(title: &str, runs: &[(&str, &Series)]) -> String {
         height: panel,
     };
     let mut o = open(height, title);
-    text(&mut o, LEFT, 22.0, "start", 16.0, " font-weight=\"600\"", title);
+    text(
+        &mut o,
+        LEFT,
+        22.0,
+        "start",
+        16.0,
+        " font-weight=\"600\"",
+        title,
+    );
     let _ = writeln!(o, "<g class=\"legend\">");
     let mut x = LEFT;
     x += legend_item(&mut o, x, 46.0, SUN, "area", "surplus (PV − house load)");
@@ -209,7 +217,13 @@ pub fn policy(title: &str, name: &str, index: usize, s: &Series, target_soc: f64
     let b = &s.buckets;
     let hi = b
         .iter()
-        .map(|b| b.pv_w.max(b.load_w).max(b.car_w).max(b.grid_hi_w).max(b.surplus_w))
+        .map(|b| {
+            b.pv_w
+                .max(b.load_w)
+                .max(b.car_w)
+                .max(b.grid_hi_w)
+                .max(b.surplus_w)
+        })
         .fold(1000.0, f64::max);
     let lo = b.iter().map(|b| b.grid_lo_w).fold(0.0, f64::min);
     let ticks = nice_ticks(lo, hi * 1.05, 7);
@@ -224,7 +238,15 @@ pub fn policy(title: &str, name: &str, index: usize, s: &Series, target_soc: f64
         height: panel,
     };
     let mut o = open(height, title);
-    text(&mut o, LEFT, 22.0, "start", 16.0, " font-weight=\"600\"", title);
+    text(
+        &mut o,
+        LEFT,
+        22.0,
+        "start",
+        16.0,
+        " font-weight=\"600\"",
+        title,
+    );
     let _ = writeln!(o, "<g class=\"legend\">");
     let mut x = LEFT;
     if s.has_pv_load {
@@ -246,7 +268,15 @@ pub fn policy(title: &str, name: &str, index: usize, s: &Series, target_soc: f64
     legend_item(&mut o, x, 46.0, c, " stroke-dasharray=\"6 4\"", "SoC");
     let _ = writeln!(o, "</g>");
     f.y_axis(&mut o, &ticks, &kw);
-    text(&mut o, LEFT - 8.0, top - 8.0, "end", 13.0, " fill=\"#555\"", "kW");
+    text(
+        &mut o,
+        LEFT - 8.0,
+        top - 8.0,
+        "end",
+        13.0,
+        " fill=\"#555\"",
+        "kW",
+    );
     f.x_axis(&mut o, s.tz, true);
     let sun = if s.has_pv_load {
         s.points(|b| b.pv_w)
@@ -269,7 +299,13 @@ pub fn policy(title: &str, name: &str, index: usize, s: &Series, target_soc: f64
     let xs: Vec<f64> = b.iter().map(|b| b.t_ms as f64).collect();
     let lo_v: Vec<f64> = b.iter().map(|b| b.grid_lo_w).collect();
     let hi_v: Vec<f64> = b.iter().map(|b| b.grid_hi_w).collect();
-    f.band(&mut o, &xs, &lo_v, &hi_v, &format!("fill=\"{GRID}\" fill-opacity=\"0.18\""));
+    f.band(
+        &mut o,
+        &xs,
+        &lo_v,
+        &hi_v,
+        &format!("fill=\"{GRID}\" fill-opacity=\"0.18\""),
+    );
     f.line(
         &mut o,
         &s.points(|b| b.grid_w),
@@ -291,7 +327,15 @@ pub fn policy(title: &str, name: &str, index: usize, s: &Series, target_soc: f64
         height: soc_h,
         ..f
     };
-    text(&mut o, LEFT - 8.0, soc_top - 8.0, "end", 13.0, " fill=\"#555\"", "SoC %");
+    text(
+        &mut o,
+        LEFT - 8.0,
+        soc_top - 8.0,
+        "end",
+        13.0,
+        " fill=\"#555\"",
+        "SoC %",
+    );
     soc.y_axis(&mut o, &[0.0, 50.0, 100.0], &|v| format!("{v:.0}"));
     soc.x_axis(&mut o, s.tz, true);
     let ty = soc.py(target_soc.clamp(0.0, 100.0));

@@ -135,8 +135,18 @@ pub fn window(sim: &Simulation, trace: &Trace) -> (i64, i64) {
     let (start, end) = (sim.input.start_ms, sim.input.end_ms);
     let car = &sim.scenario.car;
     if car.plug_in.is_some() && car.departure.is_some() && !sim.sessions.is_empty() {
-        let lo = sim.sessions.iter().map(|s| s.plug_ms).min().unwrap_or(start);
-        let hi = sim.sessions.iter().map(|s| s.depart_ms).max().unwrap_or(end);
+        let lo = sim
+            .sessions
+            .iter()
+            .map(|s| s.plug_ms)
+            .min()
+            .unwrap_or(start);
+        let hi = sim
+            .sessions
+            .iter()
+            .map(|s| s.depart_ms)
+            .max()
+            .unwrap_or(end);
         return (lo.max(start), hi.min(end));
     }
     let sunny = |r: &&super::trace::Row| r.pv_w.map_or(r.surplus_w > 0.0, |p| p > 0.0);

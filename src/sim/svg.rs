@@ -177,10 +177,24 @@ pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 pub fn time_ticks(from_ms: i64, to_ms: i64, tz: Tz) -> Vec<(i64, String)> {
     const H: i64 = 3_600_000;
     let span = (to_ms - from_ms).max(1);
-    let steps = [H / 4, H / 2, H, 2 * H, 3 * H, 6 * H, 12 * H, 24 * H, 48 * H, 168 * H, 720 * H];
+    let steps = [
+        H / 4,
+        H / 2,
+        H,
+        2 * H,
+        3 * H,
+        6 * H,
+        12 * H,
+        24 * H,
+        48 * H,
+        168 * H,
+        720 * H,
+    ];
+    // Beyond a day and a half, whole days (labelled with their date).
     let step = steps
         .iter()
         .copied()
+        .filter(|s| span <= 36 * H || *s >= 24 * H)
         .find(|s| span / s <= 14)
         .unwrap_or(720 * H);
     let Some(start) = DateTime::<Utc>::from_timestamp_millis(from_ms) else {
@@ -241,16 +255,28 @@ mod tests {
 
     #[test]
     fn nice_ticks_are_round() {
-        assert_eq!(nice_ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-        assert_eq!(nice_ticks(-3.0, 11.0, 6), vec![-2.5, 0.0, 2.5, 5.0, 7.5, 10.0]);
+        assert_eq!(
+            nice_ticks(0.0, 10.0, 5),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+        );
+        assert_eq!(
+            nice_ticks(-3.0, 11.0, 6),
+            vec![-2.5, 0.0, 2.5, 5.0, 7.5, 10.0]
+        );
     }
 
     #[test]
     fn time_ticks_follow_local_time() {
         let tz: Tz = "Europe/Zurich".parse().unwrap();
         // 17 June 2016, 07:00 to 20:00 local (UTC+2).
-        let from = Utc.with_ymd_and_hms(2016, 6, 17, 5, 0, 0).unwrap().timestamp_millis();
-        let to = Utc.with_ymd_and_hms(2016, 6, 17, 18, 0, 0).unwrap().timestamp_millis();
+        let from = Utc
+            .with_ymd_and_hms(2016, 6, 17, 5, 0, 0)
+            .unwrap()
+            .timestamp_millis();
+        let to = Utc
+            .with_ymd_and_hms(2016, 6, 17, 18, 0, 0)
+            .unwrap()
+            .timestamp_millis();
         let ticks = time_ticks(from, to, tz);
         let labels: Vec<&str> = ticks.iter().map(|t| t.1.as_str()).collect();
         assert_eq!(labels.first(), Some(&"07:00"));
@@ -275,7 +301,13 @@ mod tests {
         let mut s = String::new();
         f.line(
             &mut s,
-            &[(0.0, 0.0), (1.0, 1.0), (2.0, f64::NAN), (3.0, 0.5), (4.0, 0.5)],
+            &[
+                (0.0, 0.0),
+                (1.0, 1.0),
+                (2.0, f64::NAN),
+                (3.0, 0.5),
+                (4.0, 0.5),
+            ],
             "stroke=\"#000\"",
         );
         assert_eq!(s.matches("<polyline").count(), 2, "{s}");

@@ -119,7 +119,10 @@ fn links(html: &str) -> Vec<String> {
 fn check_page(browser: &Path, page: &Path, policies: &[&str]) {
     let name = page.display();
     let html = std::fs::read_to_string(page).unwrap();
-    assert!(!html.contains("<script"), "{name}: the report needs no script");
+    assert!(
+        !html.contains("<script"),
+        "{name}: the report needs no script"
+    );
     assert!(
         !html.contains("url(") && !html.contains("@import") && !html.contains("@font-face"),
         "{name}: nothing fetched by the stylesheet"
@@ -152,7 +155,10 @@ fn check_page(browser: &Path, page: &Path, policies: &[&str]) {
     );
     let legend = v["legend"].as_str().unwrap();
     for p in policies {
-        assert!(legend.contains(p), "{name}: {p} not in the legend: {legend}");
+        assert!(
+            legend.contains(p),
+            "{name}: {p} not in the legend: {legend}"
+        );
     }
     let shot = page.with_extension("png");
     browse(
@@ -234,4 +240,24 @@ fn many_day_report_in_a_browser() {
         &out.join("2016-06-17.html"),
         &["pv-only", "evcc-like"],
     );
+}
+
+#[test]
+fn tune_page_in_a_browser() {
+    let Some(browser) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("tuned.toml");
+    let (code, stdout, stderr) = sunplug(&[
+        "tune",
+        "simulations/tune-pv-only-small.toml",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("tuned.html"), "{stdout}");
+    let page = tmp.path().join("tuned.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("<svg").count(), 2, "training and validation");
+    assert!(html.contains("(chosen)"), "the chosen variant in the table");
+    check_page(&browser, &page, &["Pareto front", "chosen"]);
 }
