@@ -135,7 +135,7 @@ pub fn comparison(title: &str, runs: &[(&str, &Series)]) -> String {
     text(
         &mut o,
         LEFT - 8.0,
-        top - 8.0,
+        top - 12.0,
         "end",
         13.0,
         " fill=\"#555\"",
@@ -211,7 +211,7 @@ pub fn policy(title: &str, name: &str, index: usize, s: &Series, target_soc: f64
     let c = colour(index);
     let top = 58.0;
     let panel = 260.0;
-    let soc_top = top + panel + 36.0;
+    let soc_top = top + panel + 52.0;
     let soc_h = 90.0;
     let height = soc_top + soc_h + 44.0;
     let b = &s.buckets;
@@ -271,7 +271,7 @@ pub fn policy(title: &str, name: &str, index: usize, s: &Series, target_soc: f64
     text(
         &mut o,
         LEFT - 8.0,
-        top - 8.0,
+        top - 12.0,
         "end",
         13.0,
         " fill=\"#555\"",
