@@ -157,7 +157,7 @@ impl Frame {
 
 /// About `n` round values covering `lo..=hi` (1, 2 or 5 times a power of ten apart).
 pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    if !(hi > lo) || !lo.is_finite() || !hi.is_finite() {
+    if hi <= lo || !lo.is_finite() || !hi.is_finite() {
         return vec![lo];
     }
     let raw = (hi - lo) / n.max(1) as f64;
