@@ -4,7 +4,8 @@
 //! installs it into a scratch root (maintainer scripts included, kept off the host by `DPKG_ROOT`),
 //! `check-config` passes on the installed config the way the unit runs it (secrets handed over as
 //! credentials), and a purge removes what the package owns and keeps the user's secrets.
-//! Skipped, saying so, only where dpkg is not installed; CI (Debian) has it.
+//! Skipped, saying so, only where dpkg is not installed; CI (Debian) has it, and there (`CI` set) a
+//! missing dpkg fails the test instead.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -136,6 +137,11 @@ fn dpkg(root: &Path, args: &[&str]) -> Output {
 #[test]
 fn the_deb_holds_the_cargo_deb_assets_installs_and_passes_check_config() {
     if !have("dpkg-deb") || !have("dpkg") {
+        // CI runs on Debian, where dpkg is always there: a skip there would hide a broken check.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "dpkg/dpkg-deb are missing in CI: the .deb check cannot run"
+        );
         eprintln!(
             "SKIPPED the .deb check: dpkg/dpkg-deb are not installed (Debian: apt-get install dpkg)"
         );
