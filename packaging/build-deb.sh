@@ -56,7 +56,7 @@ done
 ASSETS=$(section "$META" | sed -n 's/^ *\["\([^"]*\)", "\([^"]*\)", "\([0-7]*\)"\],\{0,1\}$/\1\t\2\t\3/p')
 [ -n "$ASSETS" ] || die "Cargo.toml: [$META] assets has no line of the form [\"source\", \"dest\", \"mode\"]"
 
-ARCH=$(dpkg --print-architecture 2>/dev/null || dpkg-deb --print-architecture 2>/dev/null) \
+ARCH=$(dpkg --print-architecture 2>/dev/null) \
   || die "cannot tell the Debian architecture (dpkg --print-architecture)"
 DEB_VERSION="$VERSION${REVISION:+-$REVISION}"
 
@@ -101,6 +101,7 @@ install -d "$DOC"
   echo "Upstream-Name: $NAME"
   echo "Copyright: $COPYRIGHT"
   echo "License: $LICENSE"
+  echo "  at your option; the Apache-2.0 text is /usr/share/common-licenses/Apache-2.0 on Debian."
   echo
   cat LICENSE-MIT
 } > "$DOC/copyright"
