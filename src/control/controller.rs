@@ -261,6 +261,7 @@ impl Controller {
             .unwrap_or(true);
         if self.plugged && !plugged {
             self.soc.reset();
+            self.switch.unplugged();
             self.policy.policy.reset();
             self.target_reached = false;
         }
@@ -491,20 +492,12 @@ impl Controller {
                         true
                     }
                     None => {
-                        // Off, a start needs surplus above the floor; on, the stop window fills
-                        // only below `stop_below_pct` of it (a shallow dip is mostly sunshine).
-                        let sw = &self.policy.common.switch;
-                        let floor_w = p.supply().power(floor).0;
-                        let reference = if self.switch.on {
-                            floor_w * sw.stop_below_pct / 100.0
-                        } else {
-                            floor_w
-                        };
-                        let excess = m.available.0 + setpoint.0 - reference;
+                        // The switch judges the surplus against (shares of) the floor power.
                         let car = car.power;
                         let solar = car.min(m.available.max(Watts::ZERO)).0;
                         let input = SwitchInput {
-                            excess_w: excess,
+                            available_w: m.available.0 + setpoint.0,
+                            floor_w: p.supply().power(floor).0,
                             solar_w: solar,
                             grid_w: car.0 - solar,
                             volatility_w: self.volatility.value(),
@@ -605,12 +598,14 @@ impl Controller {
         }
     }
 
-    /// Keep the present current while the wanted one is only a little lower (the policy's hold band).
+    /// Keep the present current while the wanted one is only a little lower or higher (the policy's
+    /// hold and raise bands).
     fn hold(&self, wanted: Option<Amps>, last: Command) -> Option<Amps> {
-        let band = self.policy.common.hold_band_a;
+        let c = &self.policy.common;
         match (wanted, last) {
             (Some(w), Command::Charge { current, .. })
-                if w < current && w > current - Amps(band) =>
+                if (w < current && w > current - Amps(c.hold_band_a))
+                    || (w > current && w < current + Amps(c.raise_band_a)) =>
             {
                 Some(current)
             }

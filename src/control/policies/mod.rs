@@ -81,6 +81,9 @@ pub struct Common {
     /// Hold the present current while the wanted one is less than this much lower: fewer writes for
     /// a little import during noise.
     pub hold_band_a: f64,
+    /// Hold the present current while the wanted one is less than this much higher: fewer writes
+    /// (each a call to the charger's cloud) for a little surplus exported meanwhile.
+    pub raise_band_a: f64,
 }
 
 impl Default for Common {
@@ -94,6 +97,7 @@ impl Default for Common {
             pi: PiParams::default(),
             switch: SwitchParams::default(),
             hold_band_a: 0.0,
+            raise_band_a: 0.0,
         }
     }
 }
@@ -119,6 +123,8 @@ struct PolicyFile<P> {
     switch: SwitchParams,
     #[serde(default)]
     hold_band_a: f64,
+    #[serde(default)]
+    raise_band_a: f64,
     /// `module = "script"` only: the Rhai file, relative to the policy file.
     #[serde(default)]
     script: Option<String>,
@@ -327,6 +333,7 @@ where
         ("bridge_share_pct", s.bridge_share_pct),
         ("bridge_max_wh", s.bridge_max_wh),
         ("bridge_min_volatility_w", s.bridge_min_volatility_w),
+        ("budget_max_wh", s.budget_max_wh),
     ];
     for (key, v) in non_negative {
         if !(v >= 0.0 && v.is_finite()) {
@@ -351,8 +358,33 @@ where
             ),
         );
     }
-    if file.hold_band_a < 0.0 {
-        push("hold_band_a".into(), "must not be negative".into());
+    if !(0.0..100.0).contains(&s.solar_share_pct) {
+        push(
+            "switch.solar_share_pct".into(),
+            format!(
+                "{} must be within 0..100 (% of the car's energy from the sun; 0 = no budget)",
+                s.solar_share_pct
+            ),
+        );
+    }
+    for (key, v) in [
+        ("budget_stop_pct", s.budget_stop_pct),
+        ("budget_start_pct", s.budget_start_pct),
+    ] {
+        if !(0.0..=100.0).contains(&v) {
+            push(
+                format!("switch.{key}"),
+                format!("{v} must be within 0..=100 (% of the floor power)"),
+            );
+        }
+    }
+    for (key, v) in [
+        ("hold_band_a", file.hold_band_a),
+        ("raise_band_a", file.raise_band_a),
+    ] {
+        if !(v >= 0.0 && v.is_finite()) {
+            push(key.into(), format!("{v} must be a number of ampere ≥ 0"));
+        }
     }
     for (key, message) in file.params.check() {
         push(format!("params.{key}"), message);
@@ -369,6 +401,7 @@ where
         pi: file.pi,
         switch: file.switch,
         hold_band_a: file.hold_band_a,
+        raise_band_a: file.raise_band_a,
     };
     let _ = file.module;
     (
