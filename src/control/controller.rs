@@ -364,7 +364,8 @@ impl Controller {
             awaiting_meter,
         };
         let (wanted, reason) = self.resolve(now, dt, &wish, meter, cars, &mut factors);
-        let wanted = self.hold(wanted, last_command);
+        let wished = wanted;
+        let wanted = self.hold(now, wanted, last_command);
         factors.wanted_a = wanted.map(|a| a.0);
 
         // 5. The guard.
@@ -379,7 +380,8 @@ impl Controller {
         // down to the command resolution (less than a step) is not a hold: that gap is the PI's job.
         let (cap, _) = p.guard.cap(house_load);
         let step = p.guard.step;
-        self.saturation = match (wanted, guarded.command) {
+        // A hold of the policy's bands counts like a guard hold (judged against the wish).
+        self.saturation = match (wished, guarded.command) {
             _ if self.held_at_minimum => Saturation::Low,
             (Some(w), Command::Charge { current, .. })
                 if w > current && (current >= cap - step || w - current >= step) =>
@@ -599,13 +601,18 @@ impl Controller {
     }
 
     /// Keep the present current while the wanted one is only a little lower or higher (the policy's
-    /// hold and raise bands).
-    fn hold(&self, wanted: Option<Amps>, last: Command) -> Option<Amps> {
+    /// hold and raise bands), and a change smaller than `small_change_a` until the present command
+    /// is `hold_small_for` old: each change is a call to the charger's cloud.
+    fn hold(&self, now: DateTime<Utc>, wanted: Option<Amps>, last: Command) -> Option<Amps> {
         let c = &self.policy.common;
+        let young = self.guard.last().is_some_and(|(_, at)| {
+            (now - at).to_std().unwrap_or_default() < c.hold_small_for.get()
+        });
         match (wanted, last) {
             (Some(w), Command::Charge { current, .. })
                 if (w < current && w > current - Amps(c.hold_band_a))
-                    || (w > current && w < current + Amps(c.raise_band_a)) =>
+                    || (w > current && w < current + Amps(c.raise_band_a))
+                    || (young && (w - current).0.abs() < c.small_change_a) =>
             {
                 Some(current)
             }

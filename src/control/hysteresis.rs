@@ -21,7 +21,9 @@
 //!   only the deficit below `budget_stop_pct` of the floor power; off, a start needs surplus above
 //!   `budget_start_pct` of it (when the budget covers `min_on` at the present deficit). A minute at
 //!   80 % of the floor buys four watts of sun for each watt of grid, a minute at 20 % a quarter: the
-//!   budget is spent where the sun is nearly enough, and earned by the sun above the floor. The
+//!   budget is spent where the sun is nearly enough, and earned by the sun above the floor. Bridging
+//!   spends the same budget, and once it is spent a dip stops the car without waiting for the stop
+//!   window (after `min_on`), so the session's share stays near the target. The
 //!   optimum in money (flat tariff) charges at the floor whenever any sun is there; the share caps
 //!   how far a solar-only policy follows it.
 //! - **Minimum on/off times** protect the car's contactor whatever the windows say.
@@ -215,10 +217,14 @@ impl Switch {
                 0.0
             };
         }
+        // With a share budget, bridging spends it too, and a spent budget ends a dip at once.
+        let sharing = p.solar_share_pct > 0.0;
         let bridging = self.on
             && self.session_grid_wh < p.bridge_share_pct / 100.0 * self.session_solar_wh
             && self.dip_grid_wh < p.bridge_max_wh
-            && volatility_w >= p.bridge_min_volatility_w;
+            && volatility_w >= p.bridge_min_volatility_w
+            && (!sharing || budget > 0.0);
+        let spent = self.on && sharing && budget <= 0.0 && excess_w < 0.0;
         let threshold = if self.on {
             p.stop_energy_wh
         } else if self
@@ -233,7 +239,7 @@ impl Switch {
         let held = self
             .since
             .is_some_and(|t| (now - t).to_std().unwrap_or_default() < min_time.get());
-        if self.window_wh >= threshold && !held && !bridging {
+        if (self.window_wh >= threshold || spent) && !held && !bridging {
             self.set(!self.on, now);
         }
         self.on
@@ -510,17 +516,21 @@ mod tests {
         for i in 0..720 {
             sw.update(&p, t(1000 + i * 5), 5.0, at(4000.0));
         }
-        assert!((sw.budget_wh(&p) - 210.5).abs() < 1.0, "{}", sw.budget_wh(&p));
+        assert!(
+            (sw.budget_wh(&p) - 210.5).abs() < 1.0,
+            "{}",
+            sw.budget_wh(&p)
+        );
         // 3 kW (75 %, above 60 %) now holds the floor: 1 kW of grid for 3 of sun, each step
-        // spending 1.39 Wh and earning 0.22, until 210 Wh are spent (180 steps) and the 10 Wh
-        // window fills against the whole floor again (7 more).
+        // spending 1.39 Wh and earning 0.22, until 210 Wh are spent (180 steps); then the dip
+        // stops the car at once.
         let on_for = (0..400)
             .take_while(|i| sw.update(&p, t(5000 + i * 5), 5.0, at(3000.0)))
             .count();
-        assert!((180..=190).contains(&on_for), "held {on_for} steps");
-        // The share ends at the target, less the last stop window's 10 Wh.
+        assert!((178..=182).contains(&on_for), "held {on_for} steps");
+        // The share ends at the target (within the one step that spent the last of the budget).
         let share = sw.plug_solar_wh / (sw.plug_solar_wh + sw.plug_grid_wh);
-        assert!((0.946..0.95).contains(&share), "{share}");
+        assert!((0.9495..0.9505).contains(&share), "{share}");
         // Off, a start needs the floor's power unless the budget covers min_on: no budget left now.
         assert!(!sw.update(&p, t(8000), 5.0, at(3500.0)));
         // A new car starts a new account.

@@ -27,6 +27,7 @@ use super::hysteresis::SwitchParams;
 use super::pi::PiParams;
 use super::policy::Policy;
 use crate::diag::{KeyIndex, Problem, Problems, parse_all};
+use crate::units::HumanDuration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -84,6 +85,9 @@ pub struct Common {
     /// Hold the present current while the wanted one is less than this much higher: fewer writes
     /// (each a call to the charger's cloud) for a little surplus exported meanwhile.
     pub raise_band_a: f64,
+    /// A change smaller than `small_change_a` waits until the present command is this old.
+    pub hold_small_for: HumanDuration,
+    pub small_change_a: f64,
 }
 
 impl Default for Common {
@@ -98,6 +102,8 @@ impl Default for Common {
             switch: SwitchParams::default(),
             hold_band_a: 0.0,
             raise_band_a: 0.0,
+            hold_small_for: HumanDuration::secs(0),
+            small_change_a: 0.0,
         }
     }
 }
@@ -125,6 +131,10 @@ struct PolicyFile<P> {
     hold_band_a: f64,
     #[serde(default)]
     raise_band_a: f64,
+    #[serde(default)]
+    hold_small_for: HumanDuration,
+    #[serde(default)]
+    small_change_a: f64,
     /// `module = "script"` only: the Rhai file, relative to the policy file.
     #[serde(default)]
     script: Option<String>,
@@ -381,6 +391,7 @@ where
     for (key, v) in [
         ("hold_band_a", file.hold_band_a),
         ("raise_band_a", file.raise_band_a),
+        ("small_change_a", file.small_change_a),
     ] {
         if !(v >= 0.0 && v.is_finite()) {
             push(key.into(), format!("{v} must be a number of ampere ≥ 0"));
@@ -402,6 +413,8 @@ where
         switch: file.switch,
         hold_band_a: file.hold_band_a,
         raise_band_a: file.raise_band_a,
+        hold_small_for: file.hold_small_for,
+        small_change_a: file.small_change_a,
     };
     let _ = file.module;
     (
