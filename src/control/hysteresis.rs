@@ -22,8 +22,9 @@
 //!   `budget_start_pct` of it (when the budget covers `min_on` at the present deficit). A minute at
 //!   80 % of the floor buys four watts of sun for each watt of grid, a minute at 20 % a quarter: the
 //!   budget is spent where the sun is nearly enough, and earned by the sun above the floor. Bridging
-//!   spends the same budget, and once it is spent a dip stops the car without waiting for the stop
-//!   window (after `min_on`), so the session's share stays near the target. The
+//!   spends the same budget, and once it is spent a dip stops the car after `spent_stop_energy_wh`
+//!   (0 = at once, after `min_on`) instead of the stop window, so the session's share stays near the
+//!   target. The
 //!   optimum in money (flat tariff) charges at the floor whenever any sun is there; the share caps
 //!   how far a solar-only policy follows it.
 //! - **Minimum on/off times** protect the car's contactor whatever the windows say.
@@ -72,6 +73,9 @@ pub struct SwitchParams {
     pub budget_start_pct: f64,
     /// The budget never exceeds this (Wh): a sunny week does not buy a grid-charged evening.
     pub budget_max_wh: f64,
+    /// Once the budget is spent, a dip stops the car after this much energy below the floor (Wh;
+    /// 0 = at once, after `min_on`).
+    pub spent_stop_energy_wh: f64,
 }
 
 impl Default for SwitchParams {
@@ -93,6 +97,7 @@ impl Default for SwitchParams {
             budget_stop_pct: 100.0,
             budget_start_pct: 100.0,
             budget_max_wh: 2000.0,
+            spent_stop_energy_wh: 0.0,
         }
     }
 }
@@ -225,7 +230,9 @@ impl Switch {
             && volatility_w >= p.bridge_min_volatility_w
             && (!sharing || budget > 0.0);
         let spent = self.on && sharing && budget <= 0.0 && excess_w < 0.0;
-        let threshold = if self.on {
+        let threshold = if spent {
+            p.spent_stop_energy_wh.min(p.stop_energy_wh)
+        } else if self.on {
             p.stop_energy_wh
         } else if self
             .last_stop
@@ -239,7 +246,7 @@ impl Switch {
         let held = self
             .since
             .is_some_and(|t| (now - t).to_std().unwrap_or_default() < min_time.get());
-        if (self.window_wh >= threshold || spent) && !held && !bridging {
+        if self.window_wh >= threshold && !held && !bridging {
             self.set(!self.on, now);
         }
         self.on

@@ -344,6 +344,7 @@ where
         ("bridge_max_wh", s.bridge_max_wh),
         ("bridge_min_volatility_w", s.bridge_min_volatility_w),
         ("budget_max_wh", s.budget_max_wh),
+        ("spent_stop_energy_wh", s.spent_stop_energy_wh),
     ];
     for (key, v) in non_negative {
         if !(v >= 0.0 && v.is_finite()) {
