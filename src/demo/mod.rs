@@ -90,6 +90,9 @@ pub async fn run_demo(
         ramp_a_per_s: cfg.control.ramp_a_per_s,
         min_change_interval: cfg.control.min_change_interval.get(),
         hold_band_a: policy.common.hold_band_a,
+        raise_band_a: policy.common.raise_band_a,
+        small_change_a: policy.common.small_change_a,
+        hold_small_for: policy.common.hold_small_for.get(),
         switch: policy.common.switch,
     };
 

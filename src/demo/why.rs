@@ -24,8 +24,12 @@ pub struct Rules {
     pub max_a: f64,
     pub ramp_a_per_s: f64,
     pub min_change_interval: Duration,
-    /// The policy's hold band: a current is kept while the wanted one is at most this much lower.
+    /// The policy's bands: a current is kept while the wanted one is at most `hold_band_a` lower or
+    /// `raise_band_a` higher, or differs by less than `small_change_a` within `hold_small_for`.
     pub hold_band_a: f64,
+    pub raise_band_a: f64,
+    pub small_change_a: f64,
+    pub hold_small_for: Duration,
     pub switch: SwitchParams,
 }
 
@@ -136,6 +140,12 @@ fn cause(
                     minutes(s),
                     minutes(sw.min_on.get())
                 )
+            } else if sw.solar_share_pct > 0.0 {
+                format!(
+                    "the floor through a dip on the session's solar-share budget ({:.0} % solar) \
+                     and its stop window ({window_wh:.0} Wh so far)",
+                    sw.solar_share_pct
+                )
             } else if available_w >= rules.floor_w() * sw.stop_below_pct / 100.0 {
                 format!(
                     "the floor kept: the surplus is above {:.0} % of its power, mostly sunshine",
@@ -150,10 +160,20 @@ fn cause(
                 "bridging a passing cloud: this session has been mostly solar".into()
             }
         }
-        (Some(dec), Some(a)) if dec > a && dec - a <= rules.hold_band_a + FOLLOWS_WITHIN_A => {
+        (Some(dec), Some(a))
+            if (dec - a).abs()
+                < FOLLOWS_WITHIN_A
+                    + rules.small_change_a.max(if dec > a {
+                        rules.hold_band_a
+                    } else {
+                        rules.raise_band_a
+                    }) =>
+        {
             format!(
-                "hold band: {dec:.1} A kept while the surplus is at most {} A lower",
-                rules.hold_band_a
+                "small change held: {dec:.1} A kept (a change under {} A waits {}, each is a call \
+                 to the charger's cloud)",
+                rules.small_change_a,
+                minutes(rules.hold_small_for)
             )
         }
         (Some(_), Some(_)) => match d.factors.pi_i_a {
@@ -180,6 +200,9 @@ mod tests {
             ramp_a_per_s: 1.0,
             min_change_interval: Duration::from_secs(10),
             hold_band_a: 0.0,
+            raise_band_a: 0.0,
+            small_change_a: 0.0,
+            hold_small_for: Duration::ZERO,
             switch: SwitchParams::default(),
         }
     }
@@ -271,6 +294,25 @@ mod tests {
             kept.starts_with("the floor kept: the surplus is above 50 %"),
             "{kept}"
         );
+        r.switch.solar_share_pct = 96.0;
+        let budget = why(&r, &d, None);
+        assert!(
+            budget.contains("solar-share budget (96 % solar)"),
+            "{budget}"
+        );
+    }
+
+    #[test]
+    fn a_small_change_held_for_the_cloud_says_so() {
+        let mut r = rules();
+        r.small_change_a = 1.5;
+        r.hold_small_for = Duration::from_secs(30);
+        let d = decision(Some(8.0), 6900.0, None); // allows 10 A, 2 A more
+        let held = why(&r, &d, None);
+        assert!(held.starts_with("small change held: 8.0 A kept"), "{held}");
+        assert!(held.contains("waits 30 s"), "{held}");
+        let far = why(&r, &decision(Some(6.0), 8280.0, None), None); // allows 12 A
+        assert!(!far.starts_with("small change"), "{far}");
     }
 
     #[test]
