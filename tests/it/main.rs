@@ -15,6 +15,7 @@ mod demo;
 mod e2e_service;
 mod guard_props;
 mod install_recipe;
+mod ocpp_central;
 mod recording_replay;
 mod sim_cli;
 mod sim_controller;
