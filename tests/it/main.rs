@@ -16,6 +16,7 @@ mod e2e_service;
 mod guard_props;
 mod install_recipe;
 mod ocpp_central;
+mod ocpp_daemon;
 mod recording_replay;
 mod sim_cli;
 mod sim_controller;

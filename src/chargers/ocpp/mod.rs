@@ -9,13 +9,15 @@
 //!   Authorize, Start/StopTransaction;
 //! - `state`: per charge point state and the mapping to the controller's `ChargerObs`;
 //! - `server`: [`CentralSystem`], the WebSocket server, sessions and CALLs to charge points;
-//! - `port`: [`OcppCharger`], the `ChargerPort` below the actuator (SetChargingProfile).
+//! - `port`: [`OcppCharger`], the `ChargerPort` below the actuator (SetChargingProfile);
+//! - `setup`: both built from `[ocpp]`.
 //!
 
 pub mod handlers;
 pub mod handshake;
 pub mod port;
 pub mod server;
+pub mod setup;
 pub mod state;
 pub mod wire;
 

@@ -316,6 +316,8 @@ where
 {
     let verdict: Arc<Mutex<Option<Result<String, Refusal>>>> = Arc::default();
     let (v, rules_inner) = (verdict.clone(), inner.clone());
+    // tungstenite's callback type: its error is an HTTP response by design.
+    #[allow(clippy::result_large_err)]
     let callback = move |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
         let s = &rules_inner.settings;
         let rules = AdmitRules {

@@ -243,3 +243,10 @@ pub fn settings(cps: Vec<ChargePointEntry>) -> ServerSettings {
     s.call_timeout = Duration::from_secs(30);
     s
 }
+
+/// An MQTT link that publishes nowhere (the OCPP daemon test feeds the meter through the channel).
+pub struct NullMqtt;
+impl sunplug::daemon::ports::MqttPort for NullMqtt {
+    fn publish(&self, _topic: &str, _payload: &str, _retain: bool) {}
+    fn subscribe(&self, _topic: &str) {}
+}
