@@ -17,6 +17,7 @@ mod guard_props;
 mod install_recipe;
 mod ocpp_central;
 mod ocpp_daemon;
+mod ocpp_python;
 mod recording_replay;
 mod sim_cli;
 mod sim_controller;
