@@ -19,6 +19,7 @@ mod ocpp_central;
 mod ocpp_daemon;
 mod ocpp_python;
 mod recording_replay;
+mod report_browser;
 mod sim_cli;
 mod sim_controller;
 mod sim_days;
