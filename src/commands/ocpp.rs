@@ -8,7 +8,7 @@
 //! their own, usually within a minute), then read its state or send one profile.
 
 use crate::chargers::ocpp::setup;
-use crate::chargers::ocpp::wire::PROFILE_ID;
+use crate::chargers::ocpp::wire::{PROFILE_ID, SetChargingProfileReq};
 use crate::cli::ChargerSetArgs;
 use crate::clock::SystemClock;
 use crate::config::{self, Config, Needs};
@@ -225,32 +225,25 @@ pub async fn set(args: ChargerSetArgs) -> anyhow::Result<ExitCode> {
             "OCPP has no \"resume\": a charge point charges at the profile's limit; use --amps N"
         );
     };
-    let (mut charger, stop) = if args.dry_run {
-        let cs_stop = CancellationToken::new();
-        // A dry run only prints: no server, no charge point needed.
+    if args.dry_run {
+        // A dry run only prints the frame: no server, no charge point needed.
+        let connector = cfg
+            .ocpp
+            .as_ref()
+            .and_then(|o| o.charge_points.first())
+            .map_or(1, |c| c.connector);
         let frame = match request {
             Some(r) => {
-                let p = crate::chargers::ocpp::wire::SetChargingProfileReq::tx_default(
-                    cfg.ocpp
-                        .as_ref()
-                        .and_then(|o| o.charge_points.first())
-                        .map_or(1, |c| c.connector),
-                    0,
-                    match r {
-                        Request::Ampere(a) => a,
-                        _ => 0,
-                    },
-                );
+                let amps = if let Request::Ampere(a) = r { a } else { 0 };
+                let p = SetChargingProfileReq::tx_default(connector, 0, amps);
                 serde_json::json!([2, "<id>", "SetChargingProfile", p])
             }
             None => serde_json::json!([2, "<id>", "ClearChargingProfile", {"id": PROFILE_ID}]),
         };
         println!("{frame}");
-        cs_stop.cancel();
         return Ok(ExitCode::SUCCESS);
-    } else {
-        connected(&cfg).await?
-    };
+    }
+    let (mut charger, stop) = connected(&cfg).await?;
     let result = match request {
         Some(r) => charger
             .execute(r)

@@ -16,6 +16,7 @@ mod e2e_service;
 mod guard_props;
 mod install_recipe;
 mod ocpp_central;
+mod ocpp_cli;
 mod ocpp_daemon;
 mod ocpp_python;
 mod recording_replay;
