@@ -328,3 +328,55 @@ async fn bad_input_is_refused_once_each_and_the_server_stays_up() {
         .collect();
     assert!(rest.is_empty(), "{rest:?}");
 }
+
+#[tokio::test]
+async fn remote_start_only_when_the_user_set_it_and_the_connector_is_idle() {
+    let (cs, _stop) = central(settings(vec![entry("CP1", None)])).await;
+    let mut cp = connect(cs.local_addr(), "CP1", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    cp.boot("Preparing").await;
+    let mut plain = OcppCharger::new(cs.clone(), "CP1", 1, false);
+    plain.execute(Request::Ampere(8)).await.unwrap();
+    let mut starting = OcppCharger::new(cs.clone(), "CP1", 1, true);
+    starting.execute(Request::Ampere(9)).await.unwrap();
+    let mut actions = Vec::new();
+    while actions.last().map(String::as_str) != Some("RemoteStartTransaction") {
+        let (action, payload) = tokio::time::timeout(crate::support::DEADLINE, cp.calls.recv())
+            .await
+            .expect("no RemoteStartTransaction")
+            .unwrap();
+        if action == "RemoteStartTransaction" {
+            assert_eq!(payload["connectorId"], 1);
+            assert_eq!(payload["idTag"], "sunplug");
+        }
+        actions.push(action);
+    }
+    let profiles = actions
+        .iter()
+        .filter(|a| *a == "SetChargingProfile")
+        .count();
+    assert_eq!(profiles, 2, "{actions:?}");
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "RemoteStartTransaction")
+            .count(),
+        1,
+        "only the charger with remote_start asked: {actions:?}"
+    );
+    // With a transaction running, no second start.
+    let r = cp
+        .call(
+            "StartTransaction",
+            json!({"connectorId": 1, "idTag": "sunplug", "meterStart": 0, "timestamp": "2026-06-01T12:00:00Z"}),
+        )
+        .await;
+    assert_eq!(r[2]["idTagInfo"]["status"], "Accepted");
+    starting.execute(Request::Ampere(10)).await.unwrap();
+    let r = cp.call("Heartbeat", json!({})).await;
+    assert_eq!(r[0], 3);
+    while let Ok((action, _)) = cp.calls.try_recv() {
+        assert_ne!(action, "RemoteStartTransaction");
+    }
+}

@@ -110,3 +110,44 @@ fn charger_set_for_ocpp_prints_the_frame_and_refuses_what_ocpp_cannot_do() {
         );
     }
 }
+
+#[test]
+fn the_broken_cloud_day_with_a_local_ocpp_charger_needs_fewer_writes_and_no_replug_reset() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |name: &str| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sunplug"))
+            .current_dir(root)
+            .args(["simulate", &format!("simulations/{name}.toml"), "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let cloud = run("payerne-broken-clouds");
+    let local = run("payerne-broken-clouds-ocpp");
+    assert_eq!(local["scenario"], "payerne-broken-clouds-ocpp");
+    let pv_only = |v: &serde_json::Value| {
+        v["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["policy"] == "pv-only")
+            .cloned()
+            .unwrap()
+    };
+    let (c, l) = (pv_only(&cloud), pv_only(&local));
+    let writes = |r: &serde_json::Value| r["setpoint_writes"].as_f64().unwrap();
+    assert!(writes(&l) < writes(&c) / 2.0, "cloud {c} local {l}");
+    let share = |r: &serde_json::Value| r["solar_share"].as_f64().unwrap();
+    assert!(share(&l) > 0.9, "{l}");
+    let text = String::from_utf8(
+        std::process::Command::new(env!("CARGO_BIN_EXE_sunplug"))
+            .current_dir(root)
+            .args(["simulate", "simulations/payerne-broken-clouds-ocpp.toml"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(!text.contains("replug quirk"), "{text}");
+}
