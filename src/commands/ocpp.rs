@@ -47,6 +47,8 @@ pub async fn listen(path: &Path, duration: Option<Duration>) -> anyhow::Result<E
     let stop = CancellationToken::new();
     let _guard = stop.clone().drop_guard();
     let cs = setup::start(&cfg, Arc::new(SystemClock), true, stop).await?;
+    // Subscribed before the address is shown, so the first connection is never missed.
+    let mut events = cs.events();
     let auth_on = cs
         .settings()
         .charge_points
@@ -62,7 +64,6 @@ pub async fn listen(path: &Path, duration: Option<Duration>) -> anyhow::Result<E
             "; any charge point id is shown, only configured ones are driven by `sunplug run`"
         }
     );
-    let mut events = cs.events();
     let until = async {
         match duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -94,9 +95,10 @@ async fn connected(
     let charger = setup::charger(cfg, cs.clone())?;
     let id = charger.charge_point().to_string();
     eprintln!(
-        "waiting up to {}s for charge point {id} to connect to {} …",
+        "waiting up to {}s for charge point {id} to connect to {} (bound to {}) …",
         CONNECT_WAIT.as_secs(),
-        url(cfg)
+        url(cfg),
+        cs.local_addr()
     );
     let mut changed = cs.changed();
     let came = tokio::time::timeout(CONNECT_WAIT, async {

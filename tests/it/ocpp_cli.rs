@@ -151,3 +151,66 @@ fn the_broken_cloud_day_with_a_local_ocpp_charger_needs_fewer_writes_and_no_repl
     .unwrap();
     assert!(!text.contains("replug quirk"), "{text}");
 }
+
+#[tokio::test]
+async fn charger_status_for_ocpp_waits_for_the_charge_point_and_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(dir.path());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sunplug"))
+        .args([
+            "charger",
+            "status",
+            "--json",
+            "--config",
+            path.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = tokio::time::timeout(crate::support::DEADLINE, async {
+        loop {
+            let l = err.next_line().await.unwrap().expect("status ended");
+            if l.contains("bound to") {
+                return l;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let addr: std::net::SocketAddr = line
+        .split("bound to ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let mut cp = connect(addr, "CP1", Some("ocpp1.6"), None).await.unwrap();
+    let r = cp
+        .call(
+            "BootNotification",
+            serde_json::json!({"chargePointVendor": "Acme", "chargePointModel": "Box"}),
+        )
+        .await;
+    assert_eq!(r[2]["status"], "Accepted");
+    let r = cp
+        .call(
+            "StatusNotification",
+            serde_json::json!({"connectorId": 2, "errorCode": "NoError", "status": "SuspendedEVSE"}),
+        )
+        .await;
+    assert_eq!(r[0], 3);
+    let out = tokio::time::timeout(crate::support::DEADLINE, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["charge_point"], "CP1");
+    assert_eq!(v["connector"], 2);
+    assert_eq!(v["vendor"], "Acme");
+    assert_eq!(v["status"], "SuspendedEVSE");
+    assert_eq!(v["plugged"], true);
+    assert_eq!(v["paused"], true);
+}
