@@ -23,6 +23,8 @@ pub mod script;
 mod script_ctx;
 mod target_by_departure;
 
+pub use target_by_departure::next_departure;
+
 use super::hysteresis::SwitchParams;
 use super::pi::PiParams;
 use super::policy::Policy;
