@@ -128,9 +128,7 @@ fn dst_night(start: &str, depart_local: &str) -> (Vec<SlotInput>, Limits) {
     let departure = next_departure(now, tz, depart_local.parse().unwrap());
     let until = departure - Duration::minutes(30);
     let mut table = [0.30; 24];
-    for h in 2..5 {
-        table[h] = 0.10;
-    }
+    table[2..5].fill(0.10);
     let prices = local_hour_table(&table, tz, now, until);
     (
         slots(now, until, Duration::minutes(15), Some(&prices), 0.5, None),

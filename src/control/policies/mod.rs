@@ -18,6 +18,7 @@
 mod evcc_like;
 mod fast;
 mod min_plus_pv;
+pub mod planner;
 mod pv_only;
 pub mod script;
 mod script_ctx;
@@ -41,6 +42,7 @@ pub const MODULES: &[Module] = &[
     fast::MODULE,
     evcc_like::MODULE,
     script::MODULE,
+    planner::MODULE,
 ];
 
 /// A built-in policy module.
