@@ -40,7 +40,7 @@ fn the_planner_waits_for_the_cheap_hours_and_charges_in_them() {
     let mut site = Site::new(0.0);
     let d = step(&mut c, &mut site, evening);
     assert!(!d.command.is_charging(), "{d:?}");
-    assert!(d.reason.contains("planned start 02:00"), "{}", d.reason);
+    assert!(d.reason.contains("planned start Tue 02:00"), "{}", d.reason);
     let plan = c.plan().expect("a plan");
     // 50 → 80 % of 60 kWh at 90 %: 20 kWh, from the two cheap hours (00:00Z..02:00Z).
     assert!((plan.need_wh - 20_000.0).abs() < 1e-6);
@@ -90,7 +90,7 @@ fn target_by_departure_with_use_plan_follows_the_plan() {
     c.set_outlook(outlook(evening, evening, &[2, 3]));
     let mut site = Site::new(0.0);
     let d = step(&mut c, &mut site, evening);
-    assert!(d.reason.contains("planned start 02:00"), "{}", d.reason);
+    assert!(d.reason.contains("planned start Tue 02:00"), "{}", d.reason);
     assert_eq!(c.plan().unwrap().start(), Some(utc("2026-06-02T00:00:00Z")));
     // Without use_plan there is no plan.
     let mut plain = Controller::new(params(), policy("target-by-departure"));

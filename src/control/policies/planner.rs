@@ -115,7 +115,13 @@ impl PlanRunner {
     /// The wish at `ctx.now`, re-planning first when due.
     pub fn wish(&mut self, ctx: &PolicyContext<'_>, module: &str) -> Wish {
         let departure_at = ctx.departure.unwrap_or(self.params.departure);
-        let departure = super::next_departure(ctx.now, ctx.tz, departure_at);
+        let departure = ctx
+            .obs
+            .overrides
+            .departure_at
+            .filter(|t| *t > ctx.now)
+            .unwrap_or_else(|| super::next_departure(ctx.now, ctx.tz, departure_at));
+        let by = departure.with_timezone(&ctx.tz).format("%a %H:%M");
         let (soc, soc_note) = match ctx.soc {
             Some(s) => (s.pct(), ""),
             None => (
@@ -176,9 +182,9 @@ impl PlanRunner {
                 reason: format!("{module}: no plan"),
             };
         };
-        let local = |t: DateTime<Utc>| t.with_timezone(&ctx.tz).format("%H:%M").to_string();
+        let local = |t: DateTime<Utc>| t.with_timezone(&ctx.tz).format("%a %H:%M").to_string();
         let summary = format!(
-            "{:.1} kWh by {departure_at}{soc_note}, planned start {}, expected cost {:.2}{}",
+            "{:.1} kWh by {by}{soc_note}, planned start {}, expected cost {:.2}{}",
             need_wh / 1000.0,
             p.start().map_or("none (solar covers it)".into(), local),
             p.cost,

@@ -121,7 +121,12 @@ impl Policy for TargetByDeparture {
             return runner.wish(ctx, "target by departure, planned");
         }
         let departure_at = ctx.departure.unwrap_or(self.params.departure);
-        let departure = next_departure(ctx.now, ctx.tz, departure_at);
+        let departure = ctx
+            .obs
+            .overrides
+            .departure_at
+            .filter(|t| *t > ctx.now)
+            .unwrap_or_else(|| next_departure(ctx.now, ctx.tz, departure_at));
         let (soc, soc_note) = match ctx.soc {
             Some(s) => (s.pct(), ""),
             None => (
