@@ -14,6 +14,7 @@ pub mod car;
 pub mod charger;
 pub mod data;
 pub mod days;
+pub mod forecast;
 pub mod html;
 pub mod input;
 pub mod meter;

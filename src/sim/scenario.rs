@@ -7,6 +7,7 @@
 //! is documented on their structs in `spec.rs` and in `simulations/README.md`.
 
 use super::data::Label;
+use super::forecast::ForecastSpec;
 use super::spec::{CarSpec, ChargerSpec, ControlSpec, DataSpec, MeterSpec, VehicleApiSpec};
 use super::tariff::TariffSpec;
 use crate::config::diag::{KeyIndex, Problem, Problems, parse_all};
@@ -33,6 +34,7 @@ struct RawScenario {
     meter: MeterSpec,
     vehicle_api: VehicleApiSpec,
     tariff: TariffSpec,
+    forecast: ForecastSpec,
 }
 
 impl Default for RawScenario {
@@ -50,6 +52,7 @@ impl Default for RawScenario {
             meter: MeterSpec::default(),
             vehicle_api: VehicleApiSpec::default(),
             tariff: TariffSpec::default(),
+            forecast: ForecastSpec::default(),
         }
     }
 }
@@ -143,6 +146,8 @@ pub struct Scenario {
     pub vehicle_api: VehicleApiSpec,
     /// `[tariff]`, or the documented default when absent.
     pub tariff: TariffSpec,
+    /// `[forecast]`: what a planning policy is told about the coming sun.
+    pub forecast: ForecastSpec,
 }
 
 /// Read and check a scenario file, reporting every problem at once.
@@ -295,6 +300,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
     raw.vehicle_api.check(&mut push);
     raw.tariff.check(&mut push);
     raw.tariff.load_csv(&dir, &mut push);
+    raw.forecast.check(&mut push);
     let car = check_car(&raw.car, phases, &raw.charger, &mut push);
 
     if !problems.is_empty() {
@@ -332,6 +338,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
         meter: raw.meter,
         vehicle_api: raw.vehicle_api,
         tariff: raw.tariff,
+        forecast: raw.forecast,
     })
 }
 

@@ -22,6 +22,7 @@ mod sim_cli;
 mod sim_controller;
 mod sim_days;
 mod sim_oracle;
+mod sim_plan;
 mod sim_synthetic;
 mod sim_tune;
 mod smappee_auth;
