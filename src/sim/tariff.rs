@@ -118,9 +118,9 @@ impl TariffSpec {
         let Some(rel) = &self.import_csv else {
             return;
         };
-        if !(self.csv_factor.is_finite() && (0.0..=10.0).contains(&self.csv_factor))
-            || !(self.csv_adder_eur_kwh.is_finite() && self.csv_adder_eur_kwh.abs() <= 10.0)
-        {
+        let factor_ok = self.csv_factor.is_finite() && (0.0..=10.0).contains(&self.csv_factor);
+        let adder_ok = self.csv_adder_eur_kwh.is_finite() && self.csv_adder_eur_kwh.abs() <= 10.0;
+        if !(factor_ok && adder_ok) {
             push(
                 "tariff.csv_factor",
                 "use a factor within 0..10 and an adder within ±10 €/kWh".into(),

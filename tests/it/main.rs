@@ -17,6 +17,7 @@ mod guard_props;
 mod install_recipe;
 mod plan_policy;
 mod plan_props;
+mod prices_awattar;
 mod recording_replay;
 mod sim_cli;
 mod sim_controller;
