@@ -15,6 +15,7 @@ mod demo;
 mod e2e_service;
 mod guard_props;
 mod install_recipe;
+mod plan_cli;
 mod plan_policy;
 mod plan_props;
 mod prices_awattar;
