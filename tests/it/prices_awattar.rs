@@ -161,3 +161,36 @@ async fn a_partial_day_is_planned_at_the_fallback_until_tomorrow_is_published() 
     );
     assert!(slot.iter().all(|s| s.price < 0.40));
 }
+
+#[tokio::test]
+async fn the_daemon_task_hands_each_list_over_with_its_fetch_time() {
+    use std::sync::Arc;
+    use sunplug::clock::TokioClock;
+    let emu = AwattarEmulator::start(day(48)).await.unwrap();
+    let (tx, mut rx) = tokio::sync::watch::channel(None);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = sunplug::daemon::prices::spawn(
+        section(emu.url()),
+        chrono_tz::UTC,
+        Arc::new(TokioClock::starting_at(now())),
+        tx,
+        stop.clone(),
+        1.0,
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx.changed())
+        .await
+        .expect("a list within 10 s")
+        .unwrap();
+    let (series, at) = rx.borrow().clone().unwrap();
+    assert!(at >= now() && at - now() < Duration::seconds(10), "{at}");
+    assert_eq!(series.points().len(), 30);
+    let mut outlook = sunplug::daemon::prices::outlook(&section(emu.url()));
+    outlook.set_prices(series, at);
+    assert!(outlook.prices_at(now() + Duration::hours(35)).is_some());
+    assert!(
+        outlook.prices_at(now() + Duration::hours(37)).is_none(),
+        "stale after max_age"
+    );
+    stop.cancel();
+    task.await.unwrap();
+}
