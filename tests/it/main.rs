@@ -20,6 +20,7 @@ mod plan_policy;
 mod plan_props;
 mod prices_awattar;
 mod recording_replay;
+mod report_browser;
 mod sim_cli;
 mod sim_controller;
 mod sim_days;
