@@ -28,6 +28,7 @@ pub struct RawConfig {
     pub ocpp: Option<super::ocpp::OcppSection>,
     pub logging: LoggingSection,
     pub recording: RecordingSection,
+    pub prices: Option<super::prices::PricesSection>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -10,6 +10,7 @@
 
 use super::car::{CarModel, Draw};
 use super::charger::ChargerModel;
+use super::forecast::OutlookModel;
 use super::input::{Input, Sample};
 use super::meter::MeterModel;
 use super::metrics::Tally;
@@ -147,10 +148,11 @@ pub fn run(
     // OCPP: the car's power as the last MeterValues reported it, sent every `meter_interval`.
     let meter_ms = ms(sc.charger.meter_interval).max(1);
     let (mut next_metered, mut metered): (i64, Option<(i64, f64)>) = (start, None);
-    let overrides = Overrides {
+    let mut overrides = Overrides {
         departure: sc.car.departure,
         ..Overrides::default()
     };
+    let mut outlook = OutlookModel::new(&sc.forecast, &sc.tariff, prices, input, sc.tz);
 
     for i in 0..steps {
         let t = start + i as i64 * step_ms;
@@ -167,7 +169,13 @@ pub fn run(
                 car.depart();
                 charger.unplug();
             }
-            Edge::PlugIn(_) => {
+            Edge::PlugIn(k) => {
+                // A stay over several nights: the user tells the planner the day of departure.
+                overrides.departure_at = sc
+                    .car
+                    .stay_days
+                    .map(|_| utc(sessions[k].depart_ms))
+                    .filter(|_| sessions[k].departs_in_data);
                 car.arrive(sc.car.start_soc);
                 charger.plug_in();
             }
@@ -229,6 +237,9 @@ pub fn run(
         if t >= next_control {
             next_control += interval_ms;
             let now = utc(t);
+            if let Some(o) = outlook.update(t) {
+                controller.set_outlook(o);
+            }
             let obs = Observation {
                 meter: meter.latest().map(|s| {
                     Reading::new(
