@@ -73,6 +73,23 @@ pub enum Command {
     /// Enode helpers: link a car, list vehicles.
     #[command(subcommand)]
     Enode(EnodeCommand),
+    /// The OCPP central system: see charge points connect.
+    #[command(subcommand)]
+    Ocpp(OcppCommand),
+    /// Print the departure plan the configured policy would follow now, by slot.
+    Plan {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The car's state of charge now, %.
+        #[arg(long, default_value_t = 20.0)]
+        soc: f64,
+        /// Plan as if it were this time (RFC 3339), instead of now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the built-in policy modules.
     Policies,
     /// Run the real service against built-in emulators and a replayed day, at accelerated time.
@@ -182,6 +199,18 @@ pub struct ChargerSetArgs {
     /// Print the exact request instead of sending it (secrets masked).
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OcppCommand {
+    /// Listen on [ocpp] listen and show charge points as they connect, and their messages.
+    Listen {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Stop after this long (default: until Ctrl-C).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<crate::config::values::HumanDuration>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

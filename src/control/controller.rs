@@ -17,6 +17,8 @@ use super::guard::{Guard, GuardParams};
 use super::hysteresis::{Switch, SwitchInput, Volatility};
 use super::observation::{Observation, PowerBalance};
 use super::pi::{PiLoop, Saturation};
+use super::plan::Plan;
+use super::plan::outlook::Outlook;
 use super::policies::{HomeBattery, LoadedPolicy};
 use super::policy::{MeterView, PolicyContext, Wish};
 use super::soc::SocEstimator;
@@ -121,6 +123,8 @@ pub struct Controller {
     /// The configured maximum (charger, cable, car); a station that reports a lower one lowers
     /// `params.guard.max` while it does.
     configured_max: Amps,
+    /// Prices and solar forecast, for the policies that plan.
+    outlook: Option<Outlook>,
 }
 
 impl Controller {
@@ -140,6 +144,7 @@ impl Controller {
             held_at_minimum: false,
             volatility: Volatility::default(),
             configured_max: params.guard.max,
+            outlook: None,
         }
     }
 
@@ -155,6 +160,26 @@ impl Controller {
     pub fn set_policy(&mut self, policy: LoadedPolicy) {
         self.pi = PiLoop::new(policy.common.pi);
         self.policy = policy;
+    }
+
+    /// Hand in the prices and the solar forecast (the sources' latest, with their fetch times). Its
+    /// generation counts the changes this controller has seen, so a plan is remade when they change.
+    pub fn set_outlook(&mut self, mut outlook: Outlook) {
+        let prev = self.outlook.as_ref().map_or(0, |o| o.generation);
+        outlook.generation = prev;
+        if self.outlook.as_ref() != Some(&outlook) {
+            outlook.generation = prev + 1;
+        }
+        self.outlook = Some(outlook);
+    }
+
+    pub fn outlook(&self) -> Option<&Outlook> {
+        self.outlook.as_ref()
+    }
+
+    /// The plan the running policy follows, if it plans.
+    pub fn plan(&self) -> Option<&Plan> {
+        self.policy.policy.plan()
     }
 
     /// The running policy (its name, module, knobs and source files).
@@ -331,6 +356,7 @@ impl Controller {
                 efficiency: p.efficiency,
                 departure: obs.overrides.departure,
                 command: last_command,
+                outlook: self.outlook.as_ref(),
             };
             self.policy.policy.wish(&ctx)
         };

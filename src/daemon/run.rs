@@ -47,6 +47,8 @@ const EARLY_STEP_W: f64 = 400.0;
 const EARLY_STEP_SPACING: Duration = Duration::from_secs(1);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const WATCHDOG_FALLBACK: Duration = Duration::from_secs(10);
+/// How often the writer reads an OCPP charge point's state (kept by the central system in memory).
+const OCPP_POLL: Duration = Duration::from_secs(2);
 
 /// Everything the loop talks to. The caller builds it from the config (or from emulators in tests).
 pub struct Wiring<C: ChargerPort, V: VehiclePort> {
@@ -137,7 +139,13 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         wish_rx,
         report_tx,
         WriterSettings {
-            poll_interval: scaled(smappee.poll_interval.get().max(Duration::from_secs(1))),
+            poll_interval: scaled(match cfg.charger_kind {
+                // A local charge point's state is already in memory: read it often.
+                crate::config::ocpp::ChargerKind::Ocpp => OCPP_POLL,
+                crate::config::ocpp::ChargerKind::Smappee => {
+                    smappee.poll_interval.get().max(Duration::from_secs(1))
+                }
+            }),
             safe_state: cfg.control.on_shutdown,
             actuator: ActuatorSettings {
                 resolution: cfg
@@ -156,6 +164,12 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         },
         stop.clone(),
     );
+    let (prices_tx, mut prices_rx) = watch::channel::<super::prices::Fetched>(None);
+    let mut outlook = cfg.prices.as_ref().map(super::prices::outlook);
+    let _prices_task = cfg
+        .prices
+        .clone()
+        .map(|p| super::prices::spawn(p, cfg.tz, clock.clone(), prices_tx, stop.clone(), speed));
     let (vehicle_tx, vehicle_rx) = watch::channel::<Option<VehicleUpdate>>(None);
     let mut vehicle_task = spawn_vehicle(vehicle, clock.clone(), vehicle_tx, stop.clone(), speed);
 
@@ -340,6 +354,12 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 was_plugged = plugged.or(was_plugged);
 
                 policy_watch.poll(&mut controller);
+                if prices_rx.has_changed().unwrap_or(false)
+                    && let (Some(o), Some((series, at))) = (&mut outlook, prices_rx.borrow_and_update().clone())
+                {
+                    o.set_prices(series, at);
+                    controller.set_outlook(o.clone());
+                }
                 let d = controller.step(now, &obs);
                 last_step = tokio::time::Instant::now();
                 last_step_grid = obs.meter.map(|m| m.value.balance.grid(Watts::ZERO).0);
@@ -353,7 +373,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                     tx.send_replace(Some(d.clone()));
                 }
                 if let Some(l) = &link {
-                    let mut view = state_view(&d, &obs, &report, &persisted, controller.policy_name(), now);
+                    let mut view = state_view(&d, &obs, &report, &persisted, controller.policy_name(), controller.plan(), now);
                     view.vehicle_warning = vehicle_update.warning.map(|w| w.message().to_string());
                     l.publish(&topics.state(), &view.to_json(), true);
                     if let Some(loc) = vehicle_update.location {

@@ -10,6 +10,7 @@
 
 use super::car::{CarModel, Draw};
 use super::charger::ChargerModel;
+use super::forecast::OutlookModel;
 use super::input::{Input, Sample};
 use super::meter::MeterModel;
 use super::metrics::Tally;
@@ -143,10 +144,15 @@ pub fn run(
     let (mut next_control, mut next_poll) = (start, start);
     let mut station = StationState::default();
     let mut power: (i64, f64);
-    let overrides = Overrides {
+    let ocpp = sc.charger.kind == super::spec::ChargerModelKind::Ocpp;
+    // OCPP: the car's power as the last MeterValues reported it, sent every `meter_interval`.
+    let meter_ms = ms(sc.charger.meter_interval).max(1);
+    let (mut next_metered, mut metered): (i64, Option<(i64, f64)>) = (start, None);
+    let mut overrides = Overrides {
         departure: sc.car.departure,
         ..Overrides::default()
     };
+    let mut outlook = OutlookModel::new(&sc.forecast, &sc.tariff, prices, input, sc.tz);
 
     for i in 0..steps {
         let t = start + i as i64 * step_ms;
@@ -163,7 +169,13 @@ pub fn run(
                 car.depart();
                 charger.unplug();
             }
-            Edge::PlugIn(_) => {
+            Edge::PlugIn(k) => {
+                // A stay over several nights: the user tells the planner the day of departure.
+                overrides.departure_at = sc
+                    .car
+                    .stay_days
+                    .map(|_| utc(sessions[k].depart_ms))
+                    .filter(|_| sessions[k].departs_in_data);
                 car.arrive(sc.car.start_soc);
                 charger.plug_in();
             }
@@ -182,6 +194,10 @@ pub fn run(
         };
         meter.step(t, grid_w, pv, load);
         power = (t, car_w);
+        if ocpp && t >= next_metered {
+            next_metered += meter_ms;
+            metered = Some(power);
+        }
         cloud.step(t, car.soc(), sc.car.target_soc);
         observer.physics(&PhysicsView {
             t_ms: t,
@@ -193,13 +209,21 @@ pub fn run(
 
         if t >= next_poll {
             next_poll += poll_ms;
-            // The station's words, read the way the real client reads them.
-            let (word, mode, cause) = charger.state_words(car_w > CHARGING_W);
-            let read = interpret(Some(&word), Some(mode), cause);
+            // The station's words, read the way the real client (or central system) reads them.
+            let (paused, charging) = if ocpp {
+                let (_, charging, paused) = crate::chargers::ocpp::state::status_words(
+                    charger.ocpp_status(car_w > CHARGING_W),
+                );
+                (paused, charging)
+            } else {
+                let (word, mode, cause) = charger.state_words(car_w > CHARGING_W);
+                let read = interpret(Some(&word), Some(mode), cause);
+                (read.paused, read.charging)
+            };
             station = StationState {
                 plugged: charger.plugged(),
-                paused: read.paused.unwrap_or_else(|| charger.paused()),
-                charging: read.charging.unwrap_or(false),
+                paused: paused.unwrap_or_else(|| charger.paused()),
+                charging: charging.unwrap_or(false),
                 limit: charger.reported_limit(),
             };
             let polled = ChargerObs {
@@ -213,6 +237,9 @@ pub fn run(
         if t >= next_control {
             next_control += interval_ms;
             let now = utc(t);
+            if let Some(o) = outlook.update(t) {
+                controller.set_outlook(o);
+            }
             let obs = Observation {
                 meter: meter.latest().map(|s| {
                     Reading::new(
@@ -229,17 +256,22 @@ pub fn run(
                 // says whether it charges.
                 charger: ChargerObs {
                     plugged: Some(station.plugged),
-                    charging: Some(if sc.charger.realtime_power {
+                    charging: Some(if ocpp {
+                        station.charging
+                    } else if sc.charger.realtime_power {
                         power.1 > CHARGING_W
                     } else {
                         station.charging
                     }),
                     offered: station.limit,
                     paused: Some(station.paused),
-                    power: sc
-                        .charger
-                        .realtime_power
-                        .then(|| Reading::new(Watts(power.1), utc(power.0))),
+                    power: if ocpp {
+                        metered.map(|(at, w)| Reading::new(Watts(w), utc(at)))
+                    } else {
+                        sc.charger
+                            .realtime_power
+                            .then(|| Reading::new(Watts(power.1), utc(power.0)))
+                    },
                     max: None,
                     session: None,
                 },

@@ -18,10 +18,13 @@
 mod evcc_like;
 mod fast;
 mod min_plus_pv;
+pub mod planner;
 mod pv_only;
 pub mod script;
 mod script_ctx;
 mod target_by_departure;
+
+pub use target_by_departure::next_departure;
 
 use super::hysteresis::SwitchParams;
 use super::pi::PiParams;
@@ -40,6 +43,7 @@ pub const MODULES: &[Module] = &[
     fast::MODULE,
     evcc_like::MODULE,
     script::MODULE,
+    planner::MODULE,
 ];
 
 /// A built-in policy module.
