@@ -12,7 +12,16 @@ use std::time::Instant;
 pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut sc = crate::sim::scenario::load(&args.scenario).map_err(|p| anyhow::anyhow!("{p}"))?;
     apply_args(&mut sc, &args)?;
-    if let Some(dir) = &args.days {
+    // `--days DIR` over the scenario's `[data] days` (apply_args cleared the key when the command
+    // line gave single-day data instead).
+    if let Some(dir) = args.days.as_ref().or(sc.data.days.as_ref()) {
+        if args.out.is_some() {
+            bail!(
+                "--out writes one day's traces and plots, and {} replays a corpus ([data] days): \
+                 drop --out, or give one day with --pv and --load",
+                args.scenario.display()
+            );
+        }
         return simulate_days(&sc, dir, args.jobs, args.json);
     }
     let input = Input::load(&sc.data)?;
@@ -68,6 +77,16 @@ fn simulate_days(
 
 /// Apply the command line's replacements to a scenario: data files and the policy list.
 pub fn apply_args(sc: &mut Scenario, args: &SimulateArgs) -> anyhow::Result<()> {
+    if args.net.is_some() || args.pv.is_some() || args.load.is_some() {
+        // One day's data on the command line replaces the scenario's corpus.
+        if sc.data.days.take().is_some()
+            && (args.net.is_none() && (args.pv.is_none() || args.load.is_none()))
+        {
+            bail!(
+                "the scenario replays a corpus ([data] days): give both --pv and --load (or --net) to replace it"
+            );
+        }
+    }
     if let Some(net) = &args.net {
         sc.data.net = Some(net.clone());
         sc.data.pv = None;
