@@ -19,6 +19,7 @@ mod recording_replay;
 mod sim_cli;
 mod sim_controller;
 mod sim_days;
+mod sim_fast_path;
 mod sim_oracle;
 mod sim_synthetic;
 mod sim_tune;
