@@ -306,12 +306,12 @@ impl Controller {
         }
         let wish = if !plugged {
             Wish::Pause {
-                reason: self.say(|| "no car connected".into()),
+                reason: "no car connected".into(),
             }
         } else if obs.overrides.charge_now {
             Wish::Fixed {
                 current: p.guard.max,
-                reason: self.say(|| "charge now (override)".into()),
+                reason: "charge now (override)".into(),
             }
         } else if self.target_reached {
             // Still paused when the SoC has gone stale (no overcharge past the target), but the
@@ -322,12 +322,15 @@ impl Controller {
                     None => format!(
                         "SoC unknown (no fresh report): paused, as the last known SoC was at the target {target}"
                     ),
-                }),
+                })
+                .into(),
             }
         } else if let Some(min) = self.min_soc(obs).filter(|m| soc.is_some_and(|s| s < *m)) {
             Wish::Fixed {
                 current: p.guard.max,
-                reason: self.say(|| format!("below the minimum SoC {min}: full power")),
+                reason: self
+                    .say(|| format!("below the minimum SoC {min}: full power"))
+                    .into(),
             }
         } else {
             let ctx = PolicyContext {
@@ -469,17 +472,17 @@ impl Controller {
             Wish::Pause { reason } => {
                 self.switch.set(false, now);
                 self.pi.reset();
-                (None, self.say(|| reason.clone()))
+                (None, self.say(|| reason.to_string()))
             }
             Wish::Fixed { current, reason } => {
                 self.switch.set(true, now);
                 self.pi.reset();
-                (Some(*current), self.say(|| reason.clone()))
+                (Some(*current), self.say(|| reason.to_string()))
             }
             Wish::Direct { current, reason } => {
                 self.switch.set(current.is_some(), now);
                 self.pi.reset();
-                (*current, self.say(|| reason.clone()))
+                (*current, self.say(|| reason.to_string()))
             }
             Wish::Solar { minimum, reason } => {
                 let m = meter.expect("checked above");

@@ -16,7 +16,7 @@
 use super::car::{CarModel, Draw};
 use super::charger::ChargerModel;
 use super::input::{Input, Sample};
-use super::meter::MeterModel;
+use super::meter::{MeterDraws, MeterModel};
 use super::metrics::Tally;
 use super::scenario::Scenario;
 use super::schedule::{Edge, Session, SessionClock};
@@ -32,6 +32,7 @@ use crate::control::{
 };
 use crate::units::{Amps, Watts};
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// The physics at one step, for observers.
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +129,7 @@ pub fn run(
     input: &Input,
     sessions: &[Session],
     prices: &Prices,
+    meter_draws: &Arc<MeterDraws>,
     policy: LoadedPolicy,
     observer: &mut impl Observer,
 ) -> RunOutcome {
@@ -150,7 +152,7 @@ pub fn run(
             .manual_grace
             .get(),
     });
-    let mut meter = MeterModel::new(&sc.meter, start);
+    let mut meter = MeterModel::with_draws(&sc.meter, start, meter_draws.clone());
     let mut cloud = VehicleApiModel::new(&sc.vehicle_api, start);
     let mut sampler = input.sampler();
     let mut clock = SessionClock::default();
