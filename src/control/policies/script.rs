@@ -17,7 +17,7 @@
 //! The sandbox: no modules (`import`), no `eval`, no clock, no file or network access; every step is
 //! limited in operations, call depth, expression depth and string/array/map sizes.
 
-use super::script_ctx::{Ctx, State, register_ctx};
+use super::script_ctx::{Ctx, State, register_ctx, register_state_properties};
 use super::{CheckParams, LoadedPolicy, Module, parse_checked};
 use crate::control::policy::{Policy, PolicyContext, Reason, Wish};
 use crate::diag::{Problem, Problems};
@@ -193,7 +193,8 @@ pub fn compile(path: &Path) -> Result<Compiled, Problem> {
 /// Compile a script from its text (`path` names it in messages).
 pub fn compile_str(path: &Path, text: &str) -> Result<Compiled, Problem> {
     let shown = path.display().to_string();
-    let engine = engine();
+    let mut engine = engine();
+    register_state_properties(&mut engine, text);
     let ast = engine.compile(text).map_err(|e| {
         let pos = e.position();
         let at = match (pos.line(), pos.position()) {
