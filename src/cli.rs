@@ -73,6 +73,20 @@ pub enum Command {
     /// Enode helpers: link a car, list vehicles.
     #[command(subcommand)]
     Enode(EnodeCommand),
+    /// Print the departure plan the configured policy would follow now, by slot.
+    Plan {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The car's state of charge now, %.
+        #[arg(long, default_value_t = 20.0)]
+        soc: f64,
+        /// Plan as if it were this time (RFC 3339), instead of now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the built-in policy modules.
     Policies,
     /// Run the real service against built-in emulators and a replayed day, at accelerated time.

@@ -1,5 +1,5 @@
 //! The work behind each CLI command, one file per command group: `config` (check-config, policies),
-//! `run`, `simulate`, `tune`, `demo`, `charger` (charger and smappee), `enode`. The probes live with their
+//! `run`, `simulate`, `plan`, `tune`, `demo`, `charger` (charger and smappee), `enode`. The probes live with their
 //! sources. Each prints for a person (or JSON with `--json`). The only place, with `cli.rs` and
 //! `main.rs`, that knows clap's types: the modules below take plain values.
 
@@ -8,6 +8,7 @@ pub mod config;
 #[cfg(feature = "emulators")]
 pub mod demo;
 pub mod enode;
+pub mod plan;
 pub mod run;
 pub mod simulate;
 pub mod tune;
@@ -46,6 +47,12 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     };
     match command {
         Command::Simulate(args) => simulate::simulate(args),
+        Command::Plan {
+            config,
+            soc,
+            at,
+            json,
+        } => rt()?.block_on(plan::plan(&config.config, soc, at, json)),
         Command::Tune { file, jobs, output } => tune::tune(&file, jobs, output.as_deref()),
         Command::Run(args) => rt()?.block_on(run::run(args)),
         #[cfg(feature = "emulators")]

@@ -7,6 +7,7 @@
 mod checks;
 pub use crate::diag;
 mod policy_file;
+pub mod prices;
 pub mod schema;
 pub mod sections;
 pub mod surplus;
@@ -151,6 +152,8 @@ pub struct Config {
     pub smappee: Option<SmappeeSection>,
     pub logging: LoggingSection,
     pub recording: RecordingSection,
+    /// `[prices]`, when the site plans with prices.
+    pub prices: Option<prices::PricesSection>,
     pub secrets: Secrets,
     pub state_dir: PathBuf,
     /// Not errors, but worth saying: e.g. secrets still holding the example's `REPLACE-ME`.
@@ -243,6 +246,11 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
             "surplus",
             "missing section [surplus]: say where the grid meter (or PV and load) publishes".into(),
         );
+    }
+    if let Some(p) = &raw.prices {
+        for (key, message) in p.check() {
+            ck.push(&format!("prices.{key}"), message);
+        }
     }
     let charger = check_charger(&mut ck, &raw, needs);
     check_vehicle(&mut ck, &raw, needs);
@@ -397,6 +405,7 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         smappee: raw.smappee,
         logging: raw.logging,
         recording: raw.recording,
+        prices: raw.prices,
         secrets,
         warnings,
     })

@@ -26,6 +26,7 @@ pub struct RawConfig {
     pub smappee: Option<SmappeeSection>,
     pub logging: LoggingSection,
     pub recording: RecordingSection,
+    pub prices: Option<super::prices::PricesSection>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

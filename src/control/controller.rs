@@ -17,6 +17,8 @@ use super::guard::{Guard, GuardParams};
 use super::hysteresis::{Switch, SwitchInput, Volatility};
 use super::observation::{Observation, PowerBalance};
 use super::pi::{PiLoop, Saturation};
+use super::plan::Plan;
+use super::plan::outlook::Outlook;
 use super::policies::{HomeBattery, LoadedPolicy};
 use super::policy::{MeterView, PolicyContext, Wish};
 use super::soc::SocEstimator;
@@ -123,6 +125,8 @@ pub struct Controller {
     configured_max: Amps,
     /// Whether decisions carry their reason in words (see [`Controller::set_explain`]).
     explain: bool,
+    /// Prices and solar forecast, for the policies that plan.
+    outlook: Option<Outlook>,
 }
 
 impl Controller {
@@ -143,6 +147,7 @@ impl Controller {
             volatility: Volatility::default(),
             configured_max: params.guard.max,
             explain: true,
+            outlook: None,
         }
     }
 
@@ -171,6 +176,26 @@ impl Controller {
     pub fn set_policy(&mut self, policy: LoadedPolicy) {
         self.pi = PiLoop::new(policy.common.pi);
         self.policy = policy;
+    }
+
+    /// Hand in the prices and the solar forecast (the sources' latest, with their fetch times). Its
+    /// generation counts the changes this controller has seen, so a plan is remade when they change.
+    pub fn set_outlook(&mut self, mut outlook: Outlook) {
+        let prev = self.outlook.as_ref().map_or(0, |o| o.generation);
+        outlook.generation = prev;
+        if self.outlook.as_ref() != Some(&outlook) {
+            outlook.generation = prev + 1;
+        }
+        self.outlook = Some(outlook);
+    }
+
+    pub fn outlook(&self) -> Option<&Outlook> {
+        self.outlook.as_ref()
+    }
+
+    /// The plan the running policy follows, if it plans.
+    pub fn plan(&self) -> Option<&Plan> {
+        self.policy.policy.plan()
     }
 
     /// The running policy (its name, module, knobs and source files).
@@ -277,6 +302,7 @@ impl Controller {
             .unwrap_or(true);
         if self.plugged && !plugged {
             self.soc.reset();
+            self.switch.unplugged();
             self.policy.policy.reset();
             self.target_reached = false;
         }
@@ -349,6 +375,7 @@ impl Controller {
                 efficiency: p.efficiency,
                 departure: obs.overrides.departure,
                 command: last_command,
+                outlook: self.outlook.as_ref(),
             };
             self.policy.policy.wish(&ctx)
         };
@@ -382,7 +409,8 @@ impl Controller {
             awaiting_meter,
         };
         let (wanted, reason) = self.resolve(now, dt, &wish, meter, cars, &mut factors);
-        let wanted = self.hold(wanted, last_command);
+        let wished = wanted;
+        let wanted = self.hold(now, wanted, last_command);
         factors.wanted_a = wanted.map(|a| a.0);
 
         // 5. The guard.
@@ -397,7 +425,8 @@ impl Controller {
         // down to the command resolution (less than a step) is not a hold: that gap is the PI's job.
         let (cap, _) = p.guard.cap(house_load);
         let step = p.guard.step;
-        self.saturation = match (wanted, guarded.command) {
+        // A hold of the policy's bands counts like a guard hold (judged against the wish).
+        self.saturation = match (wished, guarded.command) {
             _ if self.held_at_minimum => Saturation::Low,
             (Some(w), Command::Charge { current, .. })
                 if w > current && (current >= cap - step || w - current >= step) =>
@@ -512,20 +541,12 @@ impl Controller {
                         true
                     }
                     None => {
-                        // Off, a start needs surplus above the floor; on, the stop window fills
-                        // only below `stop_below_pct` of it (a shallow dip is mostly sunshine).
-                        let sw = &self.policy.common.switch;
-                        let floor_w = p.supply().power(floor).0;
-                        let reference = if self.switch.on {
-                            floor_w * sw.stop_below_pct / 100.0
-                        } else {
-                            floor_w
-                        };
-                        let excess = m.available.0 + setpoint.0 - reference;
+                        // The switch judges the surplus against (shares of) the floor power.
                         let car = car.power;
                         let solar = car.min(m.available.max(Watts::ZERO)).0;
                         let input = SwitchInput {
-                            excess_w: excess,
+                            available_w: m.available.0 + setpoint.0,
+                            floor_w: p.supply().power(floor).0,
                             solar_w: solar,
                             grid_w: car.0 - solar,
                             volatility_w: self.volatility.value(),
@@ -635,12 +656,19 @@ impl Controller {
         }
     }
 
-    /// Keep the present current while the wanted one is only a little lower (the policy's hold band).
-    fn hold(&self, wanted: Option<Amps>, last: Command) -> Option<Amps> {
-        let band = self.policy.common.hold_band_a;
+    /// Keep the present current while the wanted one is only a little lower or higher (the policy's
+    /// hold and raise bands), and a change smaller than `small_change_a` until the present command
+    /// is `hold_small_for` old: each change is a call to the charger's cloud.
+    fn hold(&self, now: DateTime<Utc>, wanted: Option<Amps>, last: Command) -> Option<Amps> {
+        let c = &self.policy.common;
+        let young = self.guard.last().is_some_and(|(_, at)| {
+            (now - at).to_std().unwrap_or_default() < c.hold_small_for.get()
+        });
         match (wanted, last) {
             (Some(w), Command::Charge { current, .. })
-                if w < current && w > current - Amps(band) =>
+                if (w < current && w > current - Amps(c.hold_band_a))
+                    || (w > current && w < current + Amps(c.raise_band_a))
+                    || (young && (w - current).0.abs() < c.small_change_a) =>
             {
                 Some(current)
             }

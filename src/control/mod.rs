@@ -3,7 +3,8 @@
 //! Owns: [`Observation`] and [`Reading`] (what is known, with its age), the [`Policy`] trait and the
 //! built-in [`policies`], the [`Controller`] (PI loop, start/stop switch, SoC estimate, fail-safe) and
 //! the [`guard`] (floor, caps, ramp, change interval), and the [`actuate`] actuator (command → charger
-//! request: dedupe, replug, backoff, manual changes). No I/O, no async, no clock: `now` comes in.
+//! request: dedupe, replug, backoff, manual changes), and the departure [`plan`] (least-cost grid
+//! slots from a price list and a solar forecast). No I/O, no async, no clock: `now` comes in.
 //! `clippy.toml` forbids `Utc::now()` and friends outside `crate::clock`.
 
 pub mod actuate;
@@ -13,6 +14,7 @@ pub mod guard;
 pub mod hysteresis;
 pub mod observation;
 pub mod pi;
+pub mod plan;
 pub mod policies;
 pub mod policy;
 pub mod soc;

@@ -134,6 +134,8 @@ pub struct Overrides {
     /// Charge from the grid up to this SoC right away.
     pub min_soc: Option<Soc>,
     pub departure: Option<LocalTime>,
+    /// A one-off departure (date and time), over the daily `departure`: "back the day after next".
+    pub departure_at: Option<DateTime<Utc>>,
 }
 
 /// Everything the controller knows at one step.

@@ -6,6 +6,8 @@
 
 use super::decision::Command;
 use super::observation::Observation;
+use super::plan::Plan;
+use super::plan::outlook::Outlook;
 use crate::units::LocalTime;
 use crate::units::{Amps, Soc, Supply, Watts};
 use chrono::{DateTime, Utc};
@@ -48,6 +50,8 @@ pub struct PolicyContext<'a> {
     pub departure: Option<LocalTime>,
     /// The last command the guard let through.
     pub command: Command,
+    /// Prices and solar forecast for the coming hours, when the site has any (the planner reads it).
+    pub outlook: Option<&'a Outlook>,
 }
 
 impl PolicyContext<'_> {
@@ -112,4 +116,9 @@ pub trait Policy: Send + Debug {
     }
     /// Take back what [`Policy::state`] gave (after a restart or a reload).
     fn restore_state(&mut self, _state: &serde_json::Value) {}
+    /// The departure plan the policy follows, if it plans (for `sunplug plan`, Home Assistant and the
+    /// simulator's report).
+    fn plan(&self) -> Option<&Plan> {
+        None
+    }
 }

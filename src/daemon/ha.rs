@@ -90,6 +90,10 @@ pub struct StateView {
     pub min_soc_setting: Option<f64>,
     pub departure_setting: String,
     pub charge_now: bool,
+    /// The departure plan's first grid slot (RFC 3339), when the policy plans and buys grid energy.
+    pub planned_start: Option<String>,
+    /// The plan's expected cost of grid energy (the config's currency).
+    pub planned_cost: Option<f64>,
 }
 
 impl StateView {
@@ -190,6 +194,16 @@ pub fn discovery(
             "vehicle_warning",
             "Vehicle warning",
             json!({"icon": "mdi:alert", "entity_category": "diagnostic"}),
+        ),
+        (
+            "planned_start",
+            "Planned grid start",
+            json!({"device_class": "timestamp", "icon": "mdi:calendar-clock"}),
+        ),
+        (
+            "planned_cost",
+            "Planned charging cost",
+            json!({"icon": "mdi:cash", "state_class": "measurement"}),
         ),
     ] {
         let field = match object {
@@ -441,6 +455,33 @@ mod tests {
         assert_eq!(parsed["vehicle_warning"], "Enode smart charging is on");
         let none: Value = serde_json::from_str(&StateView::default().to_json()).unwrap();
         assert!(none["vehicle_warning"].is_null());
+    }
+
+    #[test]
+    fn the_plan_is_two_sensors_of_the_state_message() {
+        let msgs = discovery(&topics(), "x", &[], false);
+        for (object, field) in [
+            ("planned_start", "planned_start"),
+            ("planned_cost", "planned_cost"),
+        ] {
+            let (_, cfg) = msgs
+                .iter()
+                .find(|(t, _)| t.ends_with(&format!("/{object}/config")))
+                .expect("a plan sensor");
+            let cfg: Value = serde_json::from_str(cfg).unwrap();
+            assert_eq!(
+                cfg["value_template"],
+                format!("{{{{ value_json.{field} }}}}")
+            );
+        }
+        let v = StateView {
+            planned_start: Some("2026-06-02T00:00:00+00:00".into()),
+            planned_cost: Some(2.0),
+            ..StateView::default()
+        };
+        let parsed: Value = serde_json::from_str(&v.to_json()).unwrap();
+        assert_eq!(parsed["planned_start"], "2026-06-02T00:00:00+00:00");
+        assert_eq!(parsed["planned_cost"], 2.0);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod adapters;
 pub mod ha;
 pub mod ports;
+pub mod prices;
 pub mod recorder;
 mod reload;
 pub mod run;

@@ -156,6 +156,12 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         },
         stop.clone(),
     );
+    let (prices_tx, mut prices_rx) = watch::channel::<super::prices::Fetched>(None);
+    let mut outlook = cfg.prices.as_ref().map(super::prices::outlook);
+    let _prices_task = cfg
+        .prices
+        .clone()
+        .map(|p| super::prices::spawn(p, cfg.tz, clock.clone(), prices_tx, stop.clone(), speed));
     let (vehicle_tx, vehicle_rx) = watch::channel::<Option<VehicleUpdate>>(None);
     let mut vehicle_task = spawn_vehicle(vehicle, clock.clone(), vehicle_tx, stop.clone(), speed);
 
@@ -340,6 +346,12 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 was_plugged = plugged.or(was_plugged);
 
                 policy_watch.poll(&mut controller);
+                if prices_rx.has_changed().unwrap_or(false)
+                    && let (Some(o), Some((series, at))) = (&mut outlook, prices_rx.borrow_and_update().clone())
+                {
+                    o.set_prices(series, at);
+                    controller.set_outlook(o.clone());
+                }
                 let d = controller.step(now, &obs);
                 last_step = tokio::time::Instant::now();
                 last_step_grid = obs.meter.map(|m| m.value.balance.grid(Watts::ZERO).0);
@@ -353,7 +365,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                     tx.send_replace(Some(d.clone()));
                 }
                 if let Some(l) = &link {
-                    let mut view = state_view(&d, &obs, &report, &persisted, controller.policy_name(), now);
+                    let mut view = state_view(&d, &obs, &report, &persisted, controller.policy_name(), controller.plan(), now);
                     view.vehicle_warning = vehicle_update.warning.map(|w| w.message().to_string());
                     l.publish(&topics.state(), &view.to_json(), true);
                     if let Some(loc) = vehicle_update.location {

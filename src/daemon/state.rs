@@ -81,6 +81,7 @@ impl UserSettings {
             target_soc: self.target_soc,
             min_soc: self.min_soc,
             departure: self.departure,
+            ..Overrides::default()
         }
     }
 }

@@ -37,6 +37,7 @@ pub(super) fn state_view(
     r: &ChargerReport,
     p: &Persisted,
     policy: &str,
+    plan: Option<&crate::control::plan::Plan>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> StateView {
     let s = &p.settings;
@@ -69,6 +70,8 @@ pub(super) fn state_view(
         min_soc_setting: s.min_soc.map(|t| t.pct()),
         departure_setting: s.departure.map(|t| t.to_string()).unwrap_or_default(),
         charge_now: s.charge_now,
+        planned_start: plan.and_then(|p| p.start()).map(|t| t.to_rfc3339()),
+        planned_cost: plan.map(|p| (p.cost * 100.0).round() / 100.0),
     }
 }
 

@@ -6,8 +6,10 @@
 //!   the replug reset of PAUSED, inexact AMPERE delivery).
 //! - [`enode`]: the Enode API (client-credentials tokens, vehicles, link sessions, charge actions).
 //! - [`cariad`]: the Cariad BFF (rotating refresh tokens, `selectivestatus` with 207s and a daily budget).
+//! - [`awattar`]: aWATTar's day-ahead market data (fair-use window, wrong units, partial days).
 //! - [`common`]: what they share (server, request log, faults, rate windows).
 
+pub mod awattar;
 pub mod cariad;
 pub mod common;
 pub mod enode;

@@ -175,6 +175,7 @@ mod tests {
             target_soc: 80.0,
             plug_in: None,
             departure: None,
+            stay_days: None,
             phases: Phases::Three,
             max_current: Amps(16.0),
             taper_soc: 80.0,

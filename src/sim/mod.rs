@@ -16,6 +16,7 @@ pub mod charger;
 pub mod data;
 pub mod days;
 pub mod days_html;
+pub mod forecast;
 pub mod html;
 pub mod input;
 pub mod meter;

@@ -15,6 +15,7 @@
 
 use super::car::{CarModel, Draw};
 use super::charger::ChargerModel;
+use super::forecast::OutlookModel;
 use super::input::{Input, Sample};
 use super::meter::{MeterDraws, MeterModel};
 use super::metrics::Tally;
@@ -167,10 +168,11 @@ pub fn run(
     let (mut next_control, mut next_poll) = (start, start);
     let mut station = StationState::default();
     let mut power: (i64, f64);
-    let overrides = Overrides {
+    let mut overrides = Overrides {
         departure: sc.car.departure,
         ..Overrides::default()
     };
+    let mut outlook = OutlookModel::new(&sc.forecast, &sc.tariff, prices, input, sc.tz);
 
     let fast = !observer.sees_every_step();
     // Nobody reads the decisions' words on the fast path: the controller skips writing them.
@@ -209,7 +211,13 @@ pub fn run(
                 car.depart();
                 charger.unplug();
             }
-            Edge::PlugIn(_) => {
+            Edge::PlugIn(k) => {
+                // A stay over several nights: the user tells the planner the day of departure.
+                overrides.departure_at = sc
+                    .car
+                    .stay_days
+                    .map(|_| utc(sessions[k].depart_ms))
+                    .filter(|_| sessions[k].departs_in_data);
                 car.arrive(sc.car.start_soc);
                 charger.plug_in();
             }
@@ -259,6 +267,9 @@ pub fn run(
         if t >= next_control {
             next_control += interval_ms;
             let now = utc(t);
+            if let Some(o) = outlook.update(t) {
+                controller.set_outlook(o);
+            }
             let obs = Observation {
                 meter: meter.latest().map(|s| {
                     Reading::new(

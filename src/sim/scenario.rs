@@ -7,6 +7,7 @@
 //! is documented on their structs in `spec.rs` and in `simulations/README.md`.
 
 use super::data::Label;
+use super::forecast::ForecastSpec;
 use super::spec::{CarSpec, ChargerSpec, ControlSpec, DataSpec, MeterSpec, VehicleApiSpec};
 use super::tariff::TariffSpec;
 use crate::config::diag::{KeyIndex, Problem, Problems, parse_all};
@@ -33,6 +34,7 @@ struct RawScenario {
     meter: MeterSpec,
     vehicle_api: VehicleApiSpec,
     tariff: TariffSpec,
+    forecast: ForecastSpec,
 }
 
 impl Default for RawScenario {
@@ -50,6 +52,7 @@ impl Default for RawScenario {
             meter: MeterSpec::default(),
             vehicle_api: VehicleApiSpec::default(),
             tariff: TariffSpec::default(),
+            forecast: ForecastSpec::default(),
         }
     }
 }
@@ -96,6 +99,7 @@ struct RawCar {
     target_soc: f64,
     plug_in: Option<LocalTime>,
     departure: Option<LocalTime>,
+    stay_days: Option<u32>,
     phases: Option<u8>,
     max_current_a: f64,
     taper_soc: f64,
@@ -112,6 +116,7 @@ impl Default for RawCar {
             target_soc: 100.0,
             plug_in: None,
             departure: None,
+            stay_days: None,
             phases: None,
             max_current_a: 16.0,
             taper_soc: 80.0,
@@ -144,6 +149,8 @@ pub struct Scenario {
     pub vehicle_api: VehicleApiSpec,
     /// `[tariff]`, or the documented default when absent.
     pub tariff: TariffSpec,
+    /// `[forecast]`: what a planning policy is told about the coming sun.
+    pub forecast: ForecastSpec,
 }
 
 /// Read and check a scenario file, reporting every problem at once.
@@ -176,7 +183,9 @@ fn problem(path: &Path, key: &str, line: Option<usize>, message: String) -> Prob
 /// As [`load`], from text (`path` names it and anchors relative paths).
 pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
     let (raw, mut problems) = parse_all::<RawScenario>(path, text);
-    let Some(raw) = raw else { return Err(problems) };
+    let Some(mut raw) = raw else {
+        return Err(problems);
+    };
     let idx = KeyIndex::build(text);
     let mut push =
         |key: &str, message: String| problems.push(problem(path, key, idx.line(key), message));
@@ -279,6 +288,8 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
     raw.meter.check(&mut push);
     raw.vehicle_api.check(&mut push);
     raw.tariff.check(&mut push);
+    raw.tariff.load_csv(&dir, &mut push);
+    raw.forecast.check(&mut push);
     let car = check_car(&raw.car, phases, &raw.charger, &mut push);
 
     if !problems.is_empty() {
@@ -317,6 +328,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
         meter: raw.meter,
         vehicle_api: raw.vehicle_api,
         tariff: raw.tariff,
+        forecast: raw.forecast,
     })
 }
 
@@ -413,6 +425,14 @@ fn check_car(
             "set both plug_in and departure (a daily session), or neither (plugged in all the time)".into(),
         );
     }
+    if let Some(n) = c.stay_days
+        && (n > 14 || c.departure.is_none())
+    {
+        push(
+            "car.stay_days",
+            format!("{n}: use 0..=14 days, with plug_in and departure set"),
+        );
+    }
     let phases = match c.phases.map(Phases::try_from) {
         None => site_phases,
         Some(Ok(p)) if p.count() <= site_phases.count() => p,
@@ -455,6 +475,7 @@ fn check_car(
         target_soc: c.target_soc,
         plug_in: c.plug_in,
         departure: c.departure,
+        stay_days: c.stay_days,
         phases,
         max_current: Amps(c.max_current_a),
         taper_soc: c.taper_soc,

@@ -2,7 +2,9 @@
 //!
 //! Owns: [`Session`], [`sessions`] and [`SessionClock`] (the one rule, shared by the run and the
 //! oracle, for which physics step belongs to which session). A departure at or before the plug-in
-//! time is the next day's. Local times are resolved in the site's timezone (a time skipped by a DST
+//! time is the next day's, unless `[car] stay_days` says how many days later it is (a stay over
+//! several nights: then only sessions plugged in within the data count, and a plug-in while the car
+//! is still plugged in is skipped). Local times are resolved in the site's timezone (a time skipped by a DST
 //! change means the first minute after the gap; a repeated one its first occurrence). Sessions are
 //! clipped to the data.
 
@@ -39,13 +41,15 @@ pub fn sessions(car: &CarSpec, tz: Tz, start_ms: i64, end_ms: i64) -> Vec<Sessio
     let mut day = first;
     while day <= last {
         let p = resolve(tz, day, plug);
-        let dep_day = if depart > plug {
-            day
-        } else {
-            day + Days::new(1)
+        let dep_day = match car.stay_days {
+            Some(n) => day + Days::new(u64::from(n)),
+            None if depart > plug => day,
+            None => day + Days::new(1),
         };
         let d = resolve(tz, dep_day, depart);
-        if d > start_ms && p < end_ms {
+        let away = car.stay_days.is_some()
+            && (p < start_ms || out.last().is_some_and(|s: &Session| p < s.depart_ms));
+        if d > start_ms && p < end_ms && !away {
             out.push(Session {
                 plug_ms: p.max(start_ms),
                 depart_ms: d.min(end_ms),
@@ -127,6 +131,7 @@ mod tests {
             target_soc: 80.0,
             plug_in: Some(plug.parse().unwrap()),
             departure: Some(dep.parse().unwrap()),
+            stay_days: None,
             phases: Phases::Three,
             max_current: Amps(16.0),
             taper_soc: 80.0,
@@ -163,6 +168,26 @@ mod tests {
         );
         assert_eq!(night[1].plug_ms, ms("2016-06-17T16:00:00Z"));
         assert_eq!((night[1].depart_ms, night[1].departs_in_data), (e, false));
+    }
+
+    #[test]
+    fn a_stay_over_two_nights() {
+        let tz: Tz = "Europe/Zurich".parse().unwrap();
+        let (s, e) = (ms("2016-06-03T00:00:00Z"), ms("2016-06-05T06:00:00Z"));
+        let car = CarSpec {
+            stay_days: Some(2),
+            ..car("18:00", "07:30")
+        };
+        // Plugged in on Friday 18:00, away on Sunday 07:30; the Saturday plug-in is skipped (the car
+        // is still there) and the one before the data does not count.
+        assert_eq!(
+            sessions(&car, tz, s, e),
+            vec![Session {
+                plug_ms: ms("2016-06-03T16:00:00Z"),
+                depart_ms: ms("2016-06-05T05:30:00Z"),
+                departs_in_data: true
+            }]
+        );
     }
 
     #[test]

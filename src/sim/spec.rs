@@ -258,6 +258,9 @@ pub struct CarSpec {
     /// Daily plug-in and departure, local time; `None`: plugged in for the whole data.
     pub plug_in: Option<LocalTime>,
     pub departure: Option<LocalTime>,
+    /// The departure is this many days after the plug-in's day (default: the same day, or the next
+    /// when the departure time is not after the plug-in time).
+    pub stay_days: Option<u32>,
     /// Phases of the onboard charger (at most the site's).
     pub phases: Phases,
     pub max_current: Amps,

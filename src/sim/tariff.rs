@@ -10,12 +10,19 @@
 //! - `savings_eur` = the cost of the same need bought from the grid at the cheapest import price, minus
 //!   `cost_eur`. A policy that never charges saves 0; one that buys at a dear hour can save less than 0.
 //!
+//! A day-ahead price list can come from a CSV (`import_csv`: `time,spot_eur_mwh`, one row per slot
+//! start in RFC 3339, each valid until the next row, the last for as long as the one before it),
+//! mapped to the household's price by `price = spot / 1000 × csv_factor + csv_adder_eur_kwh` (VAT
+//! and fixed surcharges) and moved by `csv_shift_days` onto the data's days. Minutes it does not
+//! cover cost `import_eur_kwh`.
+//!
 //! Without `[tariff]` the documented default applies: import 0.30 €/kWh flat, export 0.08 €/kWh,
 //! 0.02 € per charge start (a Swiss/German household tariff of 2026 and a typical feed-in rate).
 
 use chrono::{TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
+use std::path::{Path, PathBuf};
 
 /// The default import price, €/kWh.
 pub const DEFAULT_IMPORT_EUR_KWH: f64 = 0.30;
@@ -31,6 +38,14 @@ pub struct TariffSpec {
     pub import_eur_kwh: ImportPrice,
     pub export_eur_kwh: f64,
     pub start_eur: f64,
+    /// A day-ahead price list, relative to the scenario file.
+    pub import_csv: Option<PathBuf>,
+    pub csv_factor: f64,
+    pub csv_adder_eur_kwh: f64,
+    pub csv_shift_days: i64,
+    /// The list as loaded: (start ms, end ms, €/kWh after the map and the shift).
+    #[serde(skip)]
+    pub csv: Vec<(i64, i64, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -46,6 +61,11 @@ impl Default for TariffSpec {
             import_eur_kwh: ImportPrice::Flat(DEFAULT_IMPORT_EUR_KWH),
             export_eur_kwh: DEFAULT_EXPORT_EUR_KWH,
             start_eur: DEFAULT_START_EUR,
+            import_csv: None,
+            csv_factor: 1.0,
+            csv_adder_eur_kwh: 0.0,
+            csv_shift_days: 0,
+            csv: Vec::new(),
         }
     }
 }
@@ -93,6 +113,55 @@ impl TariffSpec {
         }
     }
 
+    /// Read `import_csv` (relative to `dir`), reporting a bad file or row through `push`.
+    pub fn load_csv(&mut self, dir: &Path, push: &mut impl FnMut(&str, String)) {
+        let Some(rel) = &self.import_csv else {
+            return;
+        };
+        let factor_ok = self.csv_factor.is_finite() && (0.0..=10.0).contains(&self.csv_factor);
+        let adder_ok = self.csv_adder_eur_kwh.is_finite() && self.csv_adder_eur_kwh.abs() <= 10.0;
+        if !(factor_ok && adder_ok) {
+            push(
+                "tariff.csv_factor",
+                "use a factor within 0..10 and an adder within ±10 €/kWh".into(),
+            );
+            return;
+        }
+        let path = dir.join(rel);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                push(
+                    "tariff.import_csv",
+                    format!("cannot read {}: {e}", path.display()),
+                );
+                return;
+            }
+        };
+        match parse_price_csv(&text) {
+            Ok(rows) => {
+                let shift = self.csv_shift_days * 86_400_000;
+                self.csv = rows
+                    .into_iter()
+                    .map(|(s, e, spot)| {
+                        (
+                            s + shift,
+                            e + shift,
+                            spot / 1000.0 * self.csv_factor + self.csv_adder_eur_kwh,
+                        )
+                    })
+                    .collect();
+            }
+            Err(m) => push("tariff.import_csv", format!("{}: {m}", path.display())),
+        }
+    }
+
+    /// The price list's price at `t_ms`, if it covers it.
+    fn csv_at(&self, t_ms: i64) -> Option<f64> {
+        let i = self.csv.partition_point(|r| r.1 <= t_ms);
+        self.csv.get(i).filter(|r| r.0 <= t_ms).map(|r| r.2)
+    }
+
     /// The import price at a local hour (0..23).
     pub fn import_at_hour(&self, hour: u32) -> f64 {
         match &self.import_eur_kwh {
@@ -108,6 +177,52 @@ impl TariffSpec {
             ImportPrice::ByHour(v) => v.iter().copied().fold(f64::INFINITY, f64::min),
         }
     }
+}
+
+/// `time,spot_eur_mwh` rows: (start ms, end ms, €/MWh). Each row lasts until the next; the last as
+/// long as the one before it (an hour when alone).
+pub fn parse_price_csv(text: &str) -> Result<Vec<(i64, i64, f64)>, String> {
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, h)) if h.trim() == "time,spot_eur_mwh" => {}
+        _ => return Err("the header must be `time,spot_eur_mwh`".into()),
+    }
+    let mut starts: Vec<(i64, f64)> = Vec::new();
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let n = i + 1;
+        let (t, v) = line
+            .split_once(',')
+            .ok_or_else(|| format!("line {n}: expected `time,spot_eur_mwh`, got \"{line}\""))?;
+        let t = chrono::DateTime::parse_from_rfc3339(t.trim())
+            .map_err(|_| format!("line {n}: \"{t}\" is not an RFC 3339 time"))?
+            .timestamp_millis();
+        let v: f64 = v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && v.abs() < 10_000.0)
+            .ok_or_else(|| format!("line {n}: \"{v}\" is not a price in €/MWh"))?;
+        if starts.last().is_some_and(|(last, _)| t <= *last) {
+            return Err(format!("line {n}: times must increase"));
+        }
+        starts.push((t, v));
+    }
+    if starts.is_empty() {
+        return Err("no prices".into());
+    }
+    let mut rows = Vec::with_capacity(starts.len());
+    for (k, &(t, v)) in starts.iter().enumerate() {
+        let end = match starts.get(k + 1) {
+            Some((next, _)) => *next,
+            None if k > 0 => t + (t - starts[k - 1].0),
+            None => t + 3_600_000,
+        };
+        rows.push((t, end, v));
+    }
+    Ok(rows)
 }
 
 /// The tariff over a span, one import price per minute from `start_ms`.
@@ -131,15 +246,23 @@ impl Prices {
                     .timestamp_millis_opt(t)
                     .single()
                     .map_or(0, |u| u.with_timezone(&tz).hour());
-                spec.import_at_hour(hour)
+                spec.csv_at(t).unwrap_or_else(|| spec.import_at_hour(hour))
             })
-            .collect();
+            .collect::<Vec<f64>>();
+        let cheapest = if spec.csv.is_empty() {
+            spec.cheapest_import()
+        } else {
+            import
+                .iter()
+                .copied()
+                .fold(spec.cheapest_import(), f64::min)
+        };
         Prices {
             start_ms,
             import,
             export: spec.export_eur_kwh,
             start_eur: spec.start_eur,
-            cheapest: spec.cheapest_import(),
+            cheapest,
         }
     }
 
@@ -213,9 +336,56 @@ mod tests {
             import_eur_kwh: ImportPrice::ByHour(vec![0.1; 3]),
             export_eur_kwh: -1.0,
             start_eur: 0.02,
+            ..TariffSpec::default()
         }
         .check(&mut |k: &str, m| problems.push((k.to_string(), m)));
         assert_eq!(problems.len(), 2, "{problems:?}");
+    }
+
+    #[test]
+    fn a_price_csv_mapped_and_shifted() {
+        let dir = std::env::temp_dir().join(format!("sunplug-tariff-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("p.csv"),
+            "time,spot_eur_mwh\n2023-06-22T22:00:00Z,100\n2023-06-22T23:00:00Z,-20.5\n",
+        )
+        .unwrap();
+        let mut spec = TariffSpec {
+            import_csv: Some("p.csv".into()),
+            csv_factor: 1.19,
+            csv_adder_eur_kwh: 0.21,
+            csv_shift_days: 1,
+            ..TariffSpec::default()
+        };
+        let mut problems = Vec::new();
+        spec.load_csv(&dir, &mut |k: &str, m| problems.push((k.to_string(), m)));
+        assert!(problems.is_empty(), "{problems:?}");
+        // 2023-06-23T22:00Z after the shift of one day.
+        let start = 1_687_557_600_000;
+        let p = Prices::new(&spec, chrono_tz::UTC, start, start + 3 * 3_600_000);
+        assert!((p.import_at(start) - (0.1 * 1.19 + 0.21)).abs() < 1e-12);
+        assert!((p.import_at(start + 3_600_000) - (-0.0205 * 1.19 + 0.21)).abs() < 1e-12);
+        // Not covered: the flat price.
+        assert_eq!(
+            p.import_at(start + 2 * 3_600_000 + 60_000),
+            DEFAULT_IMPORT_EUR_KWH
+        );
+        assert!((p.cheapest - (-0.0205 * 1.19 + 0.21)).abs() < 1e-12);
+        // Bad files are named with the line.
+        for (text, words) in [
+            ("time,price\n", "header"),
+            ("time,spot_eur_mwh\n2023-06-22 22:00,1\n", "line 2"),
+            ("time,spot_eur_mwh\n2023-06-22T22:00:00Z,abc\n", "line 2"),
+            (
+                "time,spot_eur_mwh\n2023-06-22T22:00:00Z,1\n2023-06-22T21:00:00Z,1\n",
+                "increase",
+            ),
+        ] {
+            let e = parse_price_csv(text).unwrap_err();
+            assert!(e.contains(words), "{e}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -282,9 +282,9 @@ async fn percentage_day_pause_failsafe_replug_target_and_home_assistant() {
     // Home Assistant: retained discovery with unique ids, and "online".
     ha.subscribe("homeassistant/#").await;
     let mut configs = std::collections::HashMap::new();
-    // 12 sensors (the vehicle warning included), a select, 2 numbers, a text, 2 buttons and the
-    // car's device_tracker.
-    while configs.len() < 19 {
+    // 14 sensors (the vehicle warning and the plan's start and cost included), a select, 2 numbers,
+    // a text, 2 buttons and the car's device_tracker.
+    while configs.len() < 21 {
         let (topic, payload) = ha.next_received().await;
         if topic.ends_with("/config") {
             let v: Value = serde_json::from_slice(&payload).expect("discovery payload is JSON");

@@ -33,6 +33,7 @@ fn with_ctx<T>(meter: bool, f: impl FnOnce(&PolicyContext<'_>) -> T) -> T {
         efficiency: 0.9,
         departure: None,
         command: Command::Pause,
+        outlook: None,
     };
     f(&ctx)
 }

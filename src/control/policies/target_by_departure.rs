@@ -7,8 +7,13 @@
 //! so pushes the latest start later. The departure is a wall-clock time in the site's timezone, found
 //! with chrono-tz, so DST change days are handled (a time that does not exist that day means the first
 //! minute after the gap; an ambiguous time means its first occurrence).
+//!
+//! With `use_plan = true` it follows the least-cost plan instead (the `planner` module's rule, from
+//! the price list and the solar forecast), with the same departure, margin and fallback SoC.
 
+use super::planner::{PlanParams, PlanRunner};
 use super::{CheckParams, Module, load_module};
+use crate::control::plan::Plan;
 use crate::control::policy::{Policy, PolicyContext, Wish};
 use crate::units::Watts;
 use crate::units::{HumanDuration, LocalTime};
@@ -22,7 +27,15 @@ pub const MODULE: Module = Module {
     needs_soc: true,
     load: |path, text| {
         load_module::<Params>(path, text, &MODULE, |p, _| {
-            Box::new(TargetByDeparture { params: p })
+            let runner = p.use_plan.then(|| {
+                PlanRunner::new(PlanParams {
+                    departure: p.departure,
+                    margin: p.margin,
+                    fallback_soc: p.fallback_soc,
+                    ..PlanParams::default()
+                })
+            });
+            Box::new(TargetByDeparture { params: p, runner })
         })
     },
 };
@@ -36,6 +49,8 @@ pub struct Params {
     pub margin: HumanDuration,
     /// The SoC assumed while the car has not reported one (low, so the car is never short).
     pub fallback_soc: f64,
+    /// Follow the least-cost plan from prices and the solar forecast instead of "latest start".
+    pub use_plan: bool,
 }
 
 impl Default for Params {
@@ -44,6 +59,7 @@ impl Default for Params {
             departure: "07:30".parse().expect("a valid literal"),
             margin: HumanDuration::secs(30 * 60),
             fallback_soc: 20.0,
+            use_plan: false,
         }
     }
 }
@@ -64,6 +80,7 @@ impl CheckParams for Params {
 #[derive(Debug)]
 pub struct TargetByDeparture {
     params: Params,
+    runner: Option<PlanRunner>,
 }
 
 /// The next time the local clock shows `at`, strictly after `now`.
@@ -93,9 +110,23 @@ fn resolve_local(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
 }
 
 impl Policy for TargetByDeparture {
+    fn reset(&mut self) {
+        self.reset_plan();
+    }
+    fn plan(&self) -> Option<&Plan> {
+        self.runner.as_ref().and_then(PlanRunner::plan)
+    }
     fn wish(&mut self, ctx: &PolicyContext<'_>) -> Wish {
+        if let Some(runner) = &mut self.runner {
+            return runner.wish(ctx, "target by departure, planned");
+        }
         let departure_at = ctx.departure.unwrap_or(self.params.departure);
-        let departure = next_departure(ctx.now, ctx.tz, departure_at);
+        let departure = ctx
+            .obs
+            .overrides
+            .departure_at
+            .filter(|t| *t > ctx.now)
+            .unwrap_or_else(|| next_departure(ctx.now, ctx.tz, departure_at));
         let (soc, soc_note) = match ctx.soc {
             Some(s) => (s.pct(), ""),
             None => (
@@ -137,6 +168,14 @@ impl Policy for TargetByDeparture {
                 "grid makes up the rest: {need_kwh:.1} kWh needed by {departure_at}, at least {needed}{soc_note}"
             )
             .into(),
+        }
+    }
+}
+
+impl TargetByDeparture {
+    fn reset_plan(&mut self) {
+        if let Some(r) = &mut self.runner {
+            r.reset();
         }
     }
 }
