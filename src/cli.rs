@@ -73,6 +73,9 @@ pub enum Command {
     /// Enode helpers: link a car, list vehicles.
     #[command(subcommand)]
     Enode(EnodeCommand),
+    /// The OCPP central system: see charge points connect.
+    #[command(subcommand)]
+    Ocpp(OcppCommand),
     /// Print the departure plan the configured policy would follow now, by slot.
     Plan {
         #[command(flatten)]
@@ -196,6 +199,18 @@ pub struct ChargerSetArgs {
     /// Print the exact request instead of sending it (secrets masked).
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OcppCommand {
+    /// Listen on [ocpp] listen and show charge points as they connect, and their messages.
+    Listen {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Stop after this long (default: until Ctrl-C).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<crate::config::values::HumanDuration>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

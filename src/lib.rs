@@ -9,7 +9,8 @@
 //!   charger request, shared by the daemon's writer and the simulator). No I/O, no clock.
 //! - [`mqtt`]: the one broker connection (`MqttLink`): reconnect, resubscribe, last will, TLS.
 //! - [`sources`]: the surplus from MQTT meters; the vehicle from Enode, Cariad or MQTT.
-//! - [`chargers`]: the Smappee client (OAuth, mode/limit commands, discovery).
+//! - [`chargers`]: the Smappee client (OAuth, mode/limit commands, discovery) and the OCPP 1.6J central
+//!   system any OCPP charger connects to (`chargers::ocpp`, `[charger] kind = "ocpp"`).
 //! - [`vendor`]: the shared error vocabulary and HTTP plumbing of every vendor adapter.
 //! - [`emulators`]: the vendor APIs emulated on port 0, for tests and `sunplug demo` (cargo feature
 //!   `emulators`, on by default: `--no-default-features` builds the service without axum).

@@ -1,3 +1,5 @@
-//! Chargers sunplug can drive. Today: Smappee.
+//! Chargers sunplug can drive: Smappee through its cloud API, and any OCPP 1.6J charger through the
+//! central system sunplug runs itself.
 
+pub mod ocpp;
 pub mod smappee;

@@ -1,5 +1,5 @@
 //! The work behind each CLI command, one file per command group: `config` (check-config, policies),
-//! `run`, `simulate`, `plan`, `tune`, `demo`, `charger` (charger and smappee), `enode`. The probes live with their
+//! `run`, `simulate`, `plan`, `tune`, `demo`, `charger` (charger and smappee), `ocpp`, `enode`. The probes live with their
 //! sources. Each prints for a person (or JSON with `--json`). The only place, with `cli.rs` and
 //! `main.rs`, that knows clap's types: the modules below take plain values.
 
@@ -8,6 +8,7 @@ pub mod config;
 #[cfg(feature = "emulators")]
 pub mod demo;
 pub mod enode;
+pub mod ocpp;
 pub mod plan;
 pub mod run;
 pub mod simulate;
@@ -77,6 +78,10 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Charger(c) => rt()?.block_on(charger::charger(c)),
         Command::Smappee(c) => rt()?.block_on(charger::smappee(c)),
         Command::Enode(c) => rt()?.block_on(enode::run(c)),
+        Command::Ocpp(crate::cli::OcppCommand::Listen { config, duration }) => {
+            crate::commands::charger::init_logging();
+            rt()?.block_on(ocpp::listen(&config.config, duration.map(|d| d.get())))
+        }
         Command::CheckConfig { file, .. } => Ok(config::check_config(&file)),
         Command::Policies => config::list_policies(),
     }

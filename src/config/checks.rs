@@ -142,13 +142,22 @@ pub(super) fn check_charger(
         }
         return None;
     };
-    if c.kind != "smappee" {
+    let kind = super::ocpp::ChargerKind::parse(&c.kind);
+    if kind.is_none() {
         ck.push(
             "charger.kind",
             format!(
-                "\"{}\" is not supported: the only charger kind is \"smappee\"",
+                "\"{}\" is not supported: use \"smappee\" (its cloud API) or \"ocpp\" (a charge point \
+                 connecting to sunplug over OCPP 1.6J)",
                 c.kind
             ),
+        );
+    }
+    let ocpp = kind == Some(super::ocpp::ChargerKind::Ocpp);
+    if ocpp && c.limit_unit != super::schema::LimitUnit::Ampere {
+        ck.push(
+            "charger.limit_unit",
+            "OCPP charging profiles are in amps: use limit_unit = \"ampere\"".into(),
         );
     }
     if c.min_current_a < 6.0 || c.min_current_a > 16.0 {
@@ -206,10 +215,23 @@ pub(super) fn check_charger(
             format!("{car} A is below the floor ({} A)", c.min_current_a),
         );
     }
+    let dir = ck.file.parent().map(Path::to_path_buf).unwrap_or_default();
+    match &raw.ocpp {
+        Some(o) => super::ocpp::check_ocpp(o, &dir, needs.charger && ocpp, &mut |k, m| {
+            ck.push(&format!("ocpp.{k}"), m)
+        }),
+        None if needs.charger && ocpp => ck.push(
+            "ocpp",
+            "missing section [ocpp]: at least charge_points = [{ id = \"<the charge point's id>\" }]"
+                .into(),
+        ),
+        None => {}
+    }
     match &raw.smappee {
-        Some(s) => super::sections::check_smappee(s, needs.charger, &mut |k, m| {
+        Some(s) => super::sections::check_smappee(s, needs.charger && !ocpp, &mut |k, m| {
             ck.push(&format!("smappee.{k}"), m)
         }),
+        None if ocpp => {}
         None if needs.charger => ck.push(
             "smappee",
             "missing section [smappee]: client_id, username, serial and the secret files".into(),

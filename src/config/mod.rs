@@ -6,6 +6,7 @@
 
 mod checks;
 pub use crate::diag;
+pub mod ocpp;
 mod policy_file;
 pub mod prices;
 pub mod schema;
@@ -81,6 +82,8 @@ pub struct Secrets {
     pub smappee_client_secret: Option<SecretString>,
     pub smappee_password: Option<SecretString>,
     pub enode_client_secret: Option<SecretString>,
+    /// OCPP charge points' Basic auth passwords, by charge point id.
+    pub ocpp_passwords: std::collections::BTreeMap<String, SecretString>,
 }
 
 /// The charger's limits, resolved.
@@ -150,6 +153,9 @@ pub struct Config {
     pub on_manual_change: schema::OnManualChange,
     pub manual_grace: std::time::Duration,
     pub smappee: Option<SmappeeSection>,
+    /// `[charger] kind`.
+    pub charger_kind: ocpp::ChargerKind,
+    pub ocpp: Option<ocpp::OcppSection>,
     pub logging: LoggingSection,
     pub recording: RecordingSection,
     /// `[prices]`, when the site plans with prices.
@@ -293,7 +299,24 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
             },
         );
     }
-    if let (true, Some(s)) = (needs.charger, &raw.smappee) {
+    let charger_kind = raw
+        .charger
+        .as_ref()
+        .and_then(|c| ocpp::ChargerKind::parse(&c.kind))
+        .unwrap_or_default();
+    if let (true, ocpp::ChargerKind::Ocpp, Some(o)) = (needs.charger, charger_kind, &raw.ocpp) {
+        for cp in &o.charge_points {
+            match ocpp::charge_point_password(cp, &dir) {
+                Ok(Some(pw)) => {
+                    secrets.ocpp_passwords.insert(cp.id.clone(), pw);
+                }
+                Ok(None) => {}
+                Err(e) => ck.push("ocpp.charge_points", e),
+            }
+        }
+    }
+    if let (true, ocpp::ChargerKind::Smappee, Some(s)) = (needs.charger, charger_kind, &raw.smappee)
+    {
         secrets.smappee_client_secret = secret(
             &mut ck,
             SecretSource {
@@ -403,6 +426,8 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
             )
             .get(),
         smappee: raw.smappee,
+        charger_kind,
+        ocpp: raw.ocpp,
         logging: raw.logging,
         recording: raw.recording,
         prices: raw.prices,

@@ -24,6 +24,8 @@ pub struct RawConfig {
     pub cariad: Option<CariadSection>,
     pub charger: Option<ChargerSection>,
     pub smappee: Option<SmappeeSection>,
+    /// The OCPP central system (`[charger] kind = "ocpp"`).
+    pub ocpp: Option<super::ocpp::OcppSection>,
     pub logging: LoggingSection,
     pub recording: RecordingSection,
     pub prices: Option<super::prices::PricesSection>,
@@ -167,6 +169,7 @@ pub enum LimitUnit {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChargerSection {
+    /// "smappee" (its cloud API, `[smappee]`) or "ocpp" (a local OCPP 1.6J charge point, `[ocpp]`).
     pub kind: String,
     pub limit_unit: LimitUnit,
     /// The lowest current a car accepts (IEC 61851: 6 A). Below it the charger pauses.

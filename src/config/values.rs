@@ -39,11 +39,15 @@ pub fn use_credentials_dir(dir: PathBuf) {
 /// else the file named in the config, else the environment variable. Errors name the key and the
 /// ways to provide it, never the value. Trailing newlines (as `echo` writes them) are removed.
 pub fn resolve_secret(src: &SecretSource) -> Result<SecretString, String> {
-    let credentials_dir = CREDENTIALS_OVERRIDE
+    resolve_secret_in(src, credentials_dir().as_deref(), |k| std::env::var(k).ok())
+}
+
+/// Where systemd's credentials are (`check-config --credentials DIR`, else `$CREDENTIALS_DIRECTORY`).
+pub fn credentials_dir() -> Option<PathBuf> {
+    CREDENTIALS_OVERRIDE
         .get()
         .cloned()
-        .or_else(|| std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from));
-    resolve_secret_in(src, credentials_dir.as_deref(), |k| std::env::var(k).ok())
+        .or_else(|| std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from))
 }
 
 fn resolve_secret_in(
@@ -82,7 +86,8 @@ fn resolve_secret_in(
     ))
 }
 
-fn read_secret_file(path: &Path) -> Result<SecretString, String> {
+/// A secret file's content without its trailing newline; the error never quotes the file.
+pub fn read_secret_file(path: &Path) -> Result<SecretString, String> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => {

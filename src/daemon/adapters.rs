@@ -1,5 +1,6 @@
-//! The real adapters behind the daemon's ports: the Smappee charger, the vehicle sources, the surplus
-//! meter, Smappee's realtime power and the MQTT vehicle tracker. Thin: each maps one type onto one port.
+//! The real adapters behind the daemon's ports: the Smappee charger, the charger the config names
+//! ([`AnyCharger`]: Smappee or OCPP), the vehicle sources, the surplus meter, Smappee's realtime power
+//! and the MQTT vehicle tracker. Thin: each maps one type onto one port.
 
 use super::ports::{
     ChargerPort, Location, MeterOutput, PowerOutput, TopicSource, VehiclePort, VehicleUpdate,
@@ -28,6 +29,27 @@ impl ChargerPort for SmappeeCharger {
         let cap = self.limits().max;
         obs.max = Some(obs.max.map_or(cap, |m| m.min(cap)));
         Ok(obs)
+    }
+}
+
+/// The charger `[charger] kind` names.
+pub enum AnyCharger {
+    Smappee(Box<SmappeeCharger>),
+    Ocpp(crate::chargers::ocpp::OcppCharger),
+}
+
+impl ChargerPort for AnyCharger {
+    async fn execute(&mut self, request: Request) -> Result<(), VendorError> {
+        match self {
+            AnyCharger::Smappee(c) => ChargerPort::execute(&mut **c, request).await,
+            AnyCharger::Ocpp(c) => crate::chargers::ocpp::OcppCharger::execute(c, request).await,
+        }
+    }
+    async fn read_state(&mut self, now: DateTime<Utc>) -> Result<ChargerObs, VendorError> {
+        match self {
+            AnyCharger::Smappee(c) => ChargerPort::read_state(&mut **c, now).await,
+            AnyCharger::Ocpp(c) => crate::chargers::ocpp::OcppCharger::read_state(c, now),
+        }
     }
 }
 

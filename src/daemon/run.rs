@@ -47,6 +47,8 @@ const EARLY_STEP_W: f64 = 400.0;
 const EARLY_STEP_SPACING: Duration = Duration::from_secs(1);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const WATCHDOG_FALLBACK: Duration = Duration::from_secs(10);
+/// How often the writer reads an OCPP charge point's state (kept by the central system in memory).
+const OCPP_POLL: Duration = Duration::from_secs(2);
 
 /// Everything the loop talks to. The caller builds it from the config (or from emulators in tests).
 pub struct Wiring<C: ChargerPort, V: VehiclePort> {
@@ -137,7 +139,13 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         wish_rx,
         report_tx,
         WriterSettings {
-            poll_interval: scaled(smappee.poll_interval.get().max(Duration::from_secs(1))),
+            poll_interval: scaled(match cfg.charger_kind {
+                // A local charge point's state is already in memory: read it often.
+                crate::config::ocpp::ChargerKind::Ocpp => OCPP_POLL,
+                crate::config::ocpp::ChargerKind::Smappee => {
+                    smappee.poll_interval.get().max(Duration::from_secs(1))
+                }
+            }),
             safe_state: cfg.control.on_shutdown,
             actuator: ActuatorSettings {
                 resolution: cfg

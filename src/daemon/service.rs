@@ -4,7 +4,7 @@
 //! meter tracker as a [`TopicSource`], and the shutdown signal. Everything here is a one-time
 //! construction: the loop itself lives in `run.rs`.
 
-use super::adapters::{Meter, MqttVehicleTopics, PolledVehicle};
+use super::adapters::{AnyCharger, Meter, MqttVehicleTopics, PolledVehicle};
 use super::ha::Topics;
 use super::ports::MqttPort;
 use super::run::{Wiring, run};
@@ -85,7 +85,20 @@ pub async fn run_service(
         notifier,
         dry_run,
     } = opts;
-    let charger = crate::chargers::smappee::charger_from_config(&cfg, clock.clone())?;
+    // The OCPP central system lives as long as the loop: stopped after it (after the safe state).
+    let ocpp_stop = tokio_util::sync::CancellationToken::new();
+    let _ocpp_guard = ocpp_stop.clone().drop_guard();
+    let charger = match cfg.charger_kind {
+        config::ocpp::ChargerKind::Smappee => AnyCharger::Smappee(Box::new(
+            crate::chargers::smappee::charger_from_config(&cfg, clock.clone())?,
+        )),
+        config::ocpp::ChargerKind::Ocpp => {
+            let cs =
+                crate::chargers::ocpp::setup::start(&cfg, clock.clone(), false, ocpp_stop.clone())
+                    .await?;
+            AnyCharger::Ocpp(crate::chargers::ocpp::setup::charger(&cfg, cs)?)
+        }
+    };
     let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
     let mut vehicle = VehicleSource::from_config(&cfg, &*clock, http).map_err(|e| anyhow!(e))?;
     let vehicle_topics = vehicle.mqtt_mut().map(|m| MqttVehicleTopics(m.clone()));

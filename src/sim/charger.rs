@@ -13,8 +13,12 @@
 //!   the session state `STARTED` / `SUSPENDED` / `INITIALIZE`, the mode (`PAUSED` or not) and the
 //!   suspension cause, which the run loop interprets with the real client's
 //!   `chargers::smappee::state_words::interpret`.
+//!
+//! With `kind = "ocpp"` it is a local OCPP 1.6J charge point instead: amps are delivered exactly,
+//! the 0 A profile survives a replug (no reset), and a poll reads the StatusNotification word
+//! ([`ChargerModel::ocpp_status`]) the way the central system maps it.
 
-use super::spec::{ChargerSpec, ms};
+use super::spec::{ChargerModelKind, ChargerSpec, ms};
 use crate::chargers::smappee::state_words::{ConnectorMode, StateWord, SuspendCause};
 use crate::config::schema::LimitUnit;
 use crate::control::actuate::{Request, Resolution};
@@ -105,7 +109,8 @@ impl ChargerModel {
     /// A car is connected. A PAUSED station goes back to NORMAL at its remembered limit.
     pub fn plug_in(&mut self) {
         self.plugged = true;
-        if self.paused {
+        // An OCPP TxDefaultProfile of 0 A holds across sessions.
+        if self.paused && self.spec.kind != ChargerModelKind::Ocpp {
             self.paused = false;
             self.replug_resets += 1;
         }
@@ -163,6 +168,16 @@ impl ChargerModel {
             (true, false, false) => (StateWord::Suspended, Some(SuspendCause::Car)),
         };
         (word, mode, cause)
+    }
+
+    /// The OCPP StatusNotification status of the connector now.
+    pub fn ocpp_status(&self, drawing: bool) -> &'static str {
+        match (self.plugged, self.paused, drawing) {
+            (false, _, _) => "Available",
+            (true, true, _) => "SuspendedEVSE",
+            (true, false, true) => "Charging",
+            (true, false, false) => "SuspendedEV",
+        }
     }
 
     /// What the actuator may ask of this station.
@@ -248,6 +263,31 @@ mod tests {
         assert!(!c.paused());
         assert!((c.offered() - 19.0).abs() < 1e-9, "NORMAL again at 50 %");
         assert_eq!(c.replug_resets, 2, "the first plug-in also found it PAUSED");
+    }
+
+    #[test]
+    fn an_ocpp_charge_point_is_exact_and_stays_paused_across_a_replug() {
+        let spec = ChargerSpec {
+            kind: ChargerModelKind::Ocpp,
+            limit_unit: LimitUnit::Ampere,
+            latency: HumanDuration(std::time::Duration::from_millis(300)),
+            ..ChargerSpec::default()
+        };
+        let mut c = ChargerModel::new(&spec);
+        c.plug_in();
+        assert!(c.paused(), "the 0 A profile holds");
+        assert_eq!(c.ocpp_status(false), "SuspendedEVSE");
+        c.send(0, Request::Ampere(10));
+        c.step(300);
+        assert!((c.offered() - 10.0).abs() < 1e-9, "exact amps");
+        assert_eq!(c.ocpp_status(true), "Charging");
+        c.send(1000, Request::Pause);
+        c.step(1300);
+        c.unplug();
+        assert_eq!(c.ocpp_status(false), "Available");
+        c.plug_in();
+        assert_eq!(c.offered(), 0.0);
+        assert_eq!(c.replug_resets, 0);
     }
 
     #[test]

@@ -168,6 +168,10 @@ pub fn run(
     let (mut next_control, mut next_poll) = (start, start);
     let mut station = StationState::default();
     let mut power: (i64, f64);
+    let ocpp = sc.charger.kind == super::spec::ChargerModelKind::Ocpp;
+    // OCPP: the car's power as the last MeterValues reported it, sent every `meter_interval`.
+    let meter_ms = ms(sc.charger.meter_interval).max(1);
+    let (mut next_metered, mut metered): (i64, Option<(i64, f64)>) = (start, None);
     let mut overrides = Overrides {
         departure: sc.car.departure,
         ..Overrides::default()
@@ -236,6 +240,10 @@ pub fn run(
         };
         meter.step(t, grid_w, pv, load);
         power = (t, car_w);
+        if ocpp && t >= next_metered {
+            next_metered += meter_ms;
+            metered = Some(power);
+        }
         cloud.step(t, car.soc(), sc.car.target_soc);
         observer.physics(&PhysicsView {
             t_ms: t,
@@ -247,13 +255,21 @@ pub fn run(
 
         if t >= next_poll {
             next_poll += poll_ms;
-            // The station's words, read the way the real client reads them.
-            let (word, mode, cause) = charger.state_words(car_w > CHARGING_W);
-            let read = interpret(Some(&word), Some(mode), cause);
+            // The station's words, read the way the real client (or central system) reads them.
+            let (paused, charging) = if ocpp {
+                let (_, charging, paused) = crate::chargers::ocpp::state::status_words(
+                    charger.ocpp_status(car_w > CHARGING_W),
+                );
+                (paused, charging)
+            } else {
+                let (word, mode, cause) = charger.state_words(car_w > CHARGING_W);
+                let read = interpret(Some(&word), Some(mode), cause);
+                (read.paused, read.charging)
+            };
             station = StationState {
                 plugged: charger.plugged(),
-                paused: read.paused.unwrap_or_else(|| charger.paused()),
-                charging: read.charging.unwrap_or(false),
+                paused: paused.unwrap_or_else(|| charger.paused()),
+                charging: charging.unwrap_or(false),
                 limit: charger.reported_limit(),
             };
             let polled = ChargerObs {
@@ -286,17 +302,22 @@ pub fn run(
                 // says whether it charges.
                 charger: ChargerObs {
                     plugged: Some(station.plugged),
-                    charging: Some(if sc.charger.realtime_power {
+                    charging: Some(if ocpp {
+                        station.charging
+                    } else if sc.charger.realtime_power {
                         power.1 > CHARGING_W
                     } else {
                         station.charging
                     }),
                     offered: station.limit,
                     paused: Some(station.paused),
-                    power: sc
-                        .charger
-                        .realtime_power
-                        .then(|| Reading::new(Watts(power.1), utc(power.0))),
+                    power: if ocpp {
+                        metered.map(|(at, w)| Reading::new(Watts(w), utc(at)))
+                    } else {
+                        sc.charger
+                            .realtime_power
+                            .then(|| Reading::new(Watts(power.1), utc(power.0)))
+                    },
                     max: None,
                     session: None,
                 },

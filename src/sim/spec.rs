@@ -28,10 +28,26 @@ pub(crate) fn ms(d: HumanDuration) -> i64 {
 /// the same keys, defaults (`interval` 10 s) and range check as `sunplug.toml`.
 pub type ControlSpec = crate::config::ControlSection;
 
-/// `[charger]`: a Smappee station and its known behaviour.
+/// Which charger the scenario models (`[charger] kind`, as in `sunplug.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargerModelKind {
+    /// A Smappee station through its cloud API, with its quirks.
+    #[default]
+    Smappee,
+    /// A local OCPP 1.6J charge point: exact amps, the profile survives a replug, its status is
+    /// pushed, its power comes as MeterValues every `meter_interval`.
+    Ocpp,
+}
+
+/// `[charger]`: a Smappee station (or an OCPP charge point) and its known behaviour.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChargerSpec {
+    /// "smappee" (default) or "ocpp".
+    pub kind: ChargerModelKind,
+    /// OCPP only: how often the charge point sends MeterValues (the car's power for the loop).
+    pub meter_interval: HumanDuration,
     /// How limits are sent: "percentage" (0 % = floor, 100 % = max, exact) or "ampere" (whole amps).
     pub limit_unit: LimitUnit,
     pub min_current_a: f64,
@@ -58,6 +74,8 @@ pub struct ChargerSpec {
 impl Default for ChargerSpec {
     fn default() -> ChargerSpec {
         ChargerSpec {
+            kind: ChargerModelKind::Smappee,
+            meter_interval: HumanDuration::secs(10),
             limit_unit: LimitUnit::Percentage,
             min_current_a: 6.0,
             max_current_a: 32.0,
@@ -107,6 +125,17 @@ impl ChargerSpec {
         if self.state_poll.get().is_zero() {
             push("charger.state_poll", "must be more than 0s".into());
         }
+        if self.kind == ChargerModelKind::Ocpp {
+            if self.limit_unit != LimitUnit::Ampere {
+                push(
+                    "charger.limit_unit",
+                    "an OCPP charge point takes amps: use limit_unit = \"ampere\"".into(),
+                );
+            }
+            if self.meter_interval.get().is_zero() {
+                push("charger.meter_interval", "must be more than 0s".into());
+            }
+        }
         if let Some(l) = self.initial_limit_a
             && (l < self.min_current_a || l > self.max_current_a)
         {
@@ -137,6 +166,8 @@ impl ChargerSpec {
     /// The current the car is offered for an asked one, after the station's inexactness.
     pub fn delivered(&self, asked: Amps) -> Amps {
         match self.limit_unit {
+            // An OCPP charge point applies the profile's amps as they are.
+            _ if self.kind == ChargerModelKind::Ocpp => asked,
             LimitUnit::Percentage => asked,
             LimitUnit::Ampere => Amps((asked.0 * self.ampere_gain + self.ampere_offset_a).max(0.0)),
         }

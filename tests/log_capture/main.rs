@@ -5,5 +5,6 @@
 #[path = "../it/support/mod.rs"]
 mod support;
 
+mod ocpp_logs;
 mod smappee_logs;
 mod vehicle_secrets;

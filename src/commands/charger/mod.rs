@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 /// Warnings and errors on stderr, unless `RUST_LOG` says otherwise. Does nothing if the program
 /// already installed a subscriber.
-fn init_logging() {
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
@@ -30,7 +30,18 @@ fn load(path: &Path, needs: Needs) -> anyhow::Result<Config> {
 
 pub async fn charger(command: ChargerCommand) -> anyhow::Result<ExitCode> {
     init_logging();
+    let path = match &command {
+        ChargerCommand::Status { config, .. } => &config.config,
+        ChargerCommand::Set(args) => &args.config.config,
+    };
+    // An OCPP charge point is served locally (`commands::ocpp`); a broken file is reported below.
+    let ocpp = config::load(path, Needs::default())
+        .is_ok_and(|c| c.charger_kind == config::ocpp::ChargerKind::Ocpp);
     match command {
+        ChargerCommand::Status { config, json } if ocpp => {
+            crate::commands::ocpp::status(&config.config, json).await
+        }
+        ChargerCommand::Set(args) if ocpp => crate::commands::ocpp::set(args).await,
         ChargerCommand::Status { config, json } => status::status(&config.config, json).await,
         ChargerCommand::Set(args) => set::set(args).await,
     }

@@ -25,6 +25,7 @@ pub mod control;
 pub mod fakes;
 pub mod harness;
 pub mod logs;
+pub mod ocpp;
 pub mod sim;
 pub mod smappee;
 pub mod vehicle;
