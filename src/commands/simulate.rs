@@ -12,8 +12,10 @@ use std::time::Instant;
 pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut sc = crate::sim::scenario::load(&args.scenario).map_err(|p| anyhow::anyhow!("{p}"))?;
     apply_args(&mut sc, &args)?;
-    if let Some(dir) = &args.days {
-        return simulate_days(&sc, dir, &args);
+    // `--days DIR` over the scenario's `[data] days` (apply_args cleared the key when the command
+    // line gave single-day data instead).
+    if let Some(dir) = args.days.clone().or(sc.data.days.clone()) {
+        return simulate_days(&sc, &dir, &args);
     }
     let input = Input::load(&sc.data)?;
     let policies = load_policies(&sc.policies, sc.vehicle_api.enabled)?;
@@ -82,6 +84,16 @@ fn simulate_days(sc: &Scenario, dir: &Path, args: &SimulateArgs) -> anyhow::Resu
 
 /// Apply the command line's replacements to a scenario: data files and the policy list.
 pub fn apply_args(sc: &mut Scenario, args: &SimulateArgs) -> anyhow::Result<()> {
+    if args.net.is_some() || args.pv.is_some() || args.load.is_some() {
+        // One day's data on the command line replaces the scenario's corpus.
+        if sc.data.days.take().is_some()
+            && (args.net.is_none() && (args.pv.is_none() || args.load.is_none()))
+        {
+            bail!(
+                "the scenario replays a corpus ([data] days): give both --pv and --load (or --net) to replace it"
+            );
+        }
+    }
     if let Some(net) = &args.net {
         sc.data.net = Some(net.clone());
         sc.data.pv = None;

@@ -123,6 +123,8 @@ pub struct Controller {
     /// The configured maximum (charger, cable, car); a station that reports a lower one lowers
     /// `params.guard.max` while it does.
     configured_max: Amps,
+    /// Whether decisions carry their reason in words (see [`Controller::set_explain`]).
+    explain: bool,
     /// Prices and solar forecast, for the policies that plan.
     outlook: Option<Outlook>,
 }
@@ -144,8 +146,22 @@ impl Controller {
             held_at_minimum: false,
             volatility: Volatility::default(),
             configured_max: params.guard.max,
+            explain: true,
             outlook: None,
         }
+    }
+
+    /// Whether each [`Decision`] says why in words (on by default: the daemon logs it and shows it in
+    /// Home Assistant). A simulator run that nobody reads turns it off and saves formatting a sentence
+    /// every step; the commands are the same either way (tests/it/sim_fast_path.rs).
+    pub fn set_explain(&mut self, explain: bool) {
+        self.explain = explain;
+    }
+
+    /// `words()` when explaining, else an empty string (which does not allocate).
+    #[inline]
+    fn say(&self, words: impl FnOnce() -> String) -> String {
+        if self.explain { words() } else { String::new() }
     }
 
     pub fn params(&self) -> &ControllerParams {
@@ -327,17 +343,20 @@ impl Controller {
             // Still paused when the SoC has gone stale (no overcharge past the target), but the
             // reason must not claim the target is reached: we do not know the SoC now.
             Wish::Pause {
-                reason: match soc {
+                reason: self.say(|| match soc {
                     Some(_) => format!("target {target} reached"),
                     None => format!(
                         "SoC unknown (no fresh report): paused, as the last known SoC was at the target {target}"
                     ),
-                },
+                })
+                .into(),
             }
         } else if let Some(min) = self.min_soc(obs).filter(|m| soc.is_some_and(|s| s < *m)) {
             Wish::Fixed {
                 current: p.guard.max,
-                reason: format!("below the minimum SoC {min}: full power"),
+                reason: self
+                    .say(|| format!("below the minimum SoC {min}: full power"))
+                    .into(),
             }
         } else {
             let ctx = PolicyContext {
@@ -482,17 +501,17 @@ impl Controller {
             Wish::Pause { reason } => {
                 self.switch.set(false, now);
                 self.pi.reset();
-                (None, reason.clone())
+                (None, self.say(|| reason.to_string()))
             }
             Wish::Fixed { current, reason } => {
                 self.switch.set(true, now);
                 self.pi.reset();
-                (Some(*current), reason.clone())
+                (Some(*current), self.say(|| reason.to_string()))
             }
             Wish::Direct { current, reason } => {
                 self.switch.set(current.is_some(), now);
                 self.pi.reset();
-                (*current, reason.clone())
+                (*current, self.say(|| reason.to_string()))
             }
             Wish::Solar { minimum, reason } => {
                 let m = meter.expect("checked above");
@@ -507,9 +526,11 @@ impl Controller {
                 {
                     return (
                         Some(current),
-                        format!(
-                            "{reason}: holding {current} until the meter shows the last change"
-                        ),
+                        self.say(|| {
+                            format!(
+                                "{reason}: holding {current} until the meter shows the last change"
+                            )
+                        }),
                     );
                 }
                 // Positive setpoint = allowed import, so the car may take available + setpoint.
@@ -543,10 +564,12 @@ impl Controller {
                 if !on {
                     return (
                         None,
-                        format!(
-                            "{reason}: waiting for surplus ({:.0} W available)",
-                            m.available.0
-                        ),
+                        self.say(|| {
+                            format!(
+                                "{reason}: waiting for surplus ({:.0} W available)",
+                                m.available.0
+                            )
+                        }),
                     );
                 }
                 // The PI learns only from a command that has been steady long enough for the
@@ -573,12 +596,14 @@ impl Controller {
                 let wanted = out.current.max(lowest);
                 self.held_at_minimum = out.current < lowest;
                 let why = if out.current < lowest {
-                    format!(
-                        "{reason}: holding {lowest} ({:.0} W available)",
-                        m.available.0
-                    )
+                    self.say(|| {
+                        format!(
+                            "{reason}: holding {lowest} ({:.0} W available)",
+                            m.available.0
+                        )
+                    })
                 } else {
-                    format!("{reason}: {:.0} W available", m.available.0)
+                    self.say(|| format!("{reason}: {:.0} W available", m.available.0))
                 };
                 (Some(wanted), why)
             }
@@ -596,7 +621,10 @@ impl Controller {
             minimum: Some(m), ..
         } = wish
         {
-            return (Some(*m), format!("meter stale: holding the minimum {m}"));
+            return (
+                Some(*m),
+                self.say(|| format!("meter stale: holding the minimum {m}")),
+            );
         }
         let stale_for = (now - since).to_std().unwrap_or_default();
         // "The floor, then pause" protects a car that is charging; a paused car stays paused (starting
@@ -606,22 +634,24 @@ impl Controller {
             self.switch.set(false, now);
             return (
                 None,
-                format!("meter stale for {}s: staying paused", stale_for.as_secs()),
+                self.say(|| format!("meter stale for {}s: staying paused", stale_for.as_secs())),
             );
         }
         if p.on_stale == OnStale::Pause || stale_for >= p.stale_pause_after {
             self.switch.set(false, now);
             (
                 None,
-                format!("meter stale for {}s: paused", stale_for.as_secs()),
+                self.say(|| format!("meter stale for {}s: paused", stale_for.as_secs())),
             )
         } else {
             (
                 Some(p.guard.floor),
-                format!(
-                    "meter stale for {}s: holding the floor",
-                    stale_for.as_secs()
-                ),
+                self.say(|| {
+                    format!(
+                        "meter stale for {}s: holding the floor",
+                        stale_for.as_secs()
+                    )
+                }),
             )
         }
     }

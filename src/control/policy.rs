@@ -64,25 +64,29 @@ impl PolicyContext<'_> {
     }
 }
 
+/// Why a policy wishes what it does: a fixed sentence (`"solar only".into()`, no allocation, so a
+/// step that asks for the same thing costs nothing) or one built for the step (`format!(..).into()`).
+pub type Reason = std::borrow::Cow<'static, str>;
+
 /// What a policy asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Wish {
     /// Do not charge.
-    Pause { reason: String },
+    Pause { reason: Reason },
     /// Follow the surplus (feed-forward + PI on the grid). With a `minimum`, never go below it (taken
     /// from the grid when the sun does not give it) and never stop; without, start and stop with the
     /// hysteresis windows and hold the floor in between.
     Solar {
         minimum: Option<Amps>,
-        reason: String,
+        reason: Reason,
     },
     /// This current, whatever the sun does.
-    Fixed { current: Amps, reason: String },
+    Fixed { current: Amps, reason: Reason },
     /// The policy runs its own loop (a baseline model): this current or a pause, as is. Only the guard
     /// and the stale-meter fail-safe apply.
     Direct {
         current: Option<Amps>,
-        reason: String,
+        reason: Reason,
     },
 }
 

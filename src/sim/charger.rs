@@ -101,6 +101,11 @@ impl ChargerModel {
         }
     }
 
+    /// No request is on its way.
+    pub fn idle(&self) -> bool {
+        self.in_flight.is_empty()
+    }
+
     /// A car is connected. A PAUSED station goes back to NORMAL at its remembered limit.
     pub fn plug_in(&mut self) {
         self.plugged = true;

@@ -124,6 +124,7 @@ pub fn scenario_for(sc: &Scenario, day: &Day) -> Scenario {
     s.data.pv = Some(day.pv.clone());
     s.data.load = Some(day.load.clone());
     s.data.net = None;
+    s.data.days = None;
     s.data.start_ms = None;
     s.data.end_ms = None;
     s

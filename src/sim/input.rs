@@ -49,7 +49,14 @@ impl Input {
                 return Err(DataError {
                     file: PathBuf::from("[data]"),
                     line: None,
-                    message: "needs pv and load, or net".into(),
+                    message: match &spec.days {
+                        Some(d) => format!(
+                            "days = {} names a corpus, replayed by `sunplug simulate`; this needs one \
+                             day: pv and load, or net",
+                            d.display()
+                        ),
+                        None => "needs pv and load, or net".into(),
+                    },
                 });
             }
         };

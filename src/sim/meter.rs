@@ -4,11 +4,32 @@
 //! positive) plus Gaussian noise, and delivers it `delay` later stamped with the sampling time, as an
 //! MQTT meter does. Samples are lost in bursts (a two-state Markov chain whose long-run lost fraction
 //! is `dropout_rate` and mean burst length `dropout_mean`). Each sample draws the same random numbers
-//! whatever happened before, so every policy run of a scenario sees the same noise and the same outages.
+//! whatever happened before, so every policy run of a scenario sees the same noise and the same outages,
+//! and a day's draws can be made once and shared by its runs ([`MeterDraws`]).
 
 use super::rng::Rng;
 use super::spec::{MeterSpec, ms};
 use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// The meter's random draws, sample by sample: the noise (W) and whether the sample is lost. They
+/// do not depend on what is measured, so a day's draws are made once ([`MeterDraws::new`]) and shared
+/// by every run of that day ([`MeterModel::with_draws`]): the same numbers the model's own generators
+/// would give, without drawing them again per run.
+#[derive(Debug, Clone, Default)]
+pub struct MeterDraws {
+    draws: Vec<(f64, bool)>,
+}
+
+impl MeterDraws {
+    /// The first `samples` draws of a meter configured by `spec`.
+    pub fn new(spec: &MeterSpec, samples: usize) -> MeterDraws {
+        let mut m = MeterModel::new(spec, 0);
+        MeterDraws {
+            draws: (0..samples).map(|_| m.draw()).collect(),
+        }
+    }
+}
 
 /// One meter sample as sent (times in ms since the epoch).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,6 +53,9 @@ pub struct MeterModel {
     drops: Rng,
     in_flight: VecDeque<RawSample>,
     latest: Option<RawSample>,
+    /// Draws made in advance, used while they last (then the generators go on from where they
+    /// would be).
+    drawn: Option<Arc<MeterDraws>>,
     /// Samples taken and samples lost, for the report.
     pub sampled: u64,
     pub dropped: u64,
@@ -57,9 +81,35 @@ impl MeterModel {
             drops: Rng::stream(spec.seed, 2),
             in_flight: VecDeque::with_capacity(16),
             latest: None,
+            drawn: None,
             sampled: 0,
             dropped: 0,
         }
+    }
+
+    /// As [`MeterModel::new`], taking its random draws from `drawn` (made for the same `spec`).
+    pub fn with_draws(spec: &MeterSpec, start_ms: i64, drawn: Arc<MeterDraws>) -> MeterModel {
+        MeterModel {
+            drawn: Some(drawn),
+            ..MeterModel::new(spec, start_ms)
+        }
+    }
+
+    /// The next sample's noise and whether it is lost (the burst chain's next state).
+    #[inline]
+    fn draw(&mut self) -> (f64, bool) {
+        let noise = if self.noise_w > 0.0 {
+            self.noise.normal() * self.noise_w
+        } else {
+            0.0
+        };
+        let u = self.drops.uniform();
+        self.lost = if self.lost {
+            u >= self.p_end
+        } else {
+            u < self.p_start
+        };
+        (noise, self.lost)
     }
 
     /// Advance to `t_ms` with the true values now: sample if due, deliver what has arrived.
@@ -71,16 +121,25 @@ impl MeterModel {
                 // A physics step longer than the period: one sample per step.
                 self.next_sample_ms = t_ms + self.period_ms;
             }
-            let noise = if self.noise_w > 0.0 {
-                self.noise.normal() * self.noise_w
-            } else {
-                0.0
-            };
-            let u = self.drops.uniform();
-            self.lost = if self.lost {
-                u >= self.p_end
-            } else {
-                u < self.p_start
+            let made = self
+                .drawn
+                .as_ref()
+                .and_then(|d| d.draws.get(self.sampled as usize).copied());
+            let noise = match made {
+                Some((noise, lost)) => {
+                    self.lost = lost;
+                    noise
+                }
+                None => {
+                    if self.drawn.take().is_some() {
+                        // Past the draws made in advance: bring the generators to where they
+                        // would be, then go on drawing.
+                        for _ in 0..self.sampled {
+                            self.draw();
+                        }
+                    }
+                    self.draw().0
+                }
             };
             self.sampled += 1;
             if self.lost {
@@ -164,6 +223,30 @@ mod tests {
         assert!((rate - 0.05).abs() < 0.01, "lost fraction {rate}");
         let mean = m.dropped as f64 / f64::from(bursts);
         assert!((mean - 30.0).abs() < 5.0, "mean burst {mean} samples");
+    }
+
+    #[test]
+    fn draws_made_in_advance_give_the_same_samples_and_run_on_past_their_end() {
+        let spec = MeterSpec {
+            delay: HumanDuration::secs(1),
+            noise_w: 50.0,
+            dropout_rate: 0.1,
+            dropout_mean: HumanDuration::secs(5),
+            ..MeterSpec::default()
+        };
+        let drawn = Arc::new(MeterDraws::new(&spec, 300));
+        let (mut own, mut shared) = (
+            MeterModel::new(&spec, 0),
+            MeterModel::with_draws(&spec, 0, drawn),
+        );
+        for t in 0..1000i64 {
+            let grid = 1000.0 + (t % 17) as f64 * 30.0;
+            own.step(t * 1000, grid, None, None);
+            shared.step(t * 1000, grid, None, None);
+            assert_eq!(own.latest(), shared.latest(), "at {t} s");
+        }
+        assert_eq!((own.sampled, own.dropped), (shared.sampled, shared.dropped));
+        assert!(own.dropped > 0);
     }
 
     #[test]

@@ -50,6 +50,9 @@ use anyhow::{Context, bail};
 use schedule::Session;
 use std::path::{Path, PathBuf};
 
+/// Meter samples whose random draws a [`Simulation`] makes once for all its runs.
+const MAX_DRAWN_AHEAD: usize = 7 * 86_400;
+
 /// A scenario with its data read, its sessions laid out and its oracle computed: ready to run policies.
 #[derive(Debug, Clone)]
 pub struct Simulation {
@@ -63,6 +66,9 @@ pub struct Simulation {
     pub need_wh: f64,
     /// The perfect-foresight optimum's savings, € ([`optimum`]).
     pub optimum_eur: f64,
+    /// The meter's noise and dropouts, drawn once for every run (at most one sample per step, up to
+    /// a week of them).
+    pub meter_draws: std::sync::Arc<meter::MeterDraws>,
 }
 
 impl Simulation {
@@ -82,7 +88,11 @@ impl Simulation {
             dt_s: scenario.step_ms as f64 / 1000.0,
         };
         let optimum_eur = optimum::optimum_savings(&days, limits, &prices);
+        // At most a week of 1-s samples (10 MB) is drawn ahead; a longer span's runs draw the rest.
+        let samples = (input.steps(scenario.step_ms) as usize).min(MAX_DRAWN_AHEAD);
+        let meter_draws = std::sync::Arc::new(meter::MeterDraws::new(&scenario.meter, samples));
         Simulation {
+            meter_draws,
             scenario,
             input,
             sessions,
@@ -105,6 +115,7 @@ impl Simulation {
             &self.input,
             &self.sessions,
             &self.prices,
+            &self.meter_draws,
             policy,
             observer,
         )

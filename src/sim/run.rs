@@ -7,12 +7,17 @@
 //! to **`crate::control::Controller::step`** (the daemon's controller, not a copy), and the actuator
 //! (`control::actuate`, the daemon's too) turns the decision into a charger request, which the charger
 //! model executes after its latency. Nothing here allocates per step.
+//!
+//! The fast path (only for observers that need not see every step, such as `()`): once the car has
+//! left for the last time and the controller, actuator and station are at rest, the remaining steps
+//! only add the site's energy to the tally and advance the meter's counters. The outcome is the
+//! same, bit for bit (tests/it/sim_fast_path.rs runs both ways and compares).
 
 use super::car::{CarModel, Draw};
 use super::charger::ChargerModel;
 use super::forecast::OutlookModel;
 use super::input::{Input, Sample};
-use super::meter::MeterModel;
+use super::meter::{MeterDraws, MeterModel};
 use super::metrics::Tally;
 use super::scenario::Scenario;
 use super::schedule::{Edge, Session, SessionClock};
@@ -28,6 +33,7 @@ use crate::control::{
 };
 use crate::units::{Amps, Watts};
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// The physics at one step, for observers.
 #[derive(Debug, Clone, Copy)]
@@ -58,9 +64,26 @@ pub trait Observer {
     fn physics(&mut self, _view: &PhysicsView) {}
     #[inline]
     fn control(&mut self, _view: &ControlView<'_>) {}
+    /// Whether this observer must see every step and every decision's reason in words. If not, the
+    /// run skips the steps that cannot change its outcome and the controller skips writing its
+    /// reasons (see [`run`]); the outcome is the same either way.
+    #[inline]
+    fn sees_every_step(&self) -> bool {
+        true
+    }
 }
 
-impl Observer for () {}
+impl Observer for () {
+    fn sees_every_step(&self) -> bool {
+        false
+    }
+}
+
+/// After the car has left for the last time, the controller and the station are at rest once this
+/// long has passed (a state poll shows the empty socket, the pause goes out and takes effect).
+fn settle_ms(poll_ms: i64, interval_ms: i64, latency_ms: i64) -> i64 {
+    2 * (poll_ms + interval_ms + latency_ms)
+}
 
 /// How a plug-in session ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,6 +130,7 @@ pub fn run(
     input: &Input,
     sessions: &[Session],
     prices: &Prices,
+    meter_draws: &Arc<MeterDraws>,
     policy: LoadedPolicy,
     observer: &mut impl Observer,
 ) -> RunOutcome {
@@ -129,7 +153,7 @@ pub fn run(
             .manual_grace
             .get(),
     });
-    let mut meter = MeterModel::new(&sc.meter, start);
+    let mut meter = MeterModel::with_draws(&sc.meter, start, meter_draws.clone());
     let mut cloud = VehicleApiModel::new(&sc.vehicle_api, start);
     let mut sampler = input.sampler();
     let mut clock = SessionClock::default();
@@ -154,11 +178,33 @@ pub fn run(
     };
     let mut outlook = OutlookModel::new(&sc.forecast, &sc.tariff, prices, input, sc.tz);
 
-    for i in 0..steps {
+    let fast = !observer.sees_every_step();
+    // Nobody reads the decisions' words on the fast path: the controller skips writing them.
+    controller.set_explain(!fast);
+    let mut left_at: Option<i64> = None;
+    let mut last_command = Command::Pause;
+    let mut i = 0;
+    while i < steps {
         let t = start + i as i64 * step_ms;
+        // The fast path: the car has gone for good, the controller has paused it and the station
+        // has nothing on its way. From here no decision can change the outcome, so only the site's
+        // own energy (export, import) and the meter's counts are still accumulated, step by step and
+        // in the same order, which keeps every figure bit for bit.
+        if fast
+            && clock.finished(sessions)
+            && left_at.is_some_and(|d| t >= d + settle_ms(poll_ms, interval_ms, latency_ms))
+            && last_command == Command::Pause
+            && charger.idle()
+            && actuator.next(since(start, t)).is_none()
+            && actuator.deadline().is_none()
+        {
+            break;
+        }
+        i += 1;
         let sample = sampler.at(t);
         clock.advance(sessions, t, |edge| match edge {
             Edge::Depart(_) => {
+                left_at = Some(t);
                 ends.push(SessionEnd {
                     at_ms: t,
                     soc_pct: car.soc(),
@@ -279,6 +325,7 @@ pub fn run(
                 overrides,
             };
             let decision = controller.step(now, &obs);
+            last_command = decision.command;
             let sent = actuate(&mut actuator, since(start, t), decision.command, |req| {
                 charger.send(t, req);
                 // The daemon's write returns once the request has taken effect.
@@ -292,6 +339,20 @@ pub fn run(
                 offered_a: charger.offered(),
             });
         }
+    }
+    for k in i..steps {
+        let t = start + k as i64 * step_ms;
+        let sample = sampler.at(t);
+        tally.set_prices(prices.import_at(t), prices.export);
+        let draw = car.step(t, charger.offered(), dt_s);
+        tally.add(draw, sample.surplus_w, dt_s);
+        let grid_w = draw.mean_w() - sample.surplus_w;
+        let (pv, load) = if report_pv_load {
+            (sample.pv_w, sample.load_w)
+        } else {
+            (None, None)
+        };
+        meter.step(t, grid_w, pv, load);
     }
     if let Some(i) = clock.current() {
         ends.push(SessionEnd {

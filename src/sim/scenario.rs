@@ -60,6 +60,8 @@ impl Default for RawScenario {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawData {
+    /// A corpus directory (pv/ and load/ paired by date), replayed day by day like `--days DIR`.
+    days: Option<PathBuf>,
     pv: Option<PathBuf>,
     load: Option<PathBuf>,
     net: Option<PathBuf>,
@@ -74,6 +76,7 @@ struct RawData {
 impl Default for RawData {
     fn default() -> RawData {
         RawData {
+            days: None,
             pv: None,
             load: None,
             net: None,
@@ -207,24 +210,10 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
 
     // [data]
     let d = &raw.data;
-    match (&d.pv, &d.load, &d.net) {
-        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => push(
-            "data.net",
-            "give either pv and load, or net, not both".into(),
-        ),
-        (Some(_), Some(_), None) | (None, None, Some(_)) => {}
-        (None, None, None) => push(
-            "data",
-            "missing: set pv and load (CSV files), or net".into(),
-        ),
-        (Some(_), None, None) => push(
-            "data.load",
-            "missing: pv needs a load file (or use net)".into(),
-        ),
-        (None, Some(_), None) => push(
-            "data.pv",
-            "missing: load needs a pv file (or use net)".into(),
-        ),
+    if let Some(days) = &d.days {
+        check_days(&dir.join(days), d, &mut push);
+    } else {
+        check_series(d, &mut push);
     }
     for (key, v) in [
         ("data.pv_scale", d.pv_scale),
@@ -321,6 +310,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
             pv: raw.data.pv.map(|p| dir.join(p)),
             load: raw.data.load.map(|p| dir.join(p)),
             net: raw.data.net.map(|p| dir.join(p)),
+            days: raw.data.days.map(|p| dir.join(p)),
             pv_scale: raw.data.pv_scale,
             load_scale: raw.data.load_scale,
             label: raw.data.label,
@@ -340,6 +330,49 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
         tariff: raw.tariff,
         forecast: raw.forecast,
     })
+}
+
+/// `[data]` without `days`: pv and load, or net.
+fn check_series(d: &RawData, push: &mut impl FnMut(&str, String)) {
+    match (&d.pv, &d.load, &d.net) {
+        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => push(
+            "data.net",
+            "give either pv and load, or net, not both".into(),
+        ),
+        (Some(_), Some(_), None) | (None, None, Some(_)) => {}
+        (None, None, None) => push(
+            "data",
+            "missing: set pv and load (CSV files), or net, or days (a corpus directory)".into(),
+        ),
+        (Some(_), None, None) => push(
+            "data.load",
+            "missing: pv needs a load file (or use net)".into(),
+        ),
+        (None, Some(_), None) => push(
+            "data.pv",
+            "missing: load needs a pv file (or use net)".into(),
+        ),
+    }
+}
+
+/// `[data] days`: a directory that exists, and no single-day files beside it.
+fn check_days(dir: &Path, d: &RawData, push: &mut impl FnMut(&str, String)) {
+    if d.pv.is_some() || d.load.is_some() || d.net.is_some() {
+        push(
+            "data.days",
+            "give either days (a corpus directory), or pv and load, or net: not both".into(),
+        );
+    }
+    if !dir.is_dir() {
+        push(
+            "data.days",
+            format!(
+                "{} is not a directory: days names a corpus directory with pv/ and load/ folders \
+                 of CSV days (relative to the scenario file)",
+                dir.display()
+            ),
+        );
+    }
 }
 
 fn check_car(

@@ -112,6 +112,11 @@ impl SessionClock {
     pub fn current(&self) -> Option<usize> {
         self.current
     }
+
+    /// The car has left for the last time: no session now and none to come.
+    pub fn finished(&self, sessions: &[Session]) -> bool {
+        self.current.is_none() && self.next >= sessions.len()
+    }
 }
 
 #[cfg(test)]

@@ -307,6 +307,8 @@ pub struct CarSpec {
 /// `[data]`, resolved.
 #[derive(Debug, Clone)]
 pub struct DataSpec {
+    /// `[data] days`: a corpus directory replayed day by day (as `simulate --days`), resolved.
+    pub days: Option<PathBuf>,
     pub pv: Option<PathBuf>,
     pub load: Option<PathBuf>,
     pub net: Option<PathBuf>,

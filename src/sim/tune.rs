@@ -27,8 +27,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct TuneFile {
     /// The scenario (site, car, charger, tariff) every day is replayed with.
     pub scenario: PathBuf,
-    /// The corpus directory (pv/ and load/).
-    pub days: PathBuf,
+    /// The corpus directory (pv/ and load/); default: the scenario's `[data] days`.
+    #[serde(default)]
+    pub days: Option<PathBuf>,
     /// Only these dates of the corpus (default: all).
     #[serde(default)]
     pub dates: Vec<String>,
@@ -307,7 +308,15 @@ pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let jobs = super::default_jobs(jobs);
     let sc = scenario::load(&dir.join(&tf.scenario)).map_err(|p| anyhow::anyhow!("{p}"))?;
-    let mut all = days::list(&dir.join(&tf.days))?;
+    let corpus = match (&tf.days, &sc.data.days) {
+        (Some(d), _) => dir.join(d),
+        (None, Some(d)) => d.clone(),
+        (None, None) => bail!(
+            "{}: days: missing: name the corpus directory here or as [data] days in the scenario",
+            file.display()
+        ),
+    };
+    let mut all = days::list(&corpus)?;
     if !tf.dates.is_empty() {
         if let Some(d) = tf.dates.iter().find(|d| !all.iter().any(|x| &&x.date == d)) {
             bail!("{}: dates: {d} is not in the corpus", file.display());
@@ -385,7 +394,7 @@ pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::
         vars.len(),
         tf.policy.display(),
         is_val.iter().filter(|v| !**v).count(),
-        tf.days.display(),
+        corpus.display(),
         if tf.split.validation.is_empty() {
             format!(
                 "every {}th day of each sky class by date held out",

@@ -29,6 +29,7 @@ mod report_browser;
 mod sim_cli;
 mod sim_controller;
 mod sim_days;
+mod sim_fast_path;
 mod sim_oracle;
 mod sim_plan;
 mod sim_synthetic;

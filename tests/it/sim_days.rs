@@ -9,20 +9,25 @@ use serde_json::Value;
 const DAYS: [&str; 2] = ["2016-06-10", "2016-06-17"];
 
 fn corpus() -> tempfile::TempDir {
-    let src = root().join("../shared/data/corpus");
     let dir = tempfile::tempdir().unwrap();
+    copy_corpus(dir.path());
+    dir
+}
+
+/// The two days and the README copied into `dir`.
+fn copy_corpus(dir: &std::path::Path) {
+    let src = root().join("../shared/data/corpus");
     for sub in ["pv", "load"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
         for e in std::fs::read_dir(src.join(sub)).unwrap() {
             let p = e.unwrap().path();
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             if DAYS.iter().any(|d| name.contains(d)) {
-                std::fs::copy(&p, dir.path().join(sub).join(&name)).unwrap();
+                std::fs::copy(&p, dir.join(sub).join(&name)).unwrap();
             }
         }
     }
-    std::fs::copy(src.join("README.md"), dir.path().join("README.md")).unwrap();
-    dir
+    std::fs::copy(src.join("README.md"), dir.join("README.md")).unwrap();
 }
 
 #[test]
@@ -130,6 +135,113 @@ fn a_day_without_its_load_is_named() {
         stderr.contains("2016-06-10 has PV but no load file"),
         "{stderr}"
     );
+}
+
+/// The shipped broken-cloud scenario with its `[data]` files replaced by `days = "corpus"` (relative to
+/// the scenario), written beside a copy of the two-day corpus.
+fn scenario_with_days_key(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(root().join("simulations/payerne-broken-clouds.toml"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("pv = ") && !l.starts_with("load = "))
+        .map(|l| {
+            if l == "[data]" {
+                format!("[data]\ndays = \"corpus\"\n{extra}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = dir.join("days.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn json_runs(args: &[&str]) -> (Value, Value) {
+    let (code, stdout, stderr) = sunplug(args);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    (v["runs"].clone(), v["days"].clone())
+}
+
+#[test]
+fn a_days_key_replays_the_corpus_like_the_flag_and_the_flag_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("corpus");
+    copy_corpus(&copy);
+    let keyed = scenario_with_days_key(dir.path(), "");
+    let pv = root().join("policies/pv-only.toml");
+    let shipped = root().join("simulations/payerne-broken-clouds.toml");
+    let pol = ["--policy", pv.to_str().unwrap(), "--json"];
+    let by_key = json_runs(&[&["simulate", keyed.to_str().unwrap()][..], &pol[..]].concat());
+    let by_flag = json_runs(
+        &[
+            &[
+                "simulate",
+                shipped.to_str().unwrap(),
+                "--days",
+                copy.to_str().unwrap(),
+            ][..],
+            &pol[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(by_key.1.as_array().unwrap().len(), 2);
+    assert_eq!(by_key, by_flag, "the key and the flag replay the same days");
+
+    // The flag wins over the key: a one-day corpus on the command line.
+    let one = tempfile::tempdir().unwrap();
+    for sub in ["pv", "load"] {
+        std::fs::create_dir_all(one.path().join(sub)).unwrap();
+        let e = std::fs::read_dir(copy.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains("2016-06-17"))
+            .unwrap();
+        std::fs::copy(&e, one.path().join(sub).join(e.file_name().unwrap())).unwrap();
+    }
+    let flagged = json_runs(
+        &[
+            &[
+                "simulate",
+                keyed.to_str().unwrap(),
+                "--days",
+                one.path().to_str().unwrap(),
+            ][..],
+            &pol[..],
+        ]
+        .concat(),
+    );
+    let days = flagged.1.as_array().unwrap();
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0]["date"], "2016-06-17");
+    assert_eq!(days[0]["runs"], by_key.1[1]["runs"]);
+}
+
+#[test]
+fn a_days_key_naming_no_directory_or_beside_pv_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyed = scenario_with_days_key(dir.path(), "");
+    let (code, _, stderr) = sunplug(&["simulate", keyed.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("data.days"), "{stderr}");
+    assert!(stderr.contains("is not a directory"), "{stderr}");
+    assert!(stderr.contains("corpus"), "{stderr}");
+
+    std::fs::create_dir_all(dir.path().join("corpus")).unwrap();
+    let both = scenario_with_days_key(dir.path(), "pv = \"x.csv\"\nload = \"y.csv\"\n");
+    let (code, _, stderr) = sunplug(&["simulate", both.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("give either days (a corpus directory), or pv and load, or net"),
+        "{stderr}"
+    );
+    // An unknown key next to it is still named (the section stays strict).
+    let typo = scenario_with_days_key(dir.path(), "dayz = \"corpus\"\n");
+    let (code, _, stderr) = sunplug(&["simulate", typo.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("dayz"), "{stderr}");
 }
 
 /// `--out` runs the days with traces for the pages: the figures are the same as without it.

@@ -229,7 +229,7 @@ impl Policy for EvccLike {
         Wish::Direct {
             current,
             reason: match current {
-                Some(a) => format!("evcc-like: offering {a}"),
+                Some(a) => format!("evcc-like: offering {a}").into(),
                 None => "evcc-like: disabled".into(),
             },
         }

@@ -134,7 +134,8 @@ impl PlanRunner {
                 minimum: None,
                 reason: format!(
                     "{module}: solar only, no battery capacity configured to plan the departure"
-                ),
+                )
+                .into(),
             };
         };
         let need_wh = ((ctx.target.pct() - soc).max(0.0) / 100.0) * capacity * 1000.0
@@ -179,7 +180,7 @@ impl PlanRunner {
         let Some((_, p)) = &self.last else {
             return Wish::Solar {
                 minimum: None,
-                reason: format!("{module}: no plan"),
+                reason: format!("{module}: no plan").into(),
             };
         };
         let local = |t: DateTime<Utc>| t.with_timezone(&ctx.tz).format("%a %H:%M").to_string();
@@ -214,12 +215,12 @@ impl PlanRunner {
                         "{module}: grid {:.1} kW on top of the sun at {:.3}/kWh (at least {current}): {summary}",
                         s.grid_rate.kilowatts(),
                         s.price
-                    ),
+                    ).into(),
                 }
             }
             None => Wish::Solar {
                 minimum: None,
-                reason: format!("{module}: solar only now: {summary}"),
+                reason: format!("{module}: solar only now: {summary}").into(),
             },
         }
     }

@@ -17,9 +17,9 @@
 //! The sandbox: no modules (`import`), no `eval`, no clock, no file or network access; every step is
 //! limited in operations, call depth, expression depth and string/array/map sizes.
 
-use super::script_ctx::{Ctx, State, register_ctx};
+use super::script_ctx::{Ctx, State, register_ctx, register_state_properties};
 use super::{CheckParams, LoadedPolicy, Module, parse_checked};
-use crate::control::policy::{Policy, PolicyContext, Wish};
+use crate::control::policy::{Policy, PolicyContext, Reason, Wish};
 use crate::diag::{Problem, Problems};
 use crate::units::Amps;
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
@@ -131,7 +131,7 @@ fn register_wishes(e: &mut Engine) {
     e.register_type_with_name::<ScriptWish>("Wish");
     let pause = |reason: &str| {
         ScriptWish(Wish::Pause {
-            reason: reason.into(),
+            reason: reason.to_string().into(),
         })
     };
     e.register_fn("pause", move || pause("script: pause"));
@@ -139,7 +139,7 @@ fn register_wishes(e: &mut Engine) {
     let solar = |minimum, reason: &str| {
         ScriptWish(Wish::Solar {
             minimum,
-            reason: reason.into(),
+            reason: reason.to_string().into(),
         })
     };
     e.register_fn("solar", move || solar(None, "script: solar"));
@@ -156,7 +156,7 @@ fn register_wishes(e: &mut Engine) {
     let fixed = |a: &Dynamic, reason: &str| -> R {
         Ok(ScriptWish(Wish::Fixed {
             current: amps("fixed", a)?,
-            reason: reason.into(),
+            reason: reason.to_string().into(),
         }))
     };
     e.register_fn("fixed", move |a: Dynamic| {
@@ -167,7 +167,7 @@ fn register_wishes(e: &mut Engine) {
         let a = amps("direct", a)?;
         Ok(ScriptWish(Wish::Direct {
             current: (a.0 > 0.0).then_some(a),
-            reason: reason.into(),
+            reason: reason.to_string().into(),
         }))
     };
     e.register_fn("direct", move |a: Dynamic| {
@@ -193,7 +193,8 @@ pub fn compile(path: &Path) -> Result<Compiled, Problem> {
 /// Compile a script from its text (`path` names it in messages).
 pub fn compile_str(path: &Path, text: &str) -> Result<Compiled, Problem> {
     let shown = path.display().to_string();
-    let engine = engine();
+    let mut engine = engine();
+    register_state_properties(&mut engine, text);
     let ast = engine.compile(text).map_err(|e| {
         let pos = e.position();
         let at = match (pos.line(), pos.position()) {
@@ -282,6 +283,8 @@ pub struct ScriptPolicy {
     state: State,
     on_error: OnError,
     logged: HashSet<String>,
+    /// The call's scope, kept so its storage is reused: every call starts from it empty.
+    scope: Scope<'static>,
 }
 
 impl ScriptPolicy {
@@ -292,18 +295,21 @@ impl ScriptPolicy {
             state: State::default(),
             on_error,
             logged: HashSet::new(),
+            scope: Scope::new(),
         }
     }
 
-    fn run(&self, ctx: &PolicyContext<'_>) -> Result<Wish, String> {
+    fn run(&mut self, ctx: &PolicyContext<'_>) -> Result<Wish, String> {
         let c = &*self.compiled;
         let arg = Ctx::new(ctx, self.params.clone(), self.state.clone());
-        let mut scope = Scope::new();
+        // Each step is the call of `wish` alone (the top level is not run), in a scope that keeps
+        // its storage from step to step and is rewound after the call.
+        self.scope.clear();
         let out = c
             .engine
             .call_fn_with_options::<Dynamic>(
-                CallFnOptions::new().eval_ast(false),
-                &mut scope,
+                CallFnOptions::new().eval_ast(false).rewind_scope(true),
+                &mut self.scope,
                 &c.ast,
                 "wish",
                 (arg,),
@@ -331,7 +337,7 @@ impl ScriptPolicy {
                 self.on_error
             );
         }
-        let reason = format!("script error ({}): {error}", self.on_error);
+        let reason: Reason = format!("script error ({}): {error}", self.on_error).into();
         match self.on_error {
             OnError::FloorOrPause if ctx.meter.is_some() => Wish::Fixed {
                 current: ctx.floor,

@@ -177,3 +177,49 @@ pub fn register_ctx(e: &mut rhai::Engine) {
         },
     );
 }
+
+/// Names a script may use as `state` properties: registered as getters and setters of [`State`]
+/// with the same meaning as the indexer (a key never written reads `()`). Rhai looks for a property
+/// getter before it falls back to the indexer, so `s.window_wh` on a registered name is one call
+/// instead of a failed search and a second one. The names are every identifier after a `.` in the
+/// script's text (at most [`MAX_STATE_PROPERTIES`]); any other key still works through the indexer.
+pub fn register_state_properties(e: &mut rhai::Engine, script: &str) {
+    let mut names: Vec<&str> = Vec::new();
+    for (i, _) in script.match_indices('.') {
+        let rest = &script[i + 1..];
+        let start = rest.len() - rest.trim_start().len();
+        let rest = &rest[start..];
+        let len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        let name = &rest[..len];
+        let is_ident = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+        // `1.5` and `a..b` give no identifier here: neither names a property.
+        if is_ident && !names.contains(&name) && names.len() < MAX_STATE_PROPERTIES {
+            names.push(name);
+        }
+    }
+    for name in names {
+        let key: rhai::ImmutableString = name.into();
+        let (get_key, set_key) = (key.clone(), key);
+        e.register_get_set(
+            name,
+            move |s: &mut State| {
+                s.lock()
+                    .get(get_key.as_str())
+                    .cloned()
+                    .unwrap_or(Dynamic::UNIT)
+            },
+            move |s: &mut State, v: Dynamic| {
+                s.lock().insert(set_key.as_str().into(), v);
+            },
+        );
+    }
+}
+
+/// At most this many names get a getter and a setter of their own.
+const MAX_STATE_PROPERTIES: usize = 256;

@@ -96,6 +96,23 @@ fn state_persists_between_steps_and_across_a_restart() {
 }
 
 #[test]
+fn state_properties_and_the_indexer_are_one_map() {
+    // `a` and `b` are properties in the text (registered getters and setters); `c` is reached only
+    // through the indexer with a computed key; `never` was never written.
+    let src = "fn wish(ctx) { let s = ctx.state; s.a = (s.a ?? 0) + 1; s[\"b\"] = s.a * 2; \
+               let k = \"c\"; s[k] = s.b + 1; \
+               pause(`${s[\"a\"]} ${s.b} ${s[k]} ${s.never ?? \"unset\"} ${s.contains(\"c\")}`) }";
+    let mut p = policy(src, OnError::Pause);
+    assert_eq!(with_ctx(true, |c| p.wish(c)).reason(), "1 2 3 unset true");
+    assert_eq!(with_ctx(true, |c| p.wish(c)).reason(), "2 4 5 unset true");
+    let saved = p.state().unwrap();
+    assert_eq!(
+        (saved["a"].clone(), saved["b"].clone(), saved["c"].clone()),
+        (2.into(), 4.into(), 5.into())
+    );
+}
+
+#[test]
 fn an_infinite_loop_hits_the_limit_and_falls_back_within_the_step() {
     let mut p = policy("fn wish(ctx) { loop { } }", OnError::FloorOrPause);
     let w = with_ctx(true, |c| p.wish(c));

@@ -153,7 +153,8 @@ impl Policy for TargetByDeparture {
                 minimum: None,
                 reason: format!(
                     "solar until {local}: {need_kwh:.1} kWh needed by {departure_at}{soc_note}"
-                ),
+                )
+                .into(),
             };
         }
         let left_h = ((departure - margin - ctx.now).num_seconds() as f64 / 3600.0).max(1.0 / 60.0);
@@ -165,7 +166,8 @@ impl Policy for TargetByDeparture {
             minimum: Some(needed),
             reason: format!(
                 "grid makes up the rest: {need_kwh:.1} kWh needed by {departure_at}, at least {needed}{soc_note}"
-            ),
+            )
+            .into(),
         }
     }
 }
