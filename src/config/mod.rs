@@ -14,7 +14,7 @@ pub mod values;
 pub mod vehicle;
 
 pub use diag::{Problem, Problems};
-pub use policy_file::load_policy;
+pub use policy_file::{load_policy, load_policy_str};
 pub use schema::*;
 
 use crate::control::controller::ControllerParams;
