@@ -2,7 +2,9 @@
 //!
 //! Owns: [`Config`] (the validated whole), [`load`] (file → `Config` or every [`Problem`] at once) and
 //! [`Needs`] (which parts a command needs, so `probe surplus` works before the charger is set up).
-//! The section structs are in `schema.rs`, `surplus.rs` and `vehicle.rs`; reporting is in `diag.rs`.
+//! The section structs are in `schema.rs`, `surplus.rs` and `vehicle.rs`; reporting is in `diag.rs`;
+//! the one way from sections to the controller's parameters (for the daemon and the simulator) is in
+//! `params.rs`; policy files and their scripts are read in `policy_file.rs`.
 
 mod checks;
 pub use crate::diag;
