@@ -47,7 +47,8 @@ pub enum Command {
         /// Threads (default: all cores); the results do not depend on it.
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
-        /// Write the chosen policy here instead of the tune file's `output`.
+        /// Write the chosen policy here instead of the tune file's `output` (and beside it, with
+        /// `.html`, a page charting every variant and the Pareto front).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
@@ -109,12 +110,13 @@ pub struct SimulateArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Write per-policy CSV traces, SVG plots and report.html here.
+    /// Write per-policy CSV traces, SVG plots and report.html here (with --days: report.html, a
+    /// summary of the days, and one page of charts per day).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Replay every day of a corpus directory (pv/*.csv and load/*.csv paired by date) instead of
     /// the scenario's data: per-day and summed figures.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["pv", "load", "net", "out"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["pv", "load", "net"])]
     pub days: Option<PathBuf>,
     /// Threads for a multi-day run (default: all cores).
     #[arg(long, value_name = "N")]

@@ -2,7 +2,7 @@
 //! print the table (or JSON), optionally writing the HTML report.
 
 use crate::cli::SimulateArgs;
-use crate::sim::{Input, Scenario, Simulation, days, load_policies, run_all, write_out};
+use crate::sim::{Input, Scenario, Simulation, days, days_html, load_policies, run_all, write_out};
 use anyhow::bail;
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut sc = crate::sim::scenario::load(&args.scenario).map_err(|p| anyhow::anyhow!("{p}"))?;
     apply_args(&mut sc, &args)?;
     if let Some(dir) = &args.days {
-        return simulate_days(&sc, dir, args.jobs, args.json);
+        return simulate_days(&sc, dir, &args);
     }
     let input = Input::load(&sc.data)?;
     let policies = load_policies(&sc.policies, sc.vehicle_api.enabled)?;
@@ -28,7 +28,8 @@ pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         print!("{}", crate::sim::report::table(&sim, &finished, wall_ms));
     }
     if let Some(dir) = &args.out {
-        let written = write_out(dir, &sim, &finished, wall_ms)?;
+        let prov = crate::sim::page::Provenance::from_args(&args.scenario);
+        let written = write_out(dir, &sim, &finished, wall_ms, &prov)?;
         let msg = format!(
             "wrote {} ({} files)",
             dir.join("report.html").display(),
@@ -44,24 +45,37 @@ pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `sunplug simulate SCENARIO --days DIR`: every day of a corpus, per day and summed.
-fn simulate_days(
-    sc: &Scenario,
-    dir: &Path,
-    jobs: Option<usize>,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let jobs = crate::sim::default_jobs(jobs);
+/// With `--out`, the runs keep their plotted series and the report is written beside the output.
+fn simulate_days(sc: &Scenario, dir: &Path, args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+    let jobs = crate::sim::default_jobs(args.jobs);
     let list = days::list(dir)?;
     load_policies(&sc.policies, sc.vehicle_api.enabled)?;
     let started = Instant::now();
     let sims = days::prepare(sc, &list, jobs)?;
-    let results = days::run_days(&sims, &list, &sc.policies, jobs)?;
+    let traced = match &args.out {
+        Some(_) => Some(days_html::run_traced(&sims, &list, &sc.policies, jobs)?),
+        None => None,
+    };
+    let results = match &traced {
+        Some(t) => t.results.clone(),
+        None => days::run_days(&sims, &list, &sc.policies, jobs)?,
+    };
     let wall_ms = started.elapsed().as_millis() as u64;
     let steps = sims.iter().map(Simulation::steps).sum();
-    if json {
+    if args.json {
         println!("{}", days::json(sc, steps, &results, wall_ms));
     } else {
         print!("{}", days::table(sc, &results, steps, wall_ms));
+    }
+    if let (Some(out), Some(traced)) = (&args.out, &traced) {
+        let prov = crate::sim::page::Provenance::from_args(&args.scenario);
+        let n = days_html::write(out, &sims, traced, dir, &prov, wall_ms)?;
+        let msg = format!("wrote {} ({n} files)", out.join("report.html").display());
+        if args.json {
+            eprintln!("{msg}")
+        } else {
+            println!("{msg}")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -261,6 +261,7 @@ impl Controller {
             .unwrap_or(true);
         if self.plugged && !plugged {
             self.soc.reset();
+            self.switch.unplugged();
             self.policy.policy.reset();
             self.target_reached = false;
         }
@@ -363,7 +364,8 @@ impl Controller {
             awaiting_meter,
         };
         let (wanted, reason) = self.resolve(now, dt, &wish, meter, cars, &mut factors);
-        let wanted = self.hold(wanted, last_command);
+        let wished = wanted;
+        let wanted = self.hold(now, wanted, last_command);
         factors.wanted_a = wanted.map(|a| a.0);
 
         // 5. The guard.
@@ -378,7 +380,8 @@ impl Controller {
         // down to the command resolution (less than a step) is not a hold: that gap is the PI's job.
         let (cap, _) = p.guard.cap(house_load);
         let step = p.guard.step;
-        self.saturation = match (wanted, guarded.command) {
+        // A hold of the policy's bands counts like a guard hold (judged against the wish).
+        self.saturation = match (wished, guarded.command) {
             _ if self.held_at_minimum => Saturation::Low,
             (Some(w), Command::Charge { current, .. })
                 if w > current && (current >= cap - step || w - current >= step) =>
@@ -491,20 +494,12 @@ impl Controller {
                         true
                     }
                     None => {
-                        // Off, a start needs surplus above the floor; on, the stop window fills
-                        // only below `stop_below_pct` of it (a shallow dip is mostly sunshine).
-                        let sw = &self.policy.common.switch;
-                        let floor_w = p.supply().power(floor).0;
-                        let reference = if self.switch.on {
-                            floor_w * sw.stop_below_pct / 100.0
-                        } else {
-                            floor_w
-                        };
-                        let excess = m.available.0 + setpoint.0 - reference;
+                        // The switch judges the surplus against (shares of) the floor power.
                         let car = car.power;
                         let solar = car.min(m.available.max(Watts::ZERO)).0;
                         let input = SwitchInput {
-                            excess_w: excess,
+                            available_w: m.available.0 + setpoint.0,
+                            floor_w: p.supply().power(floor).0,
                             solar_w: solar,
                             grid_w: car.0 - solar,
                             volatility_w: self.volatility.value(),
@@ -605,12 +600,19 @@ impl Controller {
         }
     }
 
-    /// Keep the present current while the wanted one is only a little lower (the policy's hold band).
-    fn hold(&self, wanted: Option<Amps>, last: Command) -> Option<Amps> {
-        let band = self.policy.common.hold_band_a;
+    /// Keep the present current while the wanted one is only a little lower or higher (the policy's
+    /// hold and raise bands), and a change smaller than `small_change_a` until the present command
+    /// is `hold_small_for` old: each change is a call to the charger's cloud.
+    fn hold(&self, now: DateTime<Utc>, wanted: Option<Amps>, last: Command) -> Option<Amps> {
+        let c = &self.policy.common;
+        let young = self.guard.last().is_some_and(|(_, at)| {
+            (now - at).to_std().unwrap_or_default() < c.hold_small_for.get()
+        });
         match (wanted, last) {
             (Some(w), Command::Charge { current, .. })
-                if w < current && w > current - Amps(band) =>
+                if (w < current && w > current - Amps(c.hold_band_a))
+                    || (w > current && w < current + Amps(c.raise_band_a))
+                    || (young && (w - current).0.abs() < c.small_change_a) =>
             {
                 Some(current)
             }

@@ -15,6 +15,18 @@
 //!   stays near 1/(1 + share) or better.
 //! - **Restarts** within `restart_window` of a stop need `restart_energy_wh` instead: a sky that just
 //!   took the sun away must show a steadier return before the contactor cycles again.
+//! - **A solar-share budget** (`solar_share_pct`, off by default): the grid energy the plug-in session
+//!   may still take while keeping that share of solar, `solar × (100 / share − 1) − grid`, capped at
+//!   `budget_max_wh`. While it lasts the car may charge *below* the floor: on, the stop window counts
+//!   only the deficit below `budget_stop_pct` of the floor power; off, a start needs surplus above
+//!   `budget_start_pct` of it (when the budget covers `min_on` at the present deficit). A minute at
+//!   80 % of the floor buys four watts of sun for each watt of grid, a minute at 20 % a quarter: the
+//!   budget is spent where the sun is nearly enough, and earned by the sun above the floor. Bridging
+//!   spends the same budget, and once it is spent a dip stops the car after `spent_stop_energy_wh`
+//!   (0 = at once, after `min_on`) instead of the stop window, so the session's share stays near the
+//!   target. The
+//!   optimum in money (flat tariff) charges at the floor whenever any sun is there; the share caps
+//!   how far a solar-only policy follows it.
 //! - **Minimum on/off times** protect the car's contactor whatever the windows say.
 
 use crate::units::HumanDuration;
@@ -50,6 +62,20 @@ pub struct SwitchParams {
     /// Energy above the floor (Wh) needed to start again within `restart_window` of a stop.
     pub restart_energy_wh: f64,
     pub restart_window: HumanDuration,
+    /// The solar share (%) the plug-in session keeps; the grid energy it leaves is the budget that
+    /// lets the car charge below the floor. 0 = no budget.
+    pub solar_share_pct: f64,
+    /// While the budget lasts, the stop window counts only the deficit below this share of the floor
+    /// power (%).
+    pub budget_stop_pct: f64,
+    /// While the budget covers `min_on` at the present deficit, a start needs surplus above this
+    /// share of the floor power (%).
+    pub budget_start_pct: f64,
+    /// The budget never exceeds this (Wh): a sunny week does not buy a grid-charged evening.
+    pub budget_max_wh: f64,
+    /// Once the budget is spent, a dip stops the car after this much energy below the floor (Wh;
+    /// 0 = at once, after `min_on`).
+    pub spent_stop_energy_wh: f64,
 }
 
 impl Default for SwitchParams {
@@ -67,6 +93,11 @@ impl Default for SwitchParams {
             bridge_min_volatility_w: 0.0,
             restart_energy_wh: 20.0,
             restart_window: HumanDuration::secs(0),
+            solar_share_pct: 0.0,
+            budget_stop_pct: 100.0,
+            budget_start_pct: 100.0,
+            budget_max_wh: 2000.0,
+            spent_stop_energy_wh: 0.0,
         }
     }
 }
@@ -74,8 +105,10 @@ impl Default for SwitchParams {
 /// What the switch sees at one step.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SwitchInput {
-    /// Available power minus the floor power (negative = deficit), W.
-    pub excess_w: f64,
+    /// Power the car may take (the surplus plus any import the set point allows), W.
+    pub available_w: f64,
+    /// The floor power, W: starts and stops are judged against (shares of) it.
+    pub floor_w: f64,
     /// Solar and grid power going into the car now, W.
     pub solar_w: f64,
     pub grid_w: f64,
@@ -84,10 +117,10 @@ pub struct SwitchInput {
 }
 
 impl SwitchInput {
-    /// Only the excess (tests, and callers that do not bridge).
+    /// Only the excess over the floor (tests, and callers that do not bridge).
     pub fn excess(excess_w: f64) -> SwitchInput {
         SwitchInput {
-            excess_w,
+            available_w: excess_w,
             ..SwitchInput::default()
         }
     }
@@ -113,6 +146,12 @@ pub struct Switch {
     /// When charging last stopped.
     #[serde(default)]
     pub last_stop: Option<DateTime<Utc>>,
+    /// Solar and grid energy into the car since it was plugged in (all sessions), Wh: the
+    /// solar-share budget's account.
+    #[serde(default)]
+    pub plug_solar_wh: f64,
+    #[serde(default)]
+    pub plug_grid_wh: f64,
 }
 
 impl Default for Switch {
@@ -125,6 +164,8 @@ impl Default for Switch {
             session_grid_wh: 0.0,
             dip_grid_wh: 0.0,
             last_stop: None,
+            plug_solar_wh: 0.0,
+            plug_grid_wh: 0.0,
         }
     }
 }
@@ -139,11 +180,29 @@ impl Switch {
         input: SwitchInput,
     ) -> bool {
         let SwitchInput {
-            excess_w,
+            available_w,
+            floor_w,
             solar_w,
             grid_w,
             volatility_w,
         } = input;
+        let budget = self.budget_wh(p);
+        let reference_pct = if self.on {
+            if budget > 0.0 {
+                p.stop_below_pct.min(p.budget_stop_pct)
+            } else {
+                p.stop_below_pct
+            }
+        } else {
+            let min_on_h = p.min_on.get().as_secs_f64() / 3600.0;
+            let floor_for_min_on = (floor_w - available_w).max(0.0) * min_on_h;
+            if budget > 0.0 && budget >= floor_for_min_on {
+                p.budget_start_pct.min(100.0)
+            } else {
+                100.0
+            }
+        };
+        let excess_w = available_w - floor_w * reference_pct / 100.0;
         let toward_change = if self.on {
             -excess_w
         } else {
@@ -155,17 +214,25 @@ impl Switch {
             let grid_wh = grid_w.max(0.0) * dt_s / 3600.0;
             self.session_solar_wh += solar_w.max(0.0) * dt_s / 3600.0;
             self.session_grid_wh += grid_wh;
+            self.plug_solar_wh += solar_w.max(0.0) * dt_s / 3600.0;
+            self.plug_grid_wh += grid_wh;
             self.dip_grid_wh = if self.window_wh > 0.0 {
                 self.dip_grid_wh + grid_wh
             } else {
                 0.0
             };
         }
+        // With a share budget, bridging spends it too, and a spent budget ends a dip at once.
+        let sharing = p.solar_share_pct > 0.0;
         let bridging = self.on
             && self.session_grid_wh < p.bridge_share_pct / 100.0 * self.session_solar_wh
             && self.dip_grid_wh < p.bridge_max_wh
-            && volatility_w >= p.bridge_min_volatility_w;
-        let threshold = if self.on {
+            && volatility_w >= p.bridge_min_volatility_w
+            && (!sharing || budget > 0.0);
+        let spent = self.on && sharing && budget <= 0.0 && excess_w < 0.0;
+        let threshold = if spent {
+            p.spent_stop_energy_wh.min(p.stop_energy_wh)
+        } else if self.on {
             p.stop_energy_wh
         } else if self
             .last_stop
@@ -183,6 +250,21 @@ impl Switch {
             self.set(!self.on, now);
         }
         self.on
+    }
+
+    /// The grid energy the plug-in session may still take and keep `solar_share_pct` (Wh, ≥ 0).
+    pub fn budget_wh(&self, p: &SwitchParams) -> f64 {
+        if p.solar_share_pct <= 0.0 || p.solar_share_pct >= 100.0 {
+            return 0.0;
+        }
+        let allowed = self.plug_solar_wh * (100.0 / p.solar_share_pct - 1.0);
+        (allowed - self.plug_grid_wh).clamp(0.0, p.budget_max_wh)
+    }
+
+    /// The car was unplugged: the next one starts a new account.
+    pub fn unplugged(&mut self) {
+        self.plug_solar_wh = 0.0;
+        self.plug_grid_wh = 0.0;
     }
 
     /// Force a state (a policy or override decided), restarting the minimum-time clock if it changes.
@@ -373,13 +455,15 @@ mod tests {
             ..SwitchParams::default()
         };
         let cloud = |volatility_w| SwitchInput {
-            excess_w: -2000.0,
+            available_w: -2000.0,
+            floor_w: 0.0,
             solar_w: 2140.0,
             grid_w: 2000.0,
             volatility_w,
         };
         let sunny = SwitchInput {
-            excess_w: 3000.0,
+            available_w: 3000.0,
+            floor_w: 0.0,
             solar_w: 7000.0,
             grid_w: 0.0,
             volatility_w: 800.0,
@@ -405,6 +489,91 @@ mod tests {
             .take_while(|i| sw2.update(&p, t(7200 + i * 5), 5.0, cloud(50.0)))
             .count();
         assert!(on_for <= 4, "stopped after the window: {on_for} steps");
+    }
+
+    #[test]
+    fn the_share_budget_lets_the_car_hold_the_floor_on_nearly_enough_sun_until_it_is_spent() {
+        let p = SwitchParams {
+            stop_energy_wh: 10.0,
+            stop_below_pct: 100.0,
+            solar_share_pct: 95.0,
+            budget_stop_pct: 60.0,
+            budget_start_pct: 80.0,
+            min_on: HumanDuration::secs(0),
+            min_off: HumanDuration::secs(0),
+            ..SwitchParams::default()
+        };
+        let at = |available_w: f64| SwitchInput {
+            available_w,
+            floor_w: 4000.0,
+            solar_w: available_w.clamp(0.0, 4000.0),
+            grid_w: (4000.0 - available_w).max(0.0),
+            volatility_w: 0.0,
+        };
+        let mut sw = Switch::default();
+        sw.set(true, t(0));
+        // Without sun taken yet there is no budget: 3.5 kW (88 % of the floor) stops the car.
+        let on_for = (0..100)
+            .take_while(|i| sw.update(&p, t(i * 5), 5.0, at(3500.0)))
+            .count();
+        assert!(on_for < 20, "stopped without a budget: {on_for} steps");
+        sw.unplugged();
+        // An hour at the floor on sunshine earns 4000 × 5/95 = 210 Wh of grid.
+        sw.set(true, t(1000));
+        for i in 0..720 {
+            sw.update(&p, t(1000 + i * 5), 5.0, at(4000.0));
+        }
+        assert!(
+            (sw.budget_wh(&p) - 210.5).abs() < 1.0,
+            "{}",
+            sw.budget_wh(&p)
+        );
+        // 3 kW (75 %, above 60 %) now holds the floor: 1 kW of grid for 3 of sun, each step
+        // spending 1.39 Wh and earning 0.22, until 210 Wh are spent (180 steps); then the dip
+        // stops the car at once.
+        let on_for = (0..400)
+            .take_while(|i| sw.update(&p, t(5000 + i * 5), 5.0, at(3000.0)))
+            .count();
+        assert!((178..=182).contains(&on_for), "held {on_for} steps");
+        // The share ends at the target (within the one step that spent the last of the budget).
+        let share = sw.plug_solar_wh / (sw.plug_solar_wh + sw.plug_grid_wh);
+        assert!((0.9495..0.9505).contains(&share), "{share}");
+        // Off, a start needs the floor's power unless the budget covers min_on: no budget left now.
+        assert!(!sw.update(&p, t(8000), 5.0, at(3500.0)));
+        // A new car starts a new account.
+        sw.unplugged();
+        assert_eq!(sw.budget_wh(&p), 0.0);
+    }
+
+    #[test]
+    fn with_a_budget_a_start_needs_only_budget_start_pct_of_the_floor() {
+        let p = SwitchParams {
+            start_energy_wh: 9.0,
+            solar_share_pct: 90.0,
+            budget_start_pct: 80.0,
+            min_on: HumanDuration::secs(300),
+            min_off: HumanDuration::secs(0),
+            ..SwitchParams::default()
+        };
+        let mut sw = Switch {
+            plug_solar_wh: 1000.0,
+            ..Switch::default()
+        };
+        // Budget 111 Wh covers 5 min at a 500 W deficit (42 Wh): 3.5 kW of a 4 kW floor starts
+        // once 9 Wh above 3.2 kW are in (300 W: 108 s, the 22nd step of 5 s).
+        let at = |available_w| SwitchInput {
+            available_w,
+            floor_w: 4000.0,
+            ..SwitchInput::default()
+        };
+        let first = (0..100).position(|i| sw.update(&p, t(i * 5), 5.0, at(3500.0)));
+        assert_eq!(first, Some(21));
+        // With a budget too small for min_on at that deficit, it waits for the floor.
+        let mut poor = Switch {
+            plug_solar_wh: 300.0,
+            ..Switch::default()
+        };
+        assert!((0..100).all(|i| !poor.update(&p, t(i * 5), 5.0, at(3500.0))));
     }
 
     #[test]

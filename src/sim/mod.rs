@@ -6,7 +6,8 @@
 //! ([`car`]) and its cloud ([`vehicle_api`]), stepping **`crate::control::Controller`** exactly as the
 //! daemon does ([`run`]), and scores each policy ([`metrics`]) against the perfect-foresight
 //! [`oracle`]. Output: a table or JSON ([`report`]), and with `--out` CSV traces ([`trace`]), SVG plots
-//! ([`plot`]) and `report.html` ([`html`]).
+//! ([`plot`] over [`series`], drawn with [`svg`]) and `report.html` ([`html`] in the frame of
+//! [`page`]).
 //!
 //! Entry points: [`simulate`] for the CLI; [`Simulation`] for tests, benchmarks and the demo.
 
@@ -14,22 +15,27 @@ pub mod car;
 pub mod charger;
 pub mod data;
 pub mod days;
+pub mod days_html;
 pub mod html;
 pub mod input;
 pub mod meter;
 pub mod metrics;
 pub mod optimum;
 pub mod oracle;
+pub mod page;
 pub mod plot;
 pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod schedule;
+pub mod series;
 pub mod spec;
+pub mod svg;
 pub mod tariff;
 pub mod trace;
 pub mod tune;
+pub mod tune_html;
 pub mod vehicle_api;
 
 pub use input::Input;
@@ -288,32 +294,48 @@ pub fn write_out(
     sim: &Simulation,
     finished: &[Finished],
     wall_ms: u64,
+    prov: &page::Provenance,
 ) -> anyhow::Result<usize> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    let mut svgs = Vec::new();
+    let window = finished
+        .iter()
+        .find_map(|f| f.trace.as_ref())
+        .map(|t| series::window(sim, t));
+    let mut all = Vec::new();
+    let mut files = Vec::new();
     let mut n = 0;
-    for f in finished {
-        let Some(t) = &f.trace else { continue };
+    for (i, f) in finished.iter().enumerate() {
+        let (Some(t), Some(window)) = (&f.trace, window) else {
+            continue;
+        };
         let stem = file_stem(&f.metrics.policy);
         let csv = dir.join(format!("{stem}.csv"));
         t.write_csv(&csv)
             .with_context(|| format!("cannot write {}", csv.display()))?;
+        let s = series::Series::from_trace(t, window);
         let svg_path = dir.join(format!("{stem}.svg"));
-        let svg = plot::svg(t, &sim.scenario.name, &f.metrics)?;
+        let svg = plot::svg(
+            &s,
+            i,
+            &sim.scenario.name,
+            &f.metrics,
+            sim.scenario.car.target_soc,
+        );
         std::fs::write(&svg_path, &svg)
             .with_context(|| format!("cannot write {}", svg_path.display()))?;
-        svgs.push((f.metrics.policy.clone(), svg));
+        files.push(format!("{stem}.csv"));
+        all.push(s);
         n += 2;
     }
-    let html = html::report(sim, finished, &svgs, wall_ms);
+    let html = html::report(sim, finished, &all, prov, &files, wall_ms);
     let path = dir.join("report.html");
     std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(n + 1)
 }
 
 /// A policy name as a safe file name.
-fn file_stem(name: &str) -> String {
+pub fn file_stem(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {

@@ -1,139 +1,388 @@
-//! One SVG plot per policy run: PV, house load, car power and grid power over the day, and the SoC.
+//! The simulator's charts, as SVG text: the comparison of every policy's car power over the surplus
+//! with their starts and stops ([`comparison`]), one policy's run in detail ([`policy`]: PV, house
+//! load, car, the grid line as 1-min means over its raw extremes, and the SoC in its own panel), and
+//! the `--out` file per policy ([`svg`]).
 //!
-//! Owns: [`svg`]. Powers in kW on the left axis (grid import positive, export below zero), SoC in %
-//! on the right, local time of the site along the bottom. Long traces are averaged into at most
-//! [`MAX_POINTS`] points per series so the file stays small.
+//! Owns: what each chart shows and the policies' colours ([`colour`]: one per policy, the same in
+//! every chart, table and page). Drawing primitives are in [`super::svg`]; the data comes as
+//! [`Series`] (already cut to the plotted window and averaged).
 
 use super::Metrics;
-use super::trace::{Row, Trace};
-use chrono::{DateTime, Timelike, Utc};
-use plotters::prelude::*;
+use super::series::Series;
+use super::svg::{Frame, LEFT, RIGHT, WIDTH, nice_ticks, open, text};
+use std::fmt::Write;
 
-/// Points per series at most.
-pub const MAX_POINTS: usize = 2400;
+/// Colour-blind-safe colours (Okabe–Ito), none of them the surplus's amber.
+const PALETTE: [&str; 6] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#000000",
+];
+/// Beyond six policies the colours repeat with dashes.
+const DASHES: [&str; 3] = ["", " stroke-dasharray=\"8 4\"", " stroke-dasharray=\"2 3\""];
 
-const PV: RGBColor = RGBColor(230, 160, 0);
-const LOAD: RGBColor = RGBColor(110, 110, 110);
-const CAR: RGBColor = RGBColor(0, 100, 200);
-const GRID: RGBColor = RGBColor(200, 40, 40);
-const SOC: RGBColor = RGBColor(0, 140, 60);
+const SUN: &str = "#F2B705";
+const LOAD: &str = "#8a8a8a";
+const GRID: &str = "#333333";
 
-/// Averaged points: (hours since the first local midnight, pv, load, car, grid, soc, surplus).
-fn points(trace: &Trace) -> Vec<[f64; 7]> {
-    let rows = &trace.rows;
-    let Some(first) = rows.first() else {
-        return Vec::new();
-    };
-    let local = |ms: i64| {
-        DateTime::<Utc>::from_timestamp_millis(ms)
-            .unwrap_or_default()
-            .with_timezone(&trace.tz)
-    };
-    let f = local(first.t_ms);
-    let midnight_ms = first.t_ms
-        - i64::from(f.num_seconds_from_midnight()) * 1000
-        - i64::from(f.nanosecond() / 1_000_000);
-    let bucket = rows.len().div_ceil(MAX_POINTS).max(1);
-    rows.chunks(bucket)
-        .map(|c: &[Row]| {
-            let n = c.len() as f64;
-            let mean = |g: &dyn Fn(&Row) -> f64| c.iter().map(g).sum::<f64>() / n;
-            [
-                (c[c.len() / 2].t_ms - midnight_ms) as f64 / 3.6e6,
-                mean(&|r| r.pv_w.unwrap_or(0.0)) / 1000.0,
-                mean(&|r| r.load_w.unwrap_or(0.0)) / 1000.0,
-                mean(&|r| r.car_w) / 1000.0,
-                mean(&|r| r.grid_w) / 1000.0,
-                c[c.len() - 1].soc_pct,
-                mean(&|r| r.surplus_w) / 1000.0,
-            ]
-        })
-        .collect()
+/// The colour of the `i`-th policy.
+pub fn colour(i: usize) -> &'static str {
+    PALETTE[i % PALETTE.len()]
 }
 
-/// The plot as SVG text.
-pub fn svg(trace: &Trace, scenario: &str, m: &Metrics) -> anyhow::Result<String> {
-    let pts = points(trace);
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (1100, 520)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (x0, x1) = match (pts.first(), pts.last()) {
-            (Some(a), Some(b)) if b[0] > a[0] => (a[0], b[0]),
-            _ => (0.0, 24.0),
-        };
-        let hi = pts
-            .iter()
-            .flat_map(|p| [p[1], p[2], p[3], p[4]])
-            .fold(1.0, f64::max);
-        let lo = pts.iter().map(|p| p[4].min(-p[6])).fold(0.0, f64::min);
-        let caption = format!(
-            "{scenario}: {}  (solar share {:.3}, oracle capture {:.3}, {} starts)",
-            m.policy, m.solar_share, m.oracle_capture, m.charge_starts
-        );
-        let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(52)
-            .right_y_label_area_size(52)
-            .build_cartesian_2d(x0..x1, (lo * 1.05)..(hi * 1.08))?
-            .set_secondary_coord(x0..x1, 0.0..100.0);
-        chart
-            .configure_mesh()
-            .x_desc(format!("local time ({})", trace.tz))
-            .y_desc("kW (grid: import +)")
-            .x_label_formatter(&|h| {
-                let mins = (h.rem_euclid(24.0) * 60.0).round() as i64;
-                format!("{:02}:{:02}", mins / 60 % 24, mins % 60)
-            })
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
-        chart.configure_secondary_axes().y_desc("SoC %").draw()?;
+fn dash(i: usize) -> &'static str {
+    DASHES[(i / PALETTE.len()) % DASHES.len()]
+}
 
-        let series = |i: usize| pts.iter().map(move |p| (p[0], p[i]));
-        if trace.has_pv_and_load() {
-            chart
-                .draw_series(
-                    AreaSeries::new(series(1), 0.0, PV.mix(0.25)).border_style(PV.stroke_width(1)),
-                )?
-                .label("PV")
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], PV.mix(0.5).filled())
-                });
-            chart
-                .draw_series(LineSeries::new(series(2), LOAD.stroke_width(1)))?
-                .label("house load")
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], LOAD.stroke_width(2)));
-        } else {
-            chart
-                .draw_series(
-                    AreaSeries::new(series(6), 0.0, PV.mix(0.25)).border_style(PV.stroke_width(1)),
-                )?
-                .label("surplus (pv − load)")
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], PV.mix(0.5).filled())
-                });
+fn kw(v: f64) -> String {
+    let s = format!("{:.1}", v / 1000.0);
+    if s == "-0.0" { "0.0".into() } else { s }
+}
+
+/// A legend entry: a swatch (`line` or `area`) and its label; returns the entry's width.
+fn legend_item(out: &mut String, x: f64, y: f64, colour: &str, kind: &str, label: &str) -> f64 {
+    match kind {
+        "area" => {
+            let _ = writeln!(
+                out,
+                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"18\" height=\"12\" fill=\"{colour}\" fill-opacity=\"0.35\" stroke=\"{colour}\"/>",
+                y - 10.0
+            );
         }
-        chart
-            .draw_series(LineSeries::new(series(3), CAR.stroke_width(2)))?
-            .label("car")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], CAR.stroke_width(2)));
-        chart
-            .draw_series(LineSeries::new(series(4), GRID.stroke_width(1)))?
-            .label("grid")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], GRID.stroke_width(2)));
-        chart
-            .draw_secondary_series(LineSeries::new(series(5), SOC.stroke_width(2)))?
-            .label("SoC (right axis)")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], SOC.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
-        root.present()?;
+        "band" => {
+            let _ = writeln!(
+                out,
+                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"18\" height=\"12\" fill=\"{colour}\" fill-opacity=\"0.18\"/>",
+                y - 10.0
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "<line x1=\"{x:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"3\"{kind}/>",
+                x + 18.0,
+                y - 4.0,
+                y - 4.0
+            );
+        }
     }
-    Ok(buf)
+    text(out, x + 24.0, y, "start", 13.0, "", label);
+    24.0 + 7.6 * label.chars().count() as f64 + 22.0
+}
+
+/// A start (▲, filled) or stop (▽, hollow) marker centred at (x, y).
+fn marker(out: &mut String, x: f64, y: f64, colour: &str, start: bool) {
+    let (a, b) = if start { (-6.0, 5.0) } else { (6.0, -5.0) };
+    let fill = if start { colour } else { "#fff" };
+    let _ = writeln!(
+        out,
+        "<path d=\"M{:.1} {:.1}L{:.1} {:.1}L{:.1} {:.1}Z\" fill=\"{fill}\" stroke=\"{colour}\" stroke-width=\"1.5\"/>",
+        x,
+        y + a,
+        x - 5.5,
+        y + b,
+        x + 5.5,
+        y + b
+    );
+}
+
+/// Every policy's car power over the surplus, with one lane of start/stop markers per policy.
+/// `runs` are (policy, series) in table order; they share one window.
+pub fn comparison(title: &str, runs: &[(&str, &Series)]) -> String {
+    let Some((_, first)) = runs.first() else {
+        return String::new();
+    };
+    let lane = 22.0;
+    let top = 58.0;
+    let panel = 300.0;
+    let lanes_top = top + panel + 30.0;
+    let height = lanes_top + lane * runs.len() as f64 + 34.0;
+    let hi = runs
+        .iter()
+        .flat_map(|(_, s)| s.buckets.iter().map(|b| b.car_w.max(b.surplus_w)))
+        .fold(1000.0, f64::max);
+    let ticks = nice_ticks(0.0, hi * 1.05, 6);
+    let f = Frame {
+        x0: first.from_ms as f64,
+        x1: first.to_ms as f64,
+        y0: 0.0,
+        y1: ticks.last().copied().unwrap_or(hi).max(hi),
+        left: LEFT,
+        top,
+        width: WIDTH - LEFT - RIGHT,
+        height: panel,
+    };
+    let mut o = open(height, title);
+    text(
+        &mut o,
+        LEFT,
+        22.0,
+        "start",
+        16.0,
+        " font-weight=\"600\"",
+        title,
+    );
+    let _ = writeln!(o, "<g class=\"legend\">");
+    let mut x = LEFT;
+    x += legend_item(&mut o, x, 46.0, SUN, "area", "surplus (PV − house load)");
+    for (i, (name, _)) in runs.iter().enumerate() {
+        x += legend_item(&mut o, x, 46.0, colour(i), dash(i), name);
+    }
+    marker(&mut o, x + 6.0, 42.0, "#444", true);
+    text(&mut o, x + 16.0, 46.0, "start", 13.0, "", "start");
+    marker(&mut o, x + 66.0, 42.0, "#444", false);
+    text(&mut o, x + 76.0, 46.0, "start", 13.0, "", "stop");
+    let _ = writeln!(o, "</g>");
+    f.y_axis(&mut o, &ticks, &kw);
+    text(
+        &mut o,
+        LEFT - 8.0,
+        top - 12.0,
+        "end",
+        13.0,
+        " fill=\"#555\"",
+        "kW",
+    );
+    f.x_axis(&mut o, first.tz, true);
+    f.area(
+        &mut o,
+        &first.points(|b| b.surplus_w.max(0.0)),
+        0.0,
+        &format!("fill=\"{SUN}\" fill-opacity=\"0.35\" stroke=\"{SUN}\" stroke-width=\"1\""),
+    );
+    for (i, (_, s)) in runs.iter().enumerate() {
+        f.line(
+            &mut o,
+            &s.points(|b| b.car_w),
+            &format!(
+                "stroke=\"{}\" stroke-width=\"2\" stroke-opacity=\"0.9\"{}",
+                colour(i),
+                dash(i)
+            ),
+        );
+    }
+    for (i, (name, s)) in runs.iter().enumerate() {
+        let y = lanes_top + lane * i as f64 + lane / 2.0;
+        let _ = writeln!(
+            o,
+            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#eee\"/>",
+            WIDTH - RIGHT
+        );
+        text(
+            &mut o,
+            LEFT - 8.0,
+            y + 4.5,
+            "end",
+            13.0,
+            &format!(" fill=\"{}\"", colour(i)),
+            name,
+        );
+        for &(t, start) in &s.events {
+            marker(&mut o, f.px(t as f64), y, colour(i), start);
+        }
+        let starts = s.starts();
+        text(
+            &mut o,
+            WIDTH - RIGHT,
+            y - 7.0,
+            "end",
+            12.0,
+            " fill=\"#555\"",
+            &format!("{starts} start{}", if starts == 1 { "" } else { "s" }),
+        );
+    }
+    text(
+        &mut o,
+        LEFT,
+        height - 8.0,
+        "start",
+        12.0,
+        " fill=\"#555\"",
+        &format!(
+            "1-min means, local time ({}); ▲ the car starts drawing, ▽ it stops",
+            first.tz
+        ),
+    );
+    o.push_str("</svg>\n");
+    o
+}
+
+/// One policy's run: powers over the window, the grid line smoothed over its raw extremes, starts
+/// and stops on the time axis, and the SoC (with the target dashed) in a small panel below.
+pub fn policy(title: &str, name: &str, index: usize, s: &Series, target_soc: f64) -> String {
+    let c = colour(index);
+    let top = 58.0;
+    let panel = 260.0;
+    let soc_top = top + panel + 52.0;
+    let soc_h = 90.0;
+    let height = soc_top + soc_h + 44.0;
+    let b = &s.buckets;
+    let hi = b
+        .iter()
+        .map(|b| {
+            b.pv_w
+                .max(b.load_w)
+                .max(b.car_w)
+                .max(b.grid_hi_w)
+                .max(b.surplus_w)
+        })
+        .fold(1000.0, f64::max);
+    let lo = b.iter().map(|b| b.grid_lo_w).fold(0.0, f64::min);
+    let ticks = nice_ticks(lo, hi * 1.05, 7);
+    let f = Frame {
+        x0: s.from_ms as f64,
+        x1: s.to_ms as f64,
+        y0: ticks.first().copied().unwrap_or(lo).min(lo),
+        y1: ticks.last().copied().unwrap_or(hi).max(hi),
+        left: LEFT,
+        top,
+        width: WIDTH - LEFT - RIGHT,
+        height: panel,
+    };
+    let mut o = open(height, title);
+    text(
+        &mut o,
+        LEFT,
+        22.0,
+        "start",
+        16.0,
+        " font-weight=\"600\"",
+        title,
+    );
+    let _ = writeln!(o, "<g class=\"legend\">");
+    let mut x = LEFT;
+    if s.has_pv_load {
+        x += legend_item(&mut o, x, 46.0, SUN, "area", "PV");
+        x += legend_item(
+            &mut o,
+            x,
+            46.0,
+            LOAD,
+            " stroke-dasharray=\"5 3\"",
+            "house load",
+        );
+    } else {
+        x += legend_item(&mut o, x, 46.0, SUN, "area", "surplus (PV − house load)");
+    }
+    x += legend_item(&mut o, x, 46.0, c, dash(index), &format!("car ({name})"));
+    x += legend_item(&mut o, x, 46.0, GRID, "", "grid, 1-min mean (import +)");
+    x += legend_item(&mut o, x, 46.0, GRID, "band", "grid, raw range");
+    legend_item(&mut o, x, 46.0, c, " stroke-dasharray=\"6 4\"", "SoC");
+    let _ = writeln!(o, "</g>");
+    f.y_axis(&mut o, &ticks, &kw);
+    text(
+        &mut o,
+        LEFT - 8.0,
+        top - 12.0,
+        "end",
+        13.0,
+        " fill=\"#555\"",
+        "kW",
+    );
+    f.x_axis(&mut o, s.tz, true);
+    let sun = if s.has_pv_load {
+        s.points(|b| b.pv_w)
+    } else {
+        s.points(|b| b.surplus_w.max(0.0))
+    };
+    f.area(
+        &mut o,
+        &sun,
+        0.0,
+        &format!("fill=\"{SUN}\" fill-opacity=\"0.3\" stroke=\"{SUN}\" stroke-width=\"1\""),
+    );
+    if s.has_pv_load {
+        f.line(
+            &mut o,
+            &s.points(|b| b.load_w),
+            &format!("stroke=\"{LOAD}\" stroke-width=\"1.2\" stroke-dasharray=\"5 3\""),
+        );
+    }
+    let xs: Vec<f64> = b.iter().map(|b| b.t_ms as f64).collect();
+    let lo_v: Vec<f64> = b.iter().map(|b| b.grid_lo_w).collect();
+    let hi_v: Vec<f64> = b.iter().map(|b| b.grid_hi_w).collect();
+    f.band(
+        &mut o,
+        &xs,
+        &lo_v,
+        &hi_v,
+        &format!("fill=\"{GRID}\" fill-opacity=\"0.18\""),
+    );
+    f.line(
+        &mut o,
+        &s.points(|b| b.grid_w),
+        &format!("stroke=\"{GRID}\" stroke-width=\"1.2\""),
+    );
+    f.line(
+        &mut o,
+        &s.points(|b| b.car_w),
+        &format!("stroke=\"{c}\" stroke-width=\"2.2\"{}", dash(index)),
+    );
+    for &(t, start) in &s.events {
+        marker(&mut o, f.px(t as f64), f.bottom() - 8.0, c, start);
+    }
+
+    let soc = Frame {
+        y0: 0.0,
+        y1: 100.0,
+        top: soc_top,
+        height: soc_h,
+        ..f
+    };
+    text(
+        &mut o,
+        LEFT - 8.0,
+        soc_top - 8.0,
+        "end",
+        13.0,
+        " fill=\"#555\"",
+        "SoC %",
+    );
+    soc.y_axis(&mut o, &[0.0, 50.0, 100.0], &|v| format!("{v:.0}"));
+    soc.x_axis(&mut o, s.tz, true);
+    let ty = soc.py(target_soc.clamp(0.0, 100.0));
+    let _ = writeln!(
+        o,
+        "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{ty:.1}\" y2=\"{ty:.1}\" stroke=\"#777\" stroke-dasharray=\"4 4\"/>",
+        WIDTH - RIGHT
+    );
+    text(
+        &mut o,
+        WIDTH - RIGHT - 4.0,
+        ty - 5.0,
+        "end",
+        12.0,
+        " fill=\"#555\"",
+        &format!("target {target_soc:.0} %"),
+    );
+    soc.line(
+        &mut o,
+        &s.points(|b| b.soc_pct),
+        &format!("stroke=\"{c}\" stroke-width=\"2\" stroke-dasharray=\"6 4\""),
+    );
+    text(
+        &mut o,
+        LEFT,
+        height - 8.0,
+        "start",
+        12.0,
+        " fill=\"#555\"",
+        &format!(
+            "local time ({}); ▲ the car starts drawing, ▽ it stops; buckets of {} s",
+            s.tz,
+            s.bucket_ms / 1000
+        ),
+    );
+    o.push_str("</svg>\n");
+    o
+}
+
+/// The `--out` file of one policy: its detailed chart, titled with the scenario and its scores.
+pub fn svg(series: &Series, index: usize, scenario: &str, m: &Metrics, target: f64) -> String {
+    let title = format!(
+        "{}: {scenario}, solar share {:.3}, oracle capture {:.3}, {} starts",
+        m.policy, m.solar_share, m.oracle_capture, m.charge_starts
+    );
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        policy(&title, &m.policy, index, series, target)
+    )
 }

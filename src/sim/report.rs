@@ -1,7 +1,7 @@
 //! The comparison: a table for people (one column per policy) and one JSON object for scripts.
 //!
 //! Owns: [`table`], [`json`], the scenario summary lines both the table and `report.html` open with,
-//! and [`rows`] (the table's rows, shared with the HTML report).
+//! [`rows`] (the table's rows, shared with the HTML pages) and the [`notes`] under them.
 
 use super::data::fmt_ms;
 use super::input::Balance;
@@ -29,6 +29,11 @@ pub fn json(sim: &Simulation, finished: &[Finished], wall_ms: u64) -> String {
 
 /// What the scenario is, in a few lines.
 pub fn summary(sim: &Simulation) -> Vec<String> {
+    summary_with(sim, &|p| p.display().to_string())
+}
+
+/// [`summary`], with data files named by `show`.
+pub fn summary_with(sim: &Simulation, show: &dyn Fn(&std::path::Path) -> String) -> Vec<String> {
     let sc = &sim.scenario;
     let car = &sc.car;
     let mut out = vec![format!(
@@ -44,10 +49,10 @@ pub fn summary(sim: &Simulation) -> Vec<String> {
     let data = match (&sim.input.balance, pv, load) {
         (Balance::PvLoad { pv: p, load: l }, Some(pv), Some(load)) => format!(
             "PV {} ({pv:.1} kWh), house load {} ({load:.1} kWh)",
-            p.file.display(),
-            l.file.display()
+            show(&p.file),
+            show(&l.file)
         ),
-        (Balance::Net(n), _, _) => format!("net series {}", n.file.display()),
+        (Balance::Net(n), _, _) => format!("net series {}", show(&n.file)),
         _ => String::new(),
     };
     out.push(format!("Data: {data}"));
@@ -105,9 +110,8 @@ fn energies(sim: &Simulation) -> (Option<f64>, Option<f64>) {
 }
 
 /// The table's rows: (label, one cell per policy).
-pub fn rows(finished: &[Finished]) -> Vec<(&'static str, Vec<String>)> {
-    let col =
-        |f: &dyn Fn(&Metrics) -> String| finished.iter().map(|x| f(&x.metrics)).collect::<Vec<_>>();
+pub fn rows(runs: &[&Metrics]) -> Vec<(&'static str, Vec<String>)> {
+    let col = |f: &dyn Fn(&Metrics) -> String| runs.iter().map(|m| f(m)).collect::<Vec<_>>();
     vec![
         (
             "car energy kWh",
@@ -187,7 +191,8 @@ pub fn table(sim: &Simulation, finished: &[Finished], wall_ms: u64) -> String {
         let _ = write!(s, "  {:>w$}", f.metrics.policy);
     }
     let _ = writeln!(s);
-    for (label, cells) in rows(finished) {
+    let runs: Vec<&Metrics> = finished.iter().map(|f| &f.metrics).collect();
+    for (label, cells) in rows(&runs) {
         let _ = write!(s, "{label:label_w$}");
         for (c, w) in cells.iter().zip(&widths) {
             let _ = write!(s, "  {c:>w$}");
@@ -212,9 +217,13 @@ pub fn table(sim: &Simulation, finished: &[Finished], wall_ms: u64) -> String {
 
 /// Remarks worth a line: bridged data gaps, replug resets, meter dropouts.
 pub fn notes(sim: &Simulation, finished: &[Finished]) -> Vec<String> {
+    notes_for(sim, finished.first().map(|f| &f.outcome))
+}
+
+/// [`notes`] from the data and one run (the meter and the charger behave alike in every run).
+pub fn notes_for(sim: &Simulation, first: Option<&super::RunOutcome>) -> Vec<String> {
     let mut out = sim.input.notes.clone();
-    if let Some(f) = finished.first() {
-        let o = &f.outcome;
+    if let Some(o) = first {
         if o.meter_dropped > 0 {
             out.push(format!(
                 "the meter lost {} of {} samples ({:.1} %)",

@@ -4,7 +4,8 @@
 //! decision with its reason, clamp and factors) and its CSV writer. Power columns are means over the
 //! interval ending at the row's time; decision columns are what the controller did then. A row is kept
 //! every controller step, or every `every_ms` for long runs ([`row_interval_ms`]) so that a year with
-//! `--out` stays a few hundred thousand rows.
+//! `--out` stays a few hundred thousand rows. The car's starts and stops are kept exactly, per
+//! physics step, for the plots' markers.
 
 use super::run::{ControlView, Observer, PhysicsView};
 use crate::control::actuate::Request;
@@ -62,6 +63,9 @@ pub fn row_interval_ms(span_ms: i64, interval_ms: i64) -> i64 {
 pub struct Trace {
     pub tz: Tz,
     pub rows: Vec<Row>,
+    /// When the car started (`true`) or stopped (`false`) drawing, as `charge_starts` counts them.
+    pub events: Vec<(i64, bool)>,
+    drawing: bool,
     sums: Sums,
     has_pv_load: bool,
     every_ms: i64,
@@ -79,6 +83,8 @@ impl Trace {
         Trace {
             tz,
             rows: Vec::new(),
+            events: Vec::new(),
+            drawing: false,
             sums: Sums::default(),
             has_pv_load: false,
             every_ms,
@@ -147,6 +153,11 @@ impl Observer for Trace {
         s.grid += v.grid_w;
         s.soc = v.soc_pct;
         self.has_pv_load = v.sample.pv_w.is_some();
+        let drawing = v.draw.is_drawing();
+        if drawing != self.drawing {
+            self.events.push((v.t_ms, drawing));
+            self.drawing = drawing;
+        }
     }
 
     fn control(&mut self, v: &ControlView<'_>) {

@@ -6,7 +6,7 @@
 //! every day, on `--jobs` threads; each (variant, day) result lands in a fixed slot, so the output is
 //! the same whatever the thread count), the Pareto front (most savings, fewest starts, on the
 //! training days) printed with the validation figures beside it, and the policy file written with a
-//! header saying how it was tuned.
+//! header saying how it was tuned, with a page beside it (`OUTPUT.html`, [`super::tune_html`]).
 //!
 //! The split: days sorted by date within each sky class (from the corpus README), every `every`-th
 //! one (the 2nd, 5th, 8th, ... of each class for `every = 3`) is a validation day; or the dates
@@ -411,5 +411,35 @@ pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::
     std::fs::write(&out_path, format!("{header}{}", vars[best].text))
         .with_context(|| format!("cannot write {}", out_path.display()))?;
     let _ = writeln!(out, "\nwrote {} (variant {best})", out_path.display());
+    let page_path = out_path.with_extension("html");
+    let front = pareto(&scored);
+    let dates = |val: bool| {
+        all.iter()
+            .zip(&is_val)
+            .filter(|(_, v)| **v == val)
+            .map(|(d, _)| d.date.clone())
+            .collect()
+    };
+    let view = super::tune_html::View {
+        command: super::page::Provenance::from_args(file).command,
+        policy: tf.policy.display().to_string(),
+        output: out_path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+        objective: tf.objective.to_string(),
+        training: dates(false),
+        validation: dates(true),
+        knobs: vars.iter().map(|v| show(&tf.knobs, &v.values)).collect(),
+        scored: &scored,
+        front: &front,
+        best,
+    };
+    std::fs::write(&page_path, super::tune_html::page(&view))
+        .with_context(|| format!("cannot write {}", page_path.display()))?;
+    let _ = writeln!(
+        out,
+        "wrote {} (every variant, the Pareto front as a chart)",
+        page_path.display()
+    );
     Ok(out)
 }

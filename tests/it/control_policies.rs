@@ -411,3 +411,57 @@ fn the_shipped_policy_files_load_with_their_scripts() {
     // A script policy is built from two files (the TOML and its script), both watched for reload.
     assert!(loaded.contains(&("script", 2)), "{loaded:?}");
 }
+
+/// Count the current changes a slowly rising surplus causes, with and without the write holds.
+fn changes_on_a_slow_ramp(text: &str) -> (usize, f64) {
+    // A charger that takes 0.1 A steps (Smappee's percentage), where every small move is a write.
+    let mut p = params();
+    p.guard.step = Amps(0.1);
+    let mut c = sunplug::control::Controller::new(p, policy_str(text));
+    let mut site = Site::new(6000.0);
+    run(&mut site, &mut c, 0, 120);
+    assert!(site.car_w > 0.0, "charging before the ramp");
+    // The surplus rises 10 W per 5 s step for 20 minutes (6 → 8.4 kW): 0.07 A of the car's 3 phases
+    // at a time.
+    let (mut changes, mut last) = (0, site.car_w);
+    for (i, s) in (120..1320).step_by(5).enumerate() {
+        site.pv_w = 6000.0 + 10.0 * i as f64;
+        site.step(&mut c, at(s));
+        if site.car_w != last {
+            changes += 1;
+            last = site.car_w;
+        }
+    }
+    (changes, site.car_w)
+}
+
+#[test]
+fn the_write_holds_cut_small_changes_and_still_follow_the_sun() {
+    let plain = "module = \"pv-only\"\n[switch]\nstart_energy_wh = 1\n";
+    let held = "module = \"pv-only\"\nraise_band_a = 0.5\nhold_small_for = \"30s\"\nsmall_change_a = 1.5\n[switch]\nstart_energy_wh = 1\n";
+    let (plain_changes, plain_end) = changes_on_a_slow_ramp(plain);
+    let (held_changes, held_end) = changes_on_a_slow_ramp(held);
+    assert!(
+        held_changes * 3 <= plain_changes,
+        "held {held_changes} vs plain {plain_changes}"
+    );
+    // It still follows: at the end it draws within the raise band (0.5 A) and 30 s of the ramp
+    // (0.09 A) of the plain one, 0.7 A = 483 W with a margin.
+    assert!(
+        (plain_end - held_end).abs() <= 0.7 * 690.0,
+        "{held_end} vs {plain_end}"
+    );
+    assert!(held_end > 8000.0, "{held_end}");
+}
+
+#[test]
+fn a_bad_write_hold_is_reported_with_its_key() {
+    let e = sunplug::control::policies::load_str(
+        std::path::Path::new("p.toml"),
+        "module = \"pv-only\"\nsmall_change_a = -1\n[switch]\nsolar_share_pct = 100\n",
+    )
+    .unwrap_err();
+    let keys: Vec<&str> = e.iter().map(|p| p.key.as_str()).collect();
+    assert!(keys.contains(&"small_change_a"), "{e}");
+    assert!(keys.contains(&"switch.solar_share_pct"), "{e}");
+}

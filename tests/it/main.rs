@@ -16,6 +16,7 @@ mod e2e_service;
 mod guard_props;
 mod install_recipe;
 mod recording_replay;
+mod report_browser;
 mod scenario_config;
 mod sim_cli;
 mod sim_controller;

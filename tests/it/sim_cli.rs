@@ -45,8 +45,8 @@ fn the_readme_command_prints_the_table_and_writes_the_report() {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert_eq!(
         html.matches("<svg").count(),
-        4,
-        "one inline plot per policy"
+        5,
+        "the policies compared, then one inline plot per policy"
     );
     assert!(
         html.contains("<table") && html.contains("oracle capture") && html.contains("min-plus-pv")

@@ -131,3 +131,49 @@ fn a_day_without_its_load_is_named() {
         "{stderr}"
     );
 }
+
+/// `--out` runs the days with traces for the pages: the figures are the same as without it.
+#[test]
+fn out_writes_a_summary_and_a_page_per_day_with_the_same_figures() {
+    let c = corpus();
+    let out = tempfile::tempdir().unwrap();
+    let scenario = root().join("simulations/payerne-broken-clouds.toml");
+    let pv = root().join("policies/pv-only.toml");
+    let mut args = vec![
+        "simulate",
+        scenario.to_str().unwrap(),
+        "--days",
+        c.path().to_str().unwrap(),
+        "--policy",
+        pv.to_str().unwrap(),
+        "--json",
+    ];
+    let (code, plain, stderr) = sunplug(&args);
+    assert_eq!(code, 0, "{stderr}");
+    args.extend(["--out", out.path().to_str().unwrap()]);
+    let (code, traced, stderr) = sunplug(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("report.html (3 files)"), "{stderr}");
+    let (a, b): (Value, Value) = (
+        serde_json::from_str(&plain).unwrap(),
+        serde_json::from_str(&traced).unwrap(),
+    );
+    assert_eq!(a["runs"], b["runs"]);
+    assert_eq!(a["days"], b["days"]);
+    let summary = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    let (mixed, broken) = (
+        summary.find("mixed (1 day)").unwrap(),
+        summary.find("broken (1 day)").unwrap(),
+    );
+    assert!(mixed < broken, "grouped by sky class, clearest first");
+    for d in DAYS {
+        assert!(summary.contains(&format!("<a href=\"{d}.html\">{d}</a>")));
+        let page = std::fs::read_to_string(out.path().join(format!("{d}.html"))).unwrap();
+        assert!(page.contains("href=\"report.html\"") && page.contains("pv-only"));
+        assert_eq!(
+            page.matches("<svg").count(),
+            2,
+            "{d}: comparison and pv-only"
+        );
+    }
+}

@@ -27,6 +27,7 @@ use super::hysteresis::SwitchParams;
 use super::pi::PiParams;
 use super::policy::Policy;
 use crate::diag::{KeyIndex, Problem, Problems, parse_all};
+use crate::units::HumanDuration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -83,6 +84,12 @@ pub struct Common {
     /// Hold the present current while the wanted one is less than this much lower: fewer writes for
     /// a little import during noise.
     pub hold_band_a: f64,
+    /// Hold the present current while the wanted one is less than this much higher: fewer writes
+    /// (each a call to the charger's cloud) for a little surplus exported meanwhile.
+    pub raise_band_a: f64,
+    /// A change smaller than `small_change_a` waits until the present command is this old.
+    pub hold_small_for: HumanDuration,
+    pub small_change_a: f64,
 }
 
 impl Default for Common {
@@ -96,6 +103,9 @@ impl Default for Common {
             pi: PiParams::default(),
             switch: SwitchParams::default(),
             hold_band_a: 0.0,
+            raise_band_a: 0.0,
+            hold_small_for: HumanDuration::secs(0),
+            small_change_a: 0.0,
         }
     }
 }
@@ -121,6 +131,12 @@ struct PolicyFile<P> {
     switch: SwitchParams,
     #[serde(default)]
     hold_band_a: f64,
+    #[serde(default)]
+    raise_band_a: f64,
+    #[serde(default)]
+    hold_small_for: HumanDuration,
+    #[serde(default)]
+    small_change_a: f64,
     /// `module = "script"` only: the Rhai file, relative to the policy file.
     #[serde(default)]
     script: Option<String>,
@@ -356,6 +372,8 @@ where
         ("bridge_share_pct", s.bridge_share_pct),
         ("bridge_max_wh", s.bridge_max_wh),
         ("bridge_min_volatility_w", s.bridge_min_volatility_w),
+        ("budget_max_wh", s.budget_max_wh),
+        ("spent_stop_energy_wh", s.spent_stop_energy_wh),
     ];
     for (key, v) in non_negative {
         if !(v >= 0.0 && v.is_finite()) {
@@ -380,8 +398,34 @@ where
             ),
         );
     }
-    if file.hold_band_a < 0.0 {
-        push("hold_band_a".into(), "must not be negative".into());
+    if !(0.0..100.0).contains(&s.solar_share_pct) {
+        push(
+            "switch.solar_share_pct".into(),
+            format!(
+                "{} must be within 0..100 (% of the car's energy from the sun; 0 = no budget)",
+                s.solar_share_pct
+            ),
+        );
+    }
+    for (key, v) in [
+        ("budget_stop_pct", s.budget_stop_pct),
+        ("budget_start_pct", s.budget_start_pct),
+    ] {
+        if !(0.0..=100.0).contains(&v) {
+            push(
+                format!("switch.{key}"),
+                format!("{v} must be within 0..=100 (% of the floor power)"),
+            );
+        }
+    }
+    for (key, v) in [
+        ("hold_band_a", file.hold_band_a),
+        ("raise_band_a", file.raise_band_a),
+        ("small_change_a", file.small_change_a),
+    ] {
+        if !(v >= 0.0 && v.is_finite()) {
+            push(key.into(), format!("{v} must be a number of ampere ≥ 0"));
+        }
     }
     for (key, message) in file.params.check() {
         push(format!("params.{key}"), message);
@@ -398,6 +442,9 @@ where
         pi: file.pi,
         switch: file.switch,
         hold_band_a: file.hold_band_a,
+        raise_band_a: file.raise_band_a,
+        hold_small_for: file.hold_small_for,
+        small_change_a: file.small_change_a,
     };
     let _ = file.module;
     (
