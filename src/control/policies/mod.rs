@@ -50,8 +50,11 @@ pub struct Module {
     pub needs_soc: bool,
     /// Build the policy from its file's text and, for `script`, the text of the script the file
     /// names ([`script_file`]), read by `config`: nothing under `control` reads a file.
-    pub load: fn(&Path, &str, Option<&str>) -> (Option<LoadedPolicy>, Problems),
+    pub load: fn(&Path, &str, Option<&str>) -> Built,
 }
+
+/// What a module's loader gives: the policy if the file is good, and every problem found.
+pub type Built = (Option<LoadedPolicy>, Problems);
 
 /// What the car may take from a home battery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
