@@ -5,11 +5,10 @@
 //! `chargers::smappee`), called from here.
 
 use super::diag::KeyIndex;
-use super::schema::{ControlSection, RawConfig, SiteSection};
+use super::schema::{ControlSection, RawConfig};
 use super::vehicle::VehicleKind;
 use super::{ChargerLimits, Needs, Problem, Problems};
-use crate::units::{Amps, Phases};
-use chrono_tz::Tz;
+use crate::units::Amps;
 use std::path::Path;
 
 /// Collects problems with their lines.
@@ -28,54 +27,6 @@ impl Checker<'_> {
             message,
         });
     }
-}
-
-pub(super) fn check_site(ck: &mut Checker<'_>, site: &SiteSection) -> Option<Tz> {
-    let tz = match &site.timezone {
-        None => {
-            ck.push(
-                "site.timezone",
-                "missing: set the site's IANA timezone, e.g. \"Europe/Brussels\" (departure times are local)".into(),
-            );
-            None
-        }
-        Some(name) => {
-            match name.parse::<Tz>() {
-                Ok(tz) => Some(tz),
-                Err(_) => {
-                    ck.push(
-                    "site.timezone",
-                    format!("unknown timezone \"{name}\": use an IANA name such as \"Europe/Brussels\""),
-                );
-                    None
-                }
-            }
-        }
-    };
-    if Phases::try_from(site.phases).is_err() {
-        ck.push(
-            "site.phases",
-            format!("{} is not possible: use 1 or 3", site.phases),
-        );
-    }
-    if !(100.0..=260.0).contains(&site.voltage_v) {
-        ck.push(
-            "site.voltage_v",
-            format!(
-                "{} V is not a mains phase voltage: use 230 (or 120..260)",
-                site.voltage_v
-            ),
-        );
-    }
-    if let Some(f) = site.main_fuse_a
-        && !(6.0..=400.0).contains(&f)
-    {
-        ck.push(
-            "site.main_fuse_a",
-            format!("{f} A is not plausible: use the fuse rating per phase, e.g. 25"),
-        );
-    }
-    tz
 }
 
 pub(super) fn check_control(ck: &mut Checker<'_>, c: &ControlSection) {

@@ -2,10 +2,13 @@
 //!
 //! Owns: [`Config`] (the validated whole), [`load`] (file → `Config` or every [`Problem`] at once) and
 //! [`Needs`] (which parts a command needs, so `probe surplus` works before the charger is set up).
-//! The section structs are in `schema.rs`, `surplus.rs` and `vehicle.rs`; reporting is in `diag.rs`.
+//! The section structs are in `schema.rs`, `surplus.rs` and `vehicle.rs`; reporting is in `diag.rs`;
+//! the one way from sections to the controller's parameters (for the daemon and the simulator) is in
+//! `params.rs`; policy files and their scripts are read in `policy_file.rs`.
 
 mod checks;
 pub use crate::diag;
+mod params;
 pub mod ocpp;
 mod policy_file;
 pub mod prices;
@@ -16,14 +19,14 @@ pub mod values;
 pub mod vehicle;
 
 pub use diag::{Problem, Problems};
-pub use policy_file::load_policy;
+pub use params::{ChargerLimits, Feeds, Site, controller_params};
+pub use policy_file::{load_policy, load_policy_str};
 pub use schema::*;
 
 use crate::control::controller::ControllerParams;
-use crate::control::guard::GuardParams;
 use crate::control::policies::LoadedPolicy;
-use crate::units::{Amps, Phases, Supply, Volts, Watts};
-use checks::{Checker, check_charger, check_control, check_site, check_vehicle};
+use crate::units::{Amps, Supply};
+use checks::{Checker, check_charger, check_control, check_vehicle};
 use chrono_tz::Tz;
 use diag::{KeyIndex, parse_all};
 use secrecy::{ExposeSecret, SecretString};
@@ -86,52 +89,6 @@ pub struct Secrets {
     pub ocpp_passwords: std::collections::BTreeMap<String, SecretString>,
 }
 
-/// The charger's limits, resolved.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ChargerLimits {
-    pub unit: LimitUnit,
-    pub floor: Amps,
-    /// The station's configured maximum (Smappee's 100 %).
-    pub station_max: Amps,
-    /// The lowest of station, cable and car maximum.
-    pub max: Amps,
-}
-
-impl ChargerLimits {
-    /// The guard for these limits on a supply: the floor, the maximum (with cable and car), and the
-    /// command resolution the limit unit gives.
-    pub fn guard_params(
-        &self,
-        supply: Supply,
-        main_fuse: Option<Amps>,
-        ramp_a_per_s: f64,
-        min_change_interval: std::time::Duration,
-    ) -> GuardParams {
-        let (step_base, step) = self.resolution();
-        GuardParams {
-            supply,
-            floor: self.floor,
-            max: self.max,
-            main_fuse,
-            step,
-            step_base,
-            ramp_a_per_s,
-            min_change_interval,
-        }
-    }
-
-    /// Command resolution: (base, step). Whole amps from 0, or percent steps from the floor.
-    pub fn resolution(&self) -> (Amps, Amps) {
-        match self.unit {
-            LimitUnit::Ampere => (Amps::ZERO, Amps(1.0)),
-            LimitUnit::Percentage => (
-                self.floor,
-                Amps((self.station_max.0 - self.floor.0) / 100.0),
-            ),
-        }
-    }
-}
-
 /// The validated configuration.
 #[derive(Debug)]
 pub struct Config {
@@ -167,26 +124,33 @@ pub struct Config {
 }
 
 impl Config {
-    /// The controller's parameters. Needs the charger section (checked by `load` with `Needs::RUN`).
+    /// The site as `[site]` resolved it.
+    pub fn site(&self) -> Site {
+        Site {
+            tz: self.tz,
+            supply: self.supply,
+            main_fuse: self.main_fuse,
+        }
+    }
+
+    /// The controller's parameters ([`controller_params`], as the simulator builds them for a
+    /// scenario). Needs the charger section (checked by `load` with `Needs::RUN`).
     pub fn controller_params(&self) -> Option<ControllerParams> {
         let charger = self.charger?;
         let surplus = self.surplus.clone().unwrap_or_default();
-        Some(ControllerParams {
-            tz: self.tz,
-            guard: charger.guard_params(
-                self.supply,
-                self.main_fuse,
-                self.control.ramp_a_per_s,
-                self.control.min_change_interval.get(),
-            ),
-            grid_setpoint: Watts(self.control.grid_setpoint_w),
+        let feeds = Feeds {
             meter_max_age: surplus.max_age.get(),
             on_stale: surplus.on_stale,
             stale_pause_after: surplus.stale_pause_after.get(),
             vehicle_max_age: self.vehicle.max_age.get(),
             capacity_kwh: self.vehicle.capacity_kwh,
-            efficiency: self.control.charge_efficiency,
-        })
+        };
+        Some(controller_params(
+            &self.site(),
+            &self.control,
+            &charger,
+            &feeds,
+        ))
     }
 }
 
@@ -221,7 +185,7 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         problems: &mut problems,
     };
 
-    let tz = check_site(&mut ck, &raw.site);
+    let site = raw.site.resolve(&mut |k, m| ck.push(k, m));
     check_control(&mut ck, &raw.control);
     if let Some(m) = &raw.mqtt {
         if m.host.trim().is_empty() {
@@ -393,16 +357,12 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
     }
     placeholder_warnings(path, text, &mut warnings);
     warnings.sort();
-    let site = raw.site;
     Ok(Config {
         path: path.to_path_buf(),
-        site_name: site.name,
-        tz: tz.unwrap_or(Tz::UTC),
-        supply: Supply::new(
-            Phases::try_from(site.phases).unwrap_or(Phases::Three),
-            Volts(site.voltage_v),
-        ),
-        main_fuse: site.main_fuse_a.map(Amps),
+        site_name: raw.site.name,
+        tz: site.tz,
+        supply: site.supply,
+        main_fuse: site.main_fuse,
         state_dir: state_dir(&raw.control, &dir),
         control: raw.control,
         policy_path,

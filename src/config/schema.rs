@@ -31,6 +31,8 @@ pub struct RawConfig {
     pub prices: Option<super::prices::PricesSection>,
 }
 
+/// `[site]`, in `sunplug.toml` and in a scenario: one type, one set of defaults, one check
+/// ([`SiteSection::resolve`]).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SiteSection {
@@ -70,24 +72,29 @@ pub enum SafeState {
     Pause,
 }
 
+/// `[control]`, in `sunplug.toml` and in a scenario (`simulations/*.toml`): one type, one set of
+/// defaults, one check ([`ControlSection::check`]), so a site steps the same in the service and in
+/// its simulation. `policy`, `state_dir` and `on_shutdown` are the service's only: a scenario that
+/// sets them is refused with the reason.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ControlSection {
-    /// How often the controller steps.
+    /// How often the controller steps (the simulator steps its physics every scenario `step` and
+    /// the controller every `interval`).
     pub interval: HumanDuration,
-    /// The policy file, relative to this config file.
+    /// The policy file, relative to this config file. Service only (a scenario lists `policies`).
     pub policy: Option<PathBuf>,
     /// Grid power the loop steers toward (import positive). A small negative value keeps a margin of
     /// export, a positive one allows that much import.
     pub grid_setpoint_w: f64,
     /// Where state (tokens, hysteresis timers, recordings) is kept. Defaults to `$STATE_DIRECTORY`
-    /// under systemd, else `/var/lib/sunplug`.
+    /// under systemd, else `/var/lib/sunplug`. Service only.
     pub state_dir: Option<PathBuf>,
     /// The shortest time between two setpoint changes (IEC 61851 cars need at least 5 s).
     pub min_change_interval: HumanDuration,
     /// The largest increase of the current per second. Decreases are never limited.
     pub ramp_a_per_s: f64,
-    /// What the charger is left in when the service stops.
+    /// What the charger is left in when the service stops. Service only.
     pub on_shutdown: SafeState,
     /// Charging efficiency from the grid connection into the battery, for SoC estimates between
     /// vehicle reports and for the simulator.

@@ -11,7 +11,7 @@
 
 use super::scenario::Scenario;
 use super::{Input, Metrics, Simulation};
-use crate::control::policies;
+use crate::config::load_policy_str;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -201,7 +201,7 @@ pub fn run_days(
         .collect();
     let metrics = parallel_map(&pairs, jobs, |&(d, p)| {
         let (path, text) = &texts[p];
-        let pol = policies::load_str(path, text).expect("checked above");
+        let pol = load_policy_str(path, text).expect("checked above");
         let out = sims[d].run(pol, &mut ());
         sims[d].metrics(&out)
     });

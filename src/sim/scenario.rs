@@ -13,7 +13,9 @@ use super::tariff::TariffSpec;
 use crate::config::diag::{KeyIndex, Problem, Problems, parse_all};
 use crate::config::schema::SiteSection;
 use crate::config::values::{HumanDuration, LocalTime};
-use crate::units::{Amps, Phases, Supply, Volts};
+use crate::config::{Feeds, Site, controller_params};
+use crate::control::ControllerParams;
+use crate::units::{Amps, Phases, Supply};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -153,6 +155,56 @@ pub struct Scenario {
     pub forecast: ForecastSpec,
 }
 
+/// `[control]` keys that only the service uses, and why a scenario has no use for them.
+const SERVICE_ONLY: [(&str, &str); 3] = [
+    (
+        "control.policy",
+        "a scenario compares the policy files listed in `policies`",
+    ),
+    (
+        "control.state_dir",
+        "the simulator keeps no state between runs",
+    ),
+    (
+        "control.on_shutdown",
+        "a replayed day does not stop the service",
+    ),
+];
+
+impl Scenario {
+    /// The site as `[site]` resolved it.
+    pub fn site(&self) -> Site {
+        Site {
+            tz: self.tz,
+            supply: self.supply,
+            main_fuse: self.main_fuse,
+        }
+    }
+
+    /// The controller's parameters: the daemon's one builder ([`controller_params`]) on this site,
+    /// its `[control]`, its charger and car, and the meter's and the car API's freshness.
+    pub fn controller_params(&self) -> ControllerParams {
+        let feeds = Feeds {
+            meter_max_age: self.meter.max_age.get(),
+            on_stale: self.meter.on_stale,
+            stale_pause_after: self.meter.stale_pause_after.get(),
+            vehicle_max_age: self.vehicle_api.max_age.get(),
+            capacity_kwh: Some(self.car.capacity_kwh),
+        };
+        controller_params(
+            &self.site(),
+            &self.control,
+            &self.charger.limits(self.car.max_current),
+            &feeds,
+        )
+    }
+
+    /// Watts per amp of the car's onboard charger.
+    pub fn car_watts_per_amp(&self) -> f64 {
+        self.supply.voltage.0 * f64::from(self.car.phases.count())
+    }
+}
+
 /// Read and check a scenario file, reporting every problem at once.
 pub fn load(path: &Path) -> Result<Scenario, Problems> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -243,54 +295,24 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
         push("data.end", "must be after data.start".into());
     }
 
-    // [site]
-    let s = &raw.site;
-    let tz = match &s.timezone {
-        None => {
-            push(
-                "site.timezone",
-                "missing: the site's IANA timezone, e.g. \"Europe/Zurich\"".into(),
-            );
-            None
-        }
-        Some(n) => n.parse::<Tz>().ok().or_else(|| {
-            push(
-                "site.timezone",
-                format!("unknown timezone \"{n}\": use an IANA name such as \"Europe/Zurich\""),
-            );
-            None
-        }),
-    };
-    let phases = Phases::try_from(s.phases).unwrap_or_else(|e| {
-        push("site.phases", e);
-        Phases::Three
-    });
-    if !(100.0..=260.0).contains(&s.voltage_v) {
-        push(
-            "site.voltage_v",
-            format!(
-                "{} V is not a mains phase voltage: use 100..260",
-                s.voltage_v
-            ),
-        );
-    }
-    if let Some(f) = s.main_fuse_a
-        && !(6.0..=400.0).contains(&f)
-    {
-        push(
-            "site.main_fuse_a",
-            format!("{f} A is not plausible: use the fuse rating per phase"),
-        );
-    }
-
+    // [site] and [control]: the config's own sections and checks.
+    let site = raw.site.resolve(&mut push);
     raw.control.check(&mut push);
+    for (key, why) in SERVICE_ONLY {
+        if idx.has(key) {
+            push(
+                key,
+                format!("only used by the service (sunplug.toml): {why}"),
+            );
+        }
+    }
     raw.charger.check(&mut push);
     raw.meter.check(&mut push);
     raw.vehicle_api.check(&mut push);
     raw.tariff.check(&mut push);
     raw.tariff.load_csv(&dir, &mut push);
     raw.forecast.check(&mut push);
-    let car = check_car(&raw.car, phases, &raw.charger, &mut push);
+    let car = check_car(&raw.car, site.supply.phases, &raw.charger, &mut push);
 
     if !problems.is_empty() {
         problems.0.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
@@ -319,9 +341,9 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
             end_ms: end,
         },
         site_name: raw.site.name,
-        tz: tz.unwrap_or(Tz::UTC),
-        supply: Supply::new(phases, Volts(raw.site.voltage_v)),
-        main_fuse: raw.site.main_fuse_a.map(Amps),
+        tz: site.tz,
+        supply: site.supply,
+        main_fuse: site.main_fuse,
         control: raw.control,
         car: car.expect("checked above"),
         charger: raw.charger,

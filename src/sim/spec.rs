@@ -1,20 +1,16 @@
-//! The model sections of a scenario, with their defaults and checks, and the controller parameters
-//! built from them.
+//! The model sections of a scenario (what only the simulator has), with their defaults and checks.
 //!
 //! Owns: [`ControlSpec`] (`[control]`, as in `sunplug.toml`), [`ChargerSpec`] (`[charger]`: the Smappee
 //! model), [`MeterSpec`] (`[meter]`: the grid meter), [`VehicleApiSpec`] (`[vehicle_api]`: the car's
-//! cloud), [`CarSpec`] and [`DataSpec`] (resolved from `[car]` and `[data]`), and
-//! [`Scenario::controller_params`]: the exact `ControllerParams` a daemon configured for this site
-//! would run with.
+//! cloud), [`CarSpec`] and [`DataSpec`] (resolved from `[car]` and `[data]`). `[site]` is the config's
+//! `SiteSection` and `[control]` its `ControlSection`: the daemon's keys, defaults and checks.
 
 use super::data::Label;
-use super::scenario::Scenario;
 use crate::config::ChargerLimits;
 use crate::config::schema::LimitUnit;
 use crate::config::surplus::OnStale;
 use crate::config::values::{HumanDuration, LocalTime};
-use crate::control::ControllerParams;
-use crate::units::{Amps, PercentScale, Phases, Watts};
+use crate::units::{Amps, PercentScale, Phases};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -318,32 +314,4 @@ pub struct DataSpec {
     pub max_gap_ms: i64,
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
-}
-
-impl Scenario {
-    /// The controller's parameters, as `Config::controller_params` would give them for this site.
-    pub fn controller_params(&self) -> ControllerParams {
-        let limits = self.charger.limits(self.car.max_current);
-        ControllerParams {
-            tz: self.tz,
-            guard: limits.guard_params(
-                self.supply,
-                self.main_fuse,
-                self.control.ramp_a_per_s,
-                self.control.min_change_interval.get(),
-            ),
-            grid_setpoint: Watts(self.control.grid_setpoint_w),
-            meter_max_age: self.meter.max_age.get(),
-            on_stale: self.meter.on_stale,
-            stale_pause_after: self.meter.stale_pause_after.get(),
-            vehicle_max_age: self.vehicle_api.max_age.get(),
-            capacity_kwh: Some(self.car.capacity_kwh),
-            efficiency: self.control.charge_efficiency,
-        }
-    }
-
-    /// Watts per amp of the car's onboard charger.
-    pub fn car_watts_per_amp(&self) -> f64 {
-        self.supply.voltage.0 * f64::from(self.car.phases.count())
-    }
 }

@@ -14,7 +14,7 @@
 
 use super::days::{self, Day};
 use super::{Metrics, Simulation, scenario};
-use crate::control::policies;
+use crate::config::load_policy_str;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -196,7 +196,7 @@ pub fn variants(base: &str, knobs: &[Knob], path: &Path) -> anyhow::Result<Vec<V
                 set(&mut t, &k.key, v.clone())?;
             }
             let text = toml::to_string(&t)?;
-            policies::load_str(path, &text).map_err(|p| {
+            load_policy_str(path, &text).map_err(|p| {
                 anyhow::anyhow!(
                     "a variant ({}) is not a valid policy: {p}",
                     show(knobs, &values)
@@ -239,7 +239,7 @@ pub fn evaluate(
         .collect();
     let done = AtomicUsize::new(0);
     let metrics = days::parallel_map(&pairs, jobs, |&(v, d)| {
-        let pol = policies::load_str(path, &variants[v].text).expect("checked when made");
+        let pol = load_policy_str(path, &variants[v].text).expect("checked when made");
         let out = sims[d].run(pol, &mut ());
         let m = sims[d].metrics(&out);
         progress(done.fetch_add(1, Ordering::Relaxed) + 1, pairs.len());

@@ -2,7 +2,8 @@
 //! simulator's step function on its own clock get the same requests at the same times; and the
 //! writer's shutdown and backoff rules (issue 12, defects 1 and 5).
 
-use chrono::{TimeZone, Utc};
+use crate::support::t0;
+use chrono::Utc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sunplug::clock::TokioClock;
@@ -150,9 +151,7 @@ fn writer(charger: Shared, safe_state: SafeState) -> Writer {
     let (wish, wish_rx) = watch::channel(None);
     let (report_tx, report) = watch::channel(ChargerReport::default());
     let stop = CancellationToken::new();
-    let clock = Arc::new(TokioClock::starting_at(
-        Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap(),
-    ));
+    let clock = Arc::new(TokioClock::starting_at(t0()));
     let task = spawn_writer(
         charger,
         clock,

@@ -396,6 +396,22 @@ fn with_the_soc_gone_stale_the_reason_does_not_claim_the_target_is_reached() {
     assert!(d.reason.contains("SoC unknown"), "{}", d.reason);
 }
 
+#[test]
+fn the_shipped_policy_files_load_with_their_scripts() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut loaded = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let p = sunplug::config::load_policy(&path).unwrap_or_else(|e| panic!("{e}"));
+            loaded.push((p.module, p.files.len()));
+        }
+    }
+    assert!(loaded.len() >= 5, "{loaded:?}");
+    // A script policy is built from two files (the TOML and its script), both watched for reload.
+    assert!(loaded.contains(&("script", 2)), "{loaded:?}");
+}
+
 /// Count the current changes a slowly rising surplus causes, with and without the write holds.
 fn changes_on_a_slow_ramp(text: &str) -> (usize, f64) {
     // A charger that takes 0.1 A steps (Smappee's percentage), where every small move is a write.

@@ -2,7 +2,8 @@
 //! writer, Home Assistant and persistence, without any network.
 
 use crate::support::fakes::{GridMeter, NoVehicle};
-use chrono::{DateTime, TimeZone, Utc};
+use crate::support::t0;
+use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -123,10 +124,6 @@ impl MqttPort for FakeMqtt {
     fn subscribe(&self, _topic: &str) {}
 }
 
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
-}
-
 /// A config for a 3-phase 6–16 A Smappee in ampere mode, with the given policy, state in `dir`.
 fn config(dir: &Path, policy: &str, on_shutdown: &str) -> config::Config {
     config_with(dir, policy, on_shutdown, "5s")
@@ -185,7 +182,7 @@ impl Harness {
         let mqtt = Arc::new(FakeMqtt::default());
         let (tx, rx) = mpsc::channel(64);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(start()));
+        let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0()));
         let wiring = Wiring {
             clock,
             charger: charger.clone(),

@@ -15,6 +15,7 @@
 //! random observations including stale and garbage ones) over fewer, longer ones.
 
 use crate::support::control::*;
+use crate::support::t0;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use std::time::Duration;

@@ -26,6 +26,7 @@ mod plan_props;
 mod prices_awattar;
 mod recording_replay;
 mod report_browser;
+mod scenario_config;
 mod sim_cli;
 mod sim_controller;
 mod sim_days;

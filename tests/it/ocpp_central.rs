@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 async fn boot_status_and_meter_values_reach_the_port_and_profiles_carry_the_limit() {
     let (cs, _stop) = central(settings(vec![entry("CP1", None)])).await;
     let mut port = OcppCharger::new(cs.clone(), "CP1", 1, false);
-    let now = crate::support::control::t0();
+    let now = crate::support::t0();
     assert!(matches!(
         ChargerPort::read_state(&mut port, now).await,
         Err(VendorError::Transient { .. })
@@ -145,7 +145,7 @@ async fn a_rejected_profile_is_retried_with_backoff_not_hammered() {
     cp.boot("SuspendedEV").await;
     cp.set_answer(Some("Rejected"));
     let port = OcppCharger::new(cs.clone(), "CP1", 1, false);
-    let clock = Arc::new(TokioClock::starting_at(crate::support::control::t0()));
+    let clock = Arc::new(TokioClock::starting_at(crate::support::t0()));
     let (wish_tx, wish_rx) = watch::channel(None);
     let (report_tx, report_rx) = watch::channel(ChargerReport::default());
     let stop = CancellationToken::new();

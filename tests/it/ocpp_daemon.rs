@@ -48,7 +48,7 @@ async fn the_daemon_drives_an_ocpp_charge_point_from_the_surplus() {
     assert_eq!(cfg.charger_kind, config::ocpp::ChargerKind::Ocpp);
     let settings = setup::server_settings(&cfg, false).unwrap();
     assert!(settings.charge_points[0].password.is_some());
-    let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(crate::support::control::t0()));
+    let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(crate::support::t0()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let cs_stop = CancellationToken::new();
     let cs = CentralSystem::start(listener, settings, clock.clone(), cs_stop.clone()).unwrap();

@@ -169,7 +169,7 @@ async fn a_python_ocpp_charge_point_is_driven_by_sunplug() {
     cp.command("meter 4140").await;
     cp.next("ok").await;
     let mut port = OcppCharger::new(cs.clone(), "CP1", 1, false);
-    let now = crate::support::control::t0();
+    let now = crate::support::t0();
     let obs = ChargerPort::read_state(&mut port, now).await.unwrap();
     assert_eq!((obs.plugged, obs.charging), (Some(true), Some(true)));
     assert_eq!(obs.power.map(|p| p.value), Some(Watts(4140.0)));

@@ -1,7 +1,8 @@
 //! Fuzz-style property tests: whatever bytes arrive on a meter's topics, the tracker never panics,
 //! never produces a non-finite or implausible reading, and counts what it rejects.
 
-use crate::support::harness::{t0, tracker};
+use crate::support::harness::tracker;
+use crate::support::t0;
 use proptest::prelude::*;
 use sunplug::units::Watts;
 

@@ -1,8 +1,9 @@
 //! The tracker alone (no broker): the arithmetic of the kinds, the sum's time, the plausible range,
 //! retained repeats, and rate-limited warnings for bad payloads.
 
-use crate::support::harness::{t0, tracker};
+use crate::support::harness::tracker;
 use crate::support::logs::LogBuffer;
+use crate::support::t0;
 use chrono::Duration as Secs;
 use sunplug::control::observation::PowerBalance;
 use sunplug::sources::surplus::State;

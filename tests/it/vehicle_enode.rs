@@ -1,6 +1,7 @@
 //! The Enode client, source and poller against the Enode emulator, under tokio's paused clock.
 
-use crate::support::vehicle::{clock, t0};
+use crate::support::t0;
+use crate::support::vehicle::clock;
 use crate::support::vehicle::{
     enode_client as client, enode_emulator as emulator, enode_pace as pace,
 };

@@ -25,6 +25,7 @@ pub mod mapping;
 pub mod realtime;
 mod redact;
 pub mod state_words;
+mod token;
 pub mod token_file;
 pub mod wire;
 

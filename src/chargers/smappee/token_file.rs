@@ -6,7 +6,7 @@
 //! written is not fatal (the tokens stay in memory and a warning is logged once); a file with the
 //! wrong owner mode is still used, with a warning, since refusing it would only cause logins.
 
-use super::auth::Token;
+use super::token::Token;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};

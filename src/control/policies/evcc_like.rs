@@ -20,7 +20,7 @@ pub const MODULE: Module = Module {
     name: "evcc-like",
     summary: "baseline: evcc's PV mode (30 s loop, 1 min enable / 3 min disable delays)",
     needs_soc: false,
-    load: |path, text| {
+    load: |path, text, _| {
         load_module::<Params>(path, text, &MODULE, |p, _| Box::new(EvccLike::new(p)))
     },
 };

@@ -7,7 +7,7 @@ pub const MODULE: Module = Module {
     name: "fast",
     summary: "maximum current now",
     needs_soc: false,
-    load: |path, text| load_module::<NoParams>(path, text, &MODULE, |_, _| Box::new(Fast)),
+    load: |path, text, _| load_module::<NoParams>(path, text, &MODULE, |_, _| Box::new(Fast)),
 };
 
 #[derive(Debug)]

@@ -7,7 +7,7 @@ pub const MODULE: Module = Module {
     name: "min-plus-pv",
     summary: "always at least the floor while plugged in, solar surplus on top",
     needs_soc: false,
-    load: |path, text| load_module::<NoParams>(path, text, &MODULE, |_, _| Box::new(MinPlusPv)),
+    load: |path, text, _| load_module::<NoParams>(path, text, &MODULE, |_, _| Box::new(MinPlusPv)),
 };
 
 #[derive(Debug)]

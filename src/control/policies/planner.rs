@@ -19,7 +19,7 @@ pub const MODULE: Module = Module {
     name: "planner",
     summary: "reach the target SoC by the departure at the least cost: price list and solar forecast",
     needs_soc: true,
-    load: |path, text| {
+    load: |path, text, _| {
         load_module::<PlanParams>(path, text, &MODULE, |p, _| {
             Box::new(Planner {
                 runner: PlanRunner::new(p),

@@ -7,7 +7,7 @@ pub const MODULE: Module = Module {
     name: "pv-only",
     summary: "charge only from solar surplus; pause below the floor",
     needs_soc: false,
-    load: |path, text| load_module::<NoParams>(path, text, &MODULE, |_, _| Box::new(PvOnly)),
+    load: |path, text, _| load_module::<NoParams>(path, text, &MODULE, |_, _| Box::new(PvOnly)),
 };
 
 #[derive(Debug)]

@@ -176,18 +176,9 @@ fn register_wishes(e: &mut Engine) {
     e.register_fn("direct", move |a: Dynamic, r: &str| direct(&a, r));
 }
 
-/// Compile a script file. Errors name the file, line and column.
-pub fn compile(path: &Path) -> Result<Compiled, Problem> {
-    let problem = |at: String, message: String| Problem {
-        file: PathBuf::from(at),
-        key: String::new(),
-        line: None,
-        message,
-    };
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| problem(shown.clone(), format!("cannot read the script: {e}")))?;
-    compile_str(path, &text)
+/// The script file a policy file at `policy` names with `script = "<name>"`: relative to the policy.
+pub fn resolve(policy: &Path, name: &str) -> PathBuf {
+    policy.parent().unwrap_or(Path::new(".")).join(name)
 }
 
 /// Compile a script from its text (`path` names it in messages).
@@ -229,7 +220,8 @@ pub fn compile_str(path: &Path, text: &str) -> Result<Compiled, Problem> {
     })
 }
 
-fn load(path: &Path, text: &str) -> (Option<LoadedPolicy>, Problems) {
+/// `source`: the script's text, read by `config` from the file [`resolve`] names.
+fn load(path: &Path, text: &str, source: Option<&str>) -> (Option<LoadedPolicy>, Problems) {
     let (checked, mut problems) = parse_checked::<ScriptParams>(path, text, &MODULE);
     let Some(c) = checked else {
         return (None, problems);
@@ -245,8 +237,19 @@ fn load(path: &Path, text: &str) -> (Option<LoadedPolicy>, Problems) {
         });
         return (None, problems);
     };
-    let script_path = path.parent().unwrap_or(Path::new(".")).join(script);
-    let compiled = match compile(&script_path) {
+    let script_path = resolve(path, script);
+    let Some(source) = source else {
+        problems.push(Problem {
+            file: script_path,
+            key: String::new(),
+            line: None,
+            message: "the script was not read: a script policy is loaded with its script \
+                      (config::load_policy reads both)"
+                .into(),
+        });
+        return (None, problems);
+    };
+    let compiled = match compile_str(&script_path, source) {
         Ok(c) => c,
         Err(p) => {
             problems.push(p);

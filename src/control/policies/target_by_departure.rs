@@ -25,7 +25,7 @@ pub const MODULE: Module = Module {
     name: "target-by-departure",
     summary: "reach the target SoC by a local departure time; solar first, grid for the rest",
     needs_soc: true,
-    load: |path, text| {
+    load: |path, text, _| {
         load_module::<Params>(path, text, &MODULE, |p, _| {
             let runner = p.use_plan.then(|| {
                 PlanRunner::new(PlanParams {

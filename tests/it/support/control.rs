@@ -1,7 +1,8 @@
 //! Helpers shared by the control-core tests: parameters of a typical site and a small observation builder.
 #![allow(dead_code)]
 
-use chrono::{DateTime, TimeZone, Utc};
+use super::t0;
+use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::time::Duration;
 use sunplug::config::surplus::OnStale;
@@ -16,11 +17,6 @@ pub const THREE: Supply = Supply {
     phases: Phases::Three,
     voltage: Volts(230.0),
 };
-
-/// Noon on a summer day in Brussels.
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
-}
 
 pub fn at(s: i64) -> DateTime<Utc> {
     t0() + chrono::Duration::seconds(s)

@@ -1,18 +1,15 @@
 //! A meter, a broker and the real link feeding a [`SurplusTracker`]: the path the daemon takes, with
 //! the test owning `now` (message arrival times) so freshness is checked without waiting.
 
+use super::t0;
 use super::{CANARY, Kind, Publisher, TestBroker, next_event, until_subscribed};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 use sunplug::config::surplus::SurplusSection;
 use sunplug::control::observation::{MeterSample, PowerBalance, Reading};
 use sunplug::mqtt::{Backoff, MqttEvent, MqttHandle, MqttLink, MqttOptions, QoS};
 use sunplug::sources::surplus::{Outcome, SurplusTracker, resolve};
 use tokio::sync::mpsc;
-
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 6, 21, 12, 0, 0).unwrap()
-}
 
 /// `[surplus]` from TOML text (without the header).
 pub fn section(toml_text: &str) -> SurplusSection {

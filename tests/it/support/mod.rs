@@ -32,10 +32,18 @@ pub mod vehicle;
 
 #[allow(unused_imports)]
 pub use broker::{Kind, TestBroker, free_port, kinds, mosquitto};
+use chrono::{DateTime, TimeZone, Utc};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use std::time::{Duration, Instant};
 use sunplug::mqtt::MqttEvent;
 use tokio::sync::mpsc;
+
+/// The one start of the tests' time: 2026-06-01 10:00 UTC (midday in Brussels, the sun up), for
+/// paused clocks, trackers, controllers and the emulators alike. A test that needs another hour
+/// adds to it.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
+}
 
 /// How long any single wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(15);

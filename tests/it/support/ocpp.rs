@@ -22,7 +22,7 @@ use super::DEADLINE;
 pub async fn central(settings: ServerSettings) -> (CentralSystem, CancellationToken) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stop = CancellationToken::new();
-    let clock = Arc::new(TokioClock::starting_at(super::control::t0()));
+    let clock = Arc::new(TokioClock::starting_at(super::t0()));
     let cs = CentralSystem::start(listener, settings, clock, stop.clone()).unwrap();
     (cs, stop)
 }

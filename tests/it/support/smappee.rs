@@ -2,7 +2,8 @@
 //! clock, and a log capture.
 #![allow(dead_code)]
 
-use chrono::{DateTime, TimeZone, Utc};
+use super::t0;
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,10 +20,6 @@ use sunplug::emulators::smappee::{EmulatorConfig, SmappeeEmulator};
 use sunplug::units::Amps;
 use sunplug::vendor::Timeouts;
 use sunplug::vendor::VendorError;
-
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
-}
 
 pub struct Harness {
     pub emu: SmappeeEmulator,

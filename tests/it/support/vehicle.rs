@@ -2,14 +2,9 @@
 //! secret reaches a log line, and a temp config writer for the CLI tests.
 #![allow(dead_code)]
 
-use chrono::{DateTime, TimeZone, Utc};
+use super::t0;
 use std::sync::Arc;
 use sunplug::clock::{Clock, TokioClock};
-
-/// 2026-06-01 08:00 UTC: the start of every paused-clock test.
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap()
-}
 
 /// A clock that moves with tokio's (paused) time, starting at [`t0`].
 pub fn clock() -> Arc<dyn Clock> {
