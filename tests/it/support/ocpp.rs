@@ -155,11 +155,25 @@ impl TestCp {
         self.result().await
     }
     /// The next CALLRESULT or CALLERROR.
+    ///
+    /// Waits on the real clock, not tokio's: on a paused clock an idle runtime jumps to its next
+    /// timer, and a 15-s timeout could expire before the loopback frame is even read (the daemon's
+    /// own timers then also run ahead). Yielding keeps the runtime busy, so paused time stands still
+    /// while the I/O driver still delivers the answer.
     pub async fn result(&mut self) -> Value {
-        tokio::time::timeout(DEADLINE, self.results.recv())
-            .await
-            .expect("no answer from the central system")
-            .expect("connection closed")
+        let start = std::time::Instant::now();
+        loop {
+            match self.results.try_recv() {
+                Ok(v) => return v,
+                Err(mpsc::error::TryRecvError::Disconnected) => panic!("connection closed"),
+                Err(mpsc::error::TryRecvError::Empty) => {}
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "no answer from the central system within {DEADLINE:?}"
+            );
+            tokio::task::yield_now().await;
+        }
     }
     /// Boot, then report `status` on connector 1.
     pub async fn boot(&mut self, status: &str) {
