@@ -8,8 +8,8 @@
 
 mod checks;
 pub use crate::diag;
-mod params;
 pub mod ocpp;
+mod params;
 mod policy_file;
 pub mod prices;
 pub mod schema;
