@@ -186,19 +186,7 @@ pub fn run_days(
     policy_files: &[PathBuf],
     jobs: usize,
 ) -> anyhow::Result<Vec<DayResult>> {
-    // Check every file once, up front, so a bad one is reported before hours of work.
-    super::load_policies(policy_files, sims[0].scenario.vehicle_api.enabled)?;
-    let texts = policy_files
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map(|t| (p.clone(), t))
-                .with_context(|| format!("cannot read {}", p.display()))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let pairs: Vec<(usize, usize)> = (0..sims.len())
-        .flat_map(|d| (0..texts.len()).map(move |p| (d, p)))
-        .collect();
+    let (texts, pairs) = policy_texts_and_pairs(sims, policy_files)?;
     let metrics = parallel_map(&pairs, jobs, |&(d, p)| {
         let (path, text) = &texts[p];
         let pol = load_policy_str(path, text).expect("checked above");
@@ -318,6 +306,30 @@ pub fn table(sc: &Scenario, results: &[DayResult], steps: u64, wall_ms: u64) -> 
         results.len()
     );
     s
+}
+
+/// Each policy file with its text.
+pub(super) type PolicyTexts = Vec<(PathBuf, String)>;
+
+/// The policy files checked once, up front (a bad one is reported before hours of work), their texts
+/// (every day's run loads from them, not from disk), and every (day, policy) pair to run.
+pub(super) fn policy_texts_and_pairs(
+    sims: &[Simulation],
+    policy_files: &[PathBuf],
+) -> anyhow::Result<(PolicyTexts, Vec<(usize, usize)>)> {
+    super::load_policies(policy_files, sims[0].scenario.vehicle_api.enabled)?;
+    let texts = policy_files
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| (p.clone(), t))
+                .with_context(|| format!("cannot read {}", p.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let pairs: Vec<(usize, usize)> = (0..sims.len())
+        .flat_map(|d| (0..texts.len()).map(move |p| (d, p)))
+        .collect();
+    Ok((texts, pairs))
 }
 
 #[cfg(test)]

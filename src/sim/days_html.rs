@@ -35,18 +35,7 @@ pub fn run_traced(
     policy_files: &[PathBuf],
     jobs: usize,
 ) -> anyhow::Result<Traced> {
-    super::load_policies(policy_files, sims[0].scenario.vehicle_api.enabled)?;
-    let texts = policy_files
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map(|t| (p.clone(), t))
-                .with_context(|| format!("cannot read {}", p.display()))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let pairs: Vec<(usize, usize)> = (0..sims.len())
-        .flat_map(|d| (0..texts.len()).map(move |p| (d, p)))
-        .collect();
+    let (texts, pairs) = days::policy_texts_and_pairs(sims, policy_files)?;
     let done = days::parallel_map(&pairs, jobs, |&(d, p)| {
         let (path, text) = &texts[p];
         let pol = policies::load_str(path, text).expect("checked above");
