@@ -12,6 +12,9 @@
 //! in script) and `pv-only-as-script`, the built-in pv-only file with its module swapped for a one-line
 //! script returning `solar()`: the same decisions, so the difference is the cost of the engine. The
 //! goal for a script: at most 3× the built-in's time per run.
+//!
+//! `cargo bench --bench sim_year -- pv-only` runs only the policies whose name contains `pv-only`
+//! (any argument not starting with `-` is such a filter), to compare a script with its built-in quickly.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -126,9 +129,16 @@ dropout_rate = 0.005
         sim.steps(),
         made.elapsed().as_millis()
     );
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let mut builtin_s = None;
     for policy in load_policies(&sc.policies, true).expect("the shipped policies load") {
         let name = policy.name.clone();
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
         let (t, cpu0) = (Instant::now(), thread_cpu_s());
         let out = sim.run(policy, &mut ());
         let wall = t.elapsed().as_secs_f64();

@@ -22,7 +22,7 @@ use super::{CheckParams, LoadedPolicy, Module, parse_checked};
 use crate::control::policy::{Policy, PolicyContext, Reason, Wish};
 use crate::diag::{Problem, Problems};
 use crate::units::Amps;
-use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
+use rhai::{AST, Caches, Dynamic, Engine, EvalAltResult, GlobalRuntimeState, Map, Scope};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::fmt;
@@ -84,6 +84,8 @@ pub struct ScriptWish(pub Wish);
 pub struct Compiled {
     engine: Engine,
     ast: AST,
+    /// `wish(ctx)`: the one statement each step evaluates, with `ctx` in the step's scope.
+    call: AST,
     path: PathBuf,
 }
 
@@ -213,9 +215,20 @@ pub fn compile_str(path: &Path, text: &str) -> Result<Compiled, Problem> {
                 .into(),
         });
     }
+    let mut scope = Scope::new();
+    scope.push(CTX, ());
+    let call = engine
+        .compile_with_scope(&scope, "wish(ctx)")
+        .map_err(|e| Problem {
+            file: path.to_path_buf(),
+            key: String::new(),
+            line: None,
+            message: format!("cannot prepare the call of wish(ctx): {e}"),
+        })?;
     Ok(Compiled {
         engine,
         ast,
+        call,
         path: path.to_path_buf(),
     })
 }
@@ -277,51 +290,90 @@ fn load(path: &Path, text: &str, source: Option<&str>) -> (Option<LoadedPolicy>,
     (Some(loaded), problems)
 }
 
+/// The name of `wish`'s argument in the step's scope.
+const CTX: &str = "ctx";
+
 /// A script policy: the shared compiled script, its params, and the state it keeps.
-#[derive(Debug)]
 pub struct ScriptPolicy {
     compiled: Arc<Compiled>,
-    params: Arc<Map>,
+    /// `[params]` as the script reads it (`ctx.params` hands out a copy).
+    params: Dynamic,
     /// The script's `ctx.state`, kept between steps.
     state: State,
     on_error: OnError,
     logged: HashSet<String>,
-    /// The call's scope, kept so its storage is reused: every call starts from it empty.
+    /// The step's scope (`ctx` only), kept so its storage is reused.
     scope: Scope<'static>,
+    /// The interpreter's state between steps: the script's functions installed once, and the
+    /// operation count, set back to 0 at each step (the limit is per step).
+    global: GlobalRuntimeState,
+    /// Which registered function each call in the script resolved to, kept between steps.
+    /// `Engine::call_fn` starts every call with empty caches and looks each function up again,
+    /// which was the largest single cost of a step (`benches/sim_year.rs`).
+    caches: Caches,
+}
+
+impl fmt::Debug for ScriptPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScriptPolicy")
+            .field("compiled", &self.compiled)
+            .field("state", &self.state)
+            .field("on_error", &self.on_error)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ScriptPolicy {
     pub fn new(compiled: Arc<Compiled>, params: Arc<Map>, on_error: OnError) -> ScriptPolicy {
+        let mut global = compiled.engine.new_global_runtime_state();
+        global.lib.push(compiled.ast.shared_lib().clone());
         ScriptPolicy {
             compiled,
-            params,
+            params: Dynamic::from_map((*params).clone()),
             state: State::default(),
             on_error,
             logged: HashSet::new(),
             scope: Scope::new(),
+            global,
+            caches: Caches::new(),
         }
     }
 
     fn run(&mut self, ctx: &PolicyContext<'_>) -> Result<Wish, String> {
         let c = &*self.compiled;
         let arg = Ctx::new(ctx, self.params.clone(), self.state.clone());
-        // Each step is the call of `wish` alone (the top level is not run), in a scope that keeps
-        // its storage from step to step and is rewound after the call.
+        // Each step evaluates `wish(ctx)` (the script's top level is not run) with the
+        // interpreter state and function caches of the previous steps; only the operation count
+        // starts again, so the limit holds per step.
         self.scope.clear();
+        self.scope.push(CTX, arg);
+        self.global.num_operations = 0;
+        self.global.level = 0;
+        // `eval_statements_raw` is the one entry point that takes the caller's caches (Rhai marks
+        // it deprecated but keeps it under `internals`; `Cargo.lock` pins the version).
+        #[allow(deprecated)]
         let out = c
             .engine
-            .call_fn_with_options::<Dynamic>(
-                CallFnOptions::new().eval_ast(false).rewind_scope(true),
+            .eval_statements_raw(
+                &mut self.global,
+                &mut self.caches,
                 &mut self.scope,
-                &c.ast,
-                "wish",
-                (arg,),
+                c.call.statements(),
             )
-            .map_err(|e| match *e {
-                EvalAltResult::ErrorTooManyOperations(pos) => {
-                    format!("over the limit of {MAX_OPERATIONS} operations per step ({pos})")
+            .map_err(|e| {
+                // As `call_fn` does: an error inside `wish` is reported as itself.
+                let e = match *e {
+                    EvalAltResult::ErrorInFunctionCall(name, _, inner, _) if name == "wish" => {
+                        inner
+                    }
+                    e => Box::new(e),
+                };
+                match *e {
+                    EvalAltResult::ErrorTooManyOperations(pos) => {
+                        format!("over the limit of {MAX_OPERATIONS} operations per step ({pos})")
+                    }
+                    e => e.to_string(),
                 }
-                e => e.to_string(),
             })?;
         let type_name = out.type_name();
         out.try_cast::<ScriptWish>().map(|w| w.0).ok_or_else(|| {

@@ -65,12 +65,13 @@ pub struct Ctx {
     efficiency: f64,
     departure: Option<LocalTime>,
     command_a: f64,
-    params: Arc<Map>,
+    /// The `[params]` map, converted once: a read hands the script a copy of it.
+    params: Dynamic,
     state: State,
 }
 
 impl Ctx {
-    pub fn new(c: &PolicyContext<'_>, params: Arc<Map>, state: State) -> Ctx {
+    pub fn new(c: &PolicyContext<'_>, params: Dynamic, state: State) -> Ctx {
         Ctx {
             now: c.now,
             tz: c.tz,
@@ -143,7 +144,7 @@ pub fn register_ctx(e: &mut rhai::Engine) {
         Some(d) => Dynamic::from(d.0.format("%H:%M").to_string()),
         None => Dynamic::UNIT,
     });
-    e.register_get("params", |c: &mut Ctx| (*c.params).clone());
+    e.register_get("params", |c: &mut Ctx| c.params.clone());
     e.register_get("state", |c: &mut Ctx| c.state.clone());
     e.register_type_with_name::<State>("State");
     e.register_indexer_get(|s: &mut State, k: &str| {
