@@ -127,6 +127,33 @@ fn an_infinite_loop_hits_the_limit_and_falls_back_within_the_step() {
 }
 
 #[test]
+fn the_operation_limit_is_per_step_though_the_interpreter_state_is_kept() {
+    // About 10 000 operations a step: 30 steps are three times the limit of one, and each passes.
+    let mut p = policy(
+        "fn wish(ctx) { let n = 0; for i in 0..2500 { n += i; } pause(`${n}`) }",
+        OnError::FloorOrPause,
+    );
+    for _ in 0..30 {
+        assert_eq!(with_ctx(true, |c| p.wish(c)).reason(), "3123750");
+    }
+    // An error raised inside wish(ctx) is reported as itself, and the next step runs normally.
+    let mut p = policy(
+        "fn wish(ctx) { let s = ctx.state; s.n = (s.n ?? 0) + 1; \
+         if s.n == 2 { throw \"second step\" } pause(`${s.n}`) }",
+        OnError::Pause,
+    );
+    assert_eq!(with_ctx(true, |c| p.wish(c)).reason(), "1");
+    let w = with_ctx(true, |c| p.wish(c));
+    let shown = w.reason();
+    assert!(
+        shown.starts_with("script error (pause): Runtime error: second step"),
+        "{shown}"
+    );
+    assert!(!shown.contains("in call to function"), "{shown}");
+    assert_eq!(with_ctx(true, |c| p.wish(c)).reason(), "3");
+}
+
+#[test]
 fn nan_negative_and_unknown_wishes_are_errors_with_a_message() {
     for (src, needle) in [
         ("fn wish(ctx) { fixed(0.0 / 0.0) }", "finite"),
