@@ -67,11 +67,7 @@ type Interval = (DateTime<Utc>, DateTime<Utc>, Vec<f64>);
 
 /// The intervals of a block's `variables`: (start, end, values in `variables` order), or a protocol
 /// error if the block, a variable or its unit is not what was asked for.
-fn intervals(
-    f: &Forecast,
-    hourly: bool,
-    variables: &[&str],
-) -> Result<Vec<Interval>, VendorError> {
+fn intervals(f: &Forecast, hourly: bool, variables: &[&str]) -> Result<Vec<Interval>, VendorError> {
     let (name, block, units, step) = if hourly {
         ("hourly", &f.hourly, &f.hourly_units, Duration::hours(1))
     } else {
