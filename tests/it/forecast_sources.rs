@@ -527,3 +527,46 @@ async fn sunplug_plan_shows_the_forecast_column() {
     );
     assert!(!out.1.contains("counts on no sun"), "{}", out.1);
 }
+
+#[test]
+fn check_config_names_forecast_problems_with_their_lines() {
+    let dir = Dir::new();
+    let path = dir.write(
+        "sunplug.toml",
+        "[site]\ntimezone = \"Europe/Brussels\"\n\n[forecast]\nsource = \"forecast_solar\"\n\
+         latitude = 50.85\nlongitude = 4.35\nrefresh = \"10m\"\n\n[[forecast.planes]]\n\
+         declination = 35\nazimuth = 200\nkwp = 5\n",
+    );
+    let (code, out, err) = sunplug(&["check-config", &path.display().to_string()]);
+    let all = format!("{out}{err}");
+    assert_ne!(code, 0, "{all}");
+    assert!(
+        all.contains(":12: forecast.planes[0].azimuth: 200"),
+        "{all}"
+    );
+    assert!(all.contains(":8: forecast.refresh: at least 15m"), "{all}");
+    assert!(all.contains(":4: forecast.house_load_w: missing"), "{all}");
+}
+
+#[test]
+fn the_examples_forecast_block_passes_its_check() {
+    let text = std::fs::read_to_string(root().join("examples/sunplug.toml")).unwrap();
+    let block: String = text
+        .split("# [forecast]\n")
+        .nth(1)
+        .expect("the example has a [forecast] block")
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
+        .collect();
+    #[derive(serde::Deserialize)]
+    struct File {
+        forecast: ForecastSection,
+    }
+    let file: File =
+        toml::from_str(&format!("[forecast]\n{block}")).unwrap_or_else(|e| panic!("{e}\n{block}"));
+    let section = file.forecast;
+
+    assert!(section.check().is_empty(), "{:?}", section.check());
+    assert_eq!(section.planes.len(), 1);
+}
