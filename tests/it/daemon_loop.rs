@@ -590,3 +590,37 @@ async fn a_kill_9_while_charging_resumes_at_the_same_current() {
     assert_eq!(charger.0.lock().unwrap().limit, 16.0);
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_forecast_on_its_mqtt_topic_reaches_home_assistant() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_full(
+        dir.path(),
+        "pv-only",
+        "keep",
+        "5s",
+        "[forecast]\nsource = \"mqtt\"\ntopic = \"solcast/forecast\"\nhouse_load_w = 300\n",
+    );
+    let mut h = Harness::start_with(cfg, plugged());
+    h.run_for(10).await;
+    let state = |m: &FakeMqtt| -> serde_json::Value {
+        serde_json::from_str(&m.last("sunplug/state").0).unwrap()
+    };
+    assert!(state(&h.mqtt)["solar_forecast_today_kwh"].is_null());
+    // Two half hours at 4 kW this afternoon (t0 is 12:00 local), one tomorrow.
+    h.send(
+        "solcast/forecast",
+        r#"{"detailedForecast": [
+            {"period_start": "2026-06-01T14:00:00+02:00", "pv_estimate": 4.0},
+            {"period_start": "2026-06-01T14:30:00+02:00", "pv_estimate": 4.0},
+            {"period_start": "2026-06-02T14:00:00+02:00", "pv_estimate": 4.0}]}"#,
+    )
+    .await;
+    h.run_for(10).await;
+    assert_eq!(state(&h.mqtt)["solar_forecast_today_kwh"], 4.0);
+    // A payload that is not a forecast leaves the one in use.
+    h.send("solcast/forecast", "unavailable").await;
+    h.run_for(10).await;
+    let (_, mqtt) = h.stop().await;
+    assert_eq!(state(&mqtt)["solar_forecast_today_kwh"], 4.0);
+}
