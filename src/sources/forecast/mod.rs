@@ -245,4 +245,65 @@ mod tests {
             remaining_today_kwh(&pv, chrono_tz::Europe::Brussels, t("2026-06-01T20:00:00Z"));
         assert_eq!(evening, 0.0);
     }
+
+    mod props {
+        //! Invariants of the mapping, for any forecast and load: the surplus is never negative and
+        //! never above the PV, it covers exactly what the PV covers, and the planes' sum is at least
+        //! each plane wherever all of them are covered.
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Up to 12 intervals of 15..=120 min with gaps, from 2026-06-01T00:00Z.
+        fn series() -> impl Strategy<Value = Series> {
+            proptest::collection::vec((0i64..=4, 1i64..=8, 0.0f64..12_000.0), 1..12).prop_map(|v| {
+                let mut t = t("2026-06-01T00:00:00Z");
+                let mut points = Vec::new();
+                for (gap, len, w) in v {
+                    let start = t + Duration::minutes(15 * gap);
+                    let end = start + Duration::minutes(15 * len);
+                    points.push(Point {
+                        start,
+                        end,
+                        value: w,
+                    });
+                    t = end;
+                }
+                Series::new(points)
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn the_surplus_stays_within_zero_and_the_pv(
+                pv in series(),
+                load in proptest::collection::vec(0.0f64..5_000.0, 24),
+            ) {
+                let s = ForecastSection {
+                    house_load_by_hour: Some(load),
+                    ..ForecastSection::default()
+                };
+                let out = surplus(&pv, &s, chrono_tz::Europe::Brussels);
+                let quarter = Duration::minutes(15);
+                let span = slot_grid(t("2026-06-01T00:00:00Z"), t("2026-06-02T06:00:00Z"), quarter);
+                for (a, b) in span {
+                    match (pv.mean(a, b), out.mean(a, b)) {
+                        (Some(p), Some(x)) => prop_assert!(x >= 0.0 && x <= p + 1e-9),
+                        (None, None) => {}
+                        other => prop_assert!(false, "coverage differs at {a}: {other:?}"),
+                    }
+                }
+            }
+
+            #[test]
+            fn the_sum_is_at_least_each_plane(a in series(), b in series()) {
+                let s = sum(&[a.clone(), b.clone()]);
+                for p in s.points() {
+                    for plane in [&a, &b] {
+                        let v = plane.mean(p.start, p.end).unwrap_or(0.0);
+                        prop_assert!(p.value + 1e-9 >= v);
+                    }
+                }
+            }
+        }
+    }
 }
