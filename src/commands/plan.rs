@@ -2,18 +2,16 @@
 //! by slot (price, forecast, solar, grid, cost), with the planned start and the expected cost.
 //!
 //! It builds the daemon's own controller from the config, hands it the prices from `[prices]` (the
-//! fixed table, or one fetch from the provider) and the surplus from `[forecast]` (one fetch from
-//! forecast.solar or Open-Meteo, minus the house load), and steps it once with the car plugged in
-//! at `--soc`, so the plan printed is the one the service would make. A policy that does not plan is refused.
+//! fixed table, or one fetch from the provider) and steps it once with the car plugged in at `--soc`,
+//! so the plan printed is the one the service would make. A policy that does not plan is refused.
+//! The forecast column is the surplus from `[forecast]` (one fetch, minus the house load).
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Needs;
-use crate::config::forecast::ForecastSource;
 use crate::config::prices::{FixedImport, PricesSection};
 use crate::control::plan::Plan;
 use crate::control::plan::outlook::Outlook;
 use crate::control::{ChargerObs, Controller, Observation, Reading};
-use crate::sources::forecast::Forecast;
 use crate::units::Soc;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
@@ -56,21 +54,9 @@ pub async fn plan(
             .context("fetching the prices")?;
         outlook.set_prices(series, now);
     }
-    let forecast_note = match &cfg.forecast {
-        None => Some("no [forecast] in the config: the plan counts on no sun"),
-        Some(f) if f.source == Some(ForecastSource::Mqtt) => Some(
-            "[forecast] source = \"mqtt\" reaches the service only: this plan counts on no sun",
-        ),
-        Some(f) => {
-            let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
-            let pv = crate::sources::forecast::fetch(f, &http, cfg.tz, now)
-                .await
-                .context("fetching the solar forecast")?;
-            outlook.forecast_max_age = f.max_age.get();
-            outlook.set_forecast(Forecast::new(pv, f, cfg.tz).surplus, now);
-            None
-        }
-    };
+    let forecast_note =
+        crate::daemon::forecast::fetch_once(cfg.forecast.as_ref(), cfg.tz, now, &mut outlook)
+            .await?;
     controller.set_outlook(outlook);
     let obs = Observation {
         charger: ChargerObs {

@@ -5,7 +5,8 @@
 //! provider that stays down never leaves an old forecast in charge.
 //!
 //! Owns: [`ForecastFeed`] (what the loop holds: topics to subscribe, MQTT messages, new forecasts
-//! into the outlook, the PV energy left today for Home Assistant) and [`spawn`] (the fetch task).
+//! into the outlook, the PV energy left today for Home Assistant), [`spawn`] (the fetch task) and
+//! [`fetch_once`] (`sunplug plan`'s one fetch).
 //! Rate budget: the first retry after an error waits 5 minutes per call a refresh makes (12 calls an
 //! hour at most, forecast.solar's free tier) and the wait doubles up to `refresh`.
 
@@ -104,6 +105,33 @@ impl ForecastFeed {
     }
 }
 
+/// One fetch into `outlook`, for `sunplug plan`. Returns a note when the plan counts on no sun
+/// (no `[forecast]`, or an MQTT forecast, which only the service receives).
+pub async fn fetch_once(
+    section: Option<&ForecastSection>,
+    tz: Tz,
+    now: DateTime<Utc>,
+    outlook: &mut Outlook,
+) -> anyhow::Result<Option<&'static str>> {
+    let Some(f) = section else {
+        return Ok(Some(
+            "no [forecast] in the config: the plan counts on no sun",
+        ));
+    };
+    if f.source == Some(ForecastSource::Mqtt) {
+        return Ok(Some(
+            "[forecast] source = \"mqtt\" reaches the service only: this plan counts on no sun",
+        ));
+    }
+    let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
+    let pv = forecast::fetch(f, &http, tz, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("fetching the solar forecast: {e}"))?;
+    outlook.forecast_max_age = f.max_age.get();
+    outlook.set_forecast(Forecast::new(pv, f, tz).surplus, now);
+    Ok(None)
+}
+
 /// The fetch task: every `refresh`, or after a failure the backoff's wait (a 429's own wait when
 /// longer), until `stop`.
 pub fn spawn(
@@ -147,4 +175,34 @@ pub fn spawn(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_plan_says_when_it_counts_on_no_sun() {
+        let now: DateTime<Utc> = "2026-06-01T08:00:00Z".parse().unwrap();
+        let mut o = Outlook::new(0.3);
+        let note = fetch_once(None, chrono_tz::UTC, now, &mut o).await.unwrap();
+        assert!(note.unwrap().contains("no [forecast]"));
+        let mqtt: ForecastSection =
+            toml::from_str("source = \"mqtt\"\ntopic = \"t\"\nhouse_load_w = 1").unwrap();
+        let note = fetch_once(Some(&mqtt), chrono_tz::UTC, now, &mut o)
+            .await
+            .unwrap();
+        assert!(note.unwrap().contains("service only"));
+        assert_eq!(o.forecast, None);
+        // A provider that cannot be reached is an error that says what was fetched.
+        let down: ForecastSection = toml::from_str(
+            "source = \"open_meteo\"\nbase_url = \"http://127.0.0.1:9\"\nlatitude = 1\n\
+             longitude = 1\nhouse_load_w = 1\n[[planes]]\ndeclination = 30\nazimuth = 0\nkwp = 1",
+        )
+        .unwrap();
+        let e = fetch_once(Some(&down), chrono_tz::UTC, now, &mut o)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("solar forecast"), "{e}");
+    }
 }
