@@ -4,7 +4,8 @@
 //! It builds the daemon's own controller from the config, hands it the prices from `[prices]` (the
 //! fixed table, or one fetch from the provider) and steps it once with the car plugged in at `--soc`,
 //! so the plan printed is the one the service would make. A policy that does not plan is refused.
-//! The forecast column is the surplus from `[forecast]` (one fetch, minus the house load).
+//! The forecast column is the surplus from `[forecast]` (one fetch, or the forecast on its MQTT
+//! topic, minus the house load).
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Needs;
@@ -34,7 +35,19 @@ pub async fn plan(
         charger: false,
         policy: true,
     };
-    let cfg = crate::config::load(config, needs).map_err(|p| anyhow::anyhow!("{p}"))?;
+    let mut cfg = crate::config::load(config, needs).map_err(|p| anyhow::anyhow!("{p}"))?;
+    if cfg
+        .forecast
+        .as_ref()
+        .is_some_and(|f| f.source == Some(crate::config::forecast::ForecastSource::Mqtt))
+    {
+        // The forecast comes from the broker: load again with its password.
+        let needs = Needs {
+            mqtt: true,
+            ..needs
+        };
+        cfg = crate::config::load(config, needs).map_err(|p| anyhow::anyhow!("{p}"))?;
+    }
     let Some(soc) = Soc::new(soc) else {
         bail!("--soc {soc}: use a state of charge within 0..=100 %");
     };
@@ -54,9 +67,19 @@ pub async fn plan(
             .context("fetching the prices")?;
         outlook.set_prices(series, now);
     }
-    let forecast_note =
-        crate::daemon::forecast::fetch_once(cfg.forecast.as_ref(), cfg.tz, now, &mut outlook)
-            .await?;
+    let broker = cfg.mqtt.as_ref().map(|m| crate::daemon::forecast::Broker {
+        section: m,
+        password: cfg.secrets.mqtt_password.as_ref(),
+        dir: cfg.path.parent().unwrap_or(Path::new(".")),
+    });
+    let forecast_note = crate::daemon::forecast::fetch_once(
+        cfg.forecast.as_ref(),
+        broker,
+        cfg.tz,
+        now,
+        &mut outlook,
+    )
+    .await?;
     controller.set_outlook(outlook);
     let obs = Observation {
         charger: ChargerObs {

@@ -12,11 +12,17 @@
 
 use crate::backoff::Backoff;
 use crate::clock::Clock;
+use crate::config::MqttSection;
 use crate::config::forecast::{ForecastSection, ForecastSource};
 use crate::control::plan::outlook::Outlook;
+use crate::control::plan::series::Series;
+use crate::mqtt::{MqttEvent, MqttLink, MqttOptions, QoS};
 use crate::sources::forecast::{self, Forecast};
+use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use secrecy::SecretString;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -105,10 +111,23 @@ impl ForecastFeed {
     }
 }
 
-/// One fetch into `outlook`, for `sunplug plan`. Returns a note when the plan counts on no sun
-/// (no `[forecast]`, or an MQTT forecast, which only the service receives).
+/// The broker an MQTT forecast is read from, for [`fetch_once`].
+pub struct Broker<'a> {
+    pub section: &'a MqttSection,
+    pub password: Option<&'a SecretString>,
+    /// The config's directory (TLS files are relative to it).
+    pub dir: &'a Path,
+}
+
+/// How long `sunplug plan` waits for an MQTT forecast (a retained one comes at once).
+const MQTT_WAIT: Duration = Duration::from_secs(10);
+
+/// One fetch into `outlook`, for `sunplug plan`: the provider's forecast, or the first message on
+/// the MQTT topic (retained, or published within [`MQTT_WAIT`]). Returns a note when the plan
+/// counts on no sun (no `[forecast]`).
 pub async fn fetch_once(
     section: Option<&ForecastSection>,
+    broker: Option<Broker<'_>>,
     tz: Tz,
     now: DateTime<Utc>,
     outlook: &mut Outlook,
@@ -118,18 +137,57 @@ pub async fn fetch_once(
             "no [forecast] in the config: the plan counts on no sun",
         ));
     };
-    if f.source == Some(ForecastSource::Mqtt) {
-        return Ok(Some(
-            "[forecast] source = \"mqtt\" reaches the service only: this plan counts on no sun",
-        ));
-    }
-    let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
-    let pv = forecast::fetch(f, &http, tz, now)
-        .await
-        .map_err(|e| anyhow::anyhow!("fetching the solar forecast: {e}"))?;
+    let pv = if f.source == Some(ForecastSource::Mqtt) {
+        let broker = broker.context("[forecast] source = \"mqtt\" needs the [mqtt] section")?;
+        mqtt_once(f, &broker).await?
+    } else {
+        let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
+        forecast::fetch(f, &http, tz, now)
+            .await
+            .map_err(|e| anyhow!("fetching the solar forecast: {e}"))?
+    };
     outlook.forecast_max_age = f.max_age.get();
     outlook.set_forecast(Forecast::new(pv, f, tz).surplus, now);
     Ok(None)
+}
+
+async fn mqtt_once(f: &ForecastSection, b: &Broker<'_>) -> anyhow::Result<Series> {
+    let topic = f.topic.clone().context("[forecast] topic is missing")?;
+    let options = MqttOptions::from_section(b.section, b.password, b.dir, "-plan-forecast")
+        .map_err(|e| anyhow!(e))?;
+    let (link, mut events) = MqttLink::start(options).map_err(|e| anyhow!("MQTT: {e}"))?;
+    link.subscribe(&topic, QoS::AtLeastOnce)
+        .map_err(|e| anyhow!("MQTT: {e}"))?;
+    let mut last_error = None;
+    let got = tokio::time::timeout(MQTT_WAIT, async {
+        while let Some(ev) = events.recv().await {
+            match ev {
+                MqttEvent::Message {
+                    topic: t, payload, ..
+                } if t == topic => {
+                    return Some(forecast::mqtt::parse(&payload));
+                }
+                MqttEvent::Disconnected(why) => last_error = Some(why),
+                _ => {}
+            }
+        }
+        None
+    })
+    .await;
+    link.shutdown().await;
+    match got {
+        Ok(Some(Ok(pv))) => Ok(pv),
+        Ok(Some(Err(e))) => bail!("the forecast on {topic} was refused: {e}"),
+        _ => bail!(
+            "no forecast on {topic} within {} s{}: is it published (retained) on {}:{}?",
+            MQTT_WAIT.as_secs(),
+            last_error
+                .map(|e| format!(" (broker: {e})"))
+                .unwrap_or_default(),
+            b.section.host,
+            b.section.port
+        ),
+    }
 }
 
 /// The fetch task: every `refresh`, or after a failure the backoff's wait (a 429's own wait when
@@ -182,17 +240,19 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn the_plan_says_when_it_counts_on_no_sun() {
+    async fn the_plan_says_when_it_counts_on_no_sun_and_why_it_cannot_fetch() {
         let now: DateTime<Utc> = "2026-06-01T08:00:00Z".parse().unwrap();
         let mut o = Outlook::new(0.3);
-        let note = fetch_once(None, chrono_tz::UTC, now, &mut o).await.unwrap();
+        let note = fetch_once(None, None, chrono_tz::UTC, now, &mut o)
+            .await
+            .unwrap();
         assert!(note.unwrap().contains("no [forecast]"));
         let mqtt: ForecastSection =
             toml::from_str("source = \"mqtt\"\ntopic = \"t\"\nhouse_load_w = 1").unwrap();
-        let note = fetch_once(Some(&mqtt), chrono_tz::UTC, now, &mut o)
+        let e = fetch_once(Some(&mqtt), None, chrono_tz::UTC, now, &mut o)
             .await
-            .unwrap();
-        assert!(note.unwrap().contains("service only"));
+            .unwrap_err();
+        assert!(e.to_string().contains("[mqtt]"), "{e}");
         assert_eq!(o.forecast, None);
         // A provider that cannot be reached is an error that says what was fetched.
         let down: ForecastSection = toml::from_str(
@@ -200,7 +260,7 @@ mod tests {
              longitude = 1\nhouse_load_w = 1\n[[planes]]\ndeclination = 30\nazimuth = 0\nkwp = 1",
         )
         .unwrap();
-        let e = fetch_once(Some(&down), chrono_tz::UTC, now, &mut o)
+        let e = fetch_once(Some(&down), None, chrono_tz::UTC, now, &mut o)
             .await
             .unwrap_err();
         assert!(e.to_string().contains("solar forecast"), "{e}");

@@ -570,3 +570,70 @@ fn the_examples_forecast_block_passes_its_check() {
     assert!(section.check().is_empty(), "{:?}", section.check());
     assert_eq!(section.planes.len(), 1);
 }
+
+/// `sunplug plan` with an MQTT forecast: the retained Solcast forecast on a real broker, or a clear
+/// error when the topic stays silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sunplug_plan_reads_a_retained_mqtt_forecast() {
+    use crate::support::{Kind, Publisher, TestBroker};
+    let broker = TestBroker::start(&Kind::Rumqttd);
+    let dir = Dir::new();
+    let policy = std::fs::read_to_string(root().join("policies/planner.toml"))
+        .unwrap()
+        .replace("departure = \"07:30\"", "departure = \"18:00\"");
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    dir.write("policies/planner.toml", &policy);
+    let text = format!(
+        "[site]\ntimezone = \"Europe/Brussels\"\n[control]\npolicy = \"policies/planner.toml\"\n\
+         [mqtt]\nhost = \"127.0.0.1\"\nport = {}\n\
+         [vehicle]\nkind = \"mqtt\"\ncapacity_kwh = 60\n[vehicle.mqtt]\nsoc = {{ topic = \"car/soc\" }}\n\
+         [charger]\nmax_current_a = 16\n[prices]\nimport = 0.30\n\
+         [forecast]\nsource = \"mqtt\"\ntopic = \"solcast/forecast\"\nhouse_load_w = 500\n",
+        broker.port
+    );
+    let path = dir.write("sunplug.toml", &text).display().to_string();
+    let plan = |path: String| {
+        tokio::task::spawn_blocking(move || {
+            sunplug(&[
+                "plan",
+                "--config",
+                &path,
+                "--soc",
+                "60",
+                "--at",
+                "2026-06-01T04:00:00Z",
+            ])
+        })
+    };
+    // Nothing published yet: a clear error naming the topic.
+    let (code, _, err) = plan(path.clone()).await.unwrap();
+    assert_ne!(code, 0);
+    assert!(err.contains("no forecast on solcast/forecast"), "{err}");
+    // 13:00 to 16:00 local at 6 kW, retained.
+    let periods: Vec<String> = (0..6)
+        .map(|i| {
+            let t = t("2026-06-01T11:00:00Z") + Duration::minutes(30 * i);
+            format!(
+                r#"{{"period_start": "{}", "pv_estimate": 6.0, "pv_estimate10": 3.0}}"#,
+                t.with_timezone(&TZ).to_rfc3339()
+            )
+        })
+        .collect();
+    let mut publisher = Publisher::connect(broker.port, "ha-solcast").await;
+    publisher
+        .publish(
+            "solcast/forecast",
+            format!(r#"{{"detailedForecast": [{}]}}"#, periods.join(",")),
+            true,
+        )
+        .await;
+    let (code, out, err) = plan(path).await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("Mon 13:00"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let forecast_kw: f64 = row.split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!((forecast_kw - 5.5).abs() < 1e-9, "{row}");
+    assert!(!out.contains("counts on no sun"), "{out}");
+}
