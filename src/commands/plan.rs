@@ -108,8 +108,8 @@ pub async fn plan(
 /// How long `plan` waits for the price list on MQTT (a retained one comes at once).
 const MQTT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The list on `[prices] topic`: the first message that reads as one (a retained message, or the
-/// next one published within [`MQTT_WAIT`]).
+/// The list on `[prices] topic`: the first message on it (a retained message, or the next one
+/// published within [`MQTT_WAIT`]); one that does not read as a list is the error.
 async fn mqtt_list(cfg: &crate::config::Config, p: &PricesSection) -> anyhow::Result<Series> {
     let m = cfg
         .mqtt
@@ -122,16 +122,12 @@ async fn mqtt_list(cfg: &crate::config::Config, p: &PricesSection) -> anyhow::Re
     let prices = MqttPrices::new(p).context("not an MQTT price source")?;
     link.subscribe(&prices.topic, QoS::AtLeastOnce)
         .map_err(|e| anyhow::anyhow!("MQTT: {e}"))?;
-    let mut last_error = None;
     let wait = tokio::time::timeout(MQTT_WAIT, async {
         while let Some(ev) = events.recv().await {
             if let MqttEvent::Message { topic, payload, .. } = ev
                 && let Some(r) = prices.on_message(&topic, &payload)
             {
-                match r {
-                    Ok(s) => return Some(s),
-                    Err(e) => last_error = Some(e),
-                }
+                return Some(r);
             }
         }
         None
@@ -139,17 +135,15 @@ async fn mqtt_list(cfg: &crate::config::Config, p: &PricesSection) -> anyhow::Re
     .await;
     link.shutdown().await;
     match wait {
-        Ok(Some(s)) => Ok(s),
-        _ => match last_error {
-            Some(e) => bail!("the price list on {} was refused: {e}", prices.topic),
-            None => bail!(
-                "no price list on {} within {} s: is it published (retained) on {}:{}?",
-                prices.topic,
-                MQTT_WAIT.as_secs(),
-                m.host,
-                m.port
-            ),
-        },
+        Ok(Some(Ok(s))) => Ok(s),
+        Ok(Some(Err(e))) => bail!("the price list on {} was refused: {e}", prices.topic),
+        _ => bail!(
+            "no price list on {} within {} s: is it published (retained) on {}:{}?",
+            prices.topic,
+            MQTT_WAIT.as_secs(),
+            m.host,
+            m.port
+        ),
     }
 }
 
