@@ -31,7 +31,7 @@ fn day(start: &str) -> Day {
         start: t(start),
         step: Duration::minutes(15),
         prices: (0..96)
-            .map(|i| if (20..24).contains(&i) { 20.0 } else { 100.0 })
+            .map(|i| if (12..16).contains(&i) { 20.0 } else { 100.0 })
             .collect(),
     }
 }

@@ -68,7 +68,7 @@ async fn plan_reads_the_retained_list_from_the_broker() {
     let path = config(&dir, broker.port);
     let mut publisher = Publisher::connect(broker.port, "nordpool").await;
     publisher
-        .publish("nordpool/prices", &nord_pool(), true)
+        .publish("nordpool/prices", nord_pool(), true)
         .await;
     let (code, out, err) = plan(path.clone()).await;
     assert_eq!(code, 0, "{out}{err}");
