@@ -166,6 +166,10 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
     );
     let (prices_tx, mut prices_rx) = watch::channel::<super::prices::Fetched>(None);
     let mut outlook = cfg.prices.as_ref().map(super::prices::outlook);
+    // Until the first list arrives, the plan prices every slot at the fallback (not at 0).
+    if let Some(o) = &outlook {
+        controller.set_outlook(o.clone());
+    }
     let _prices_task = cfg.prices.clone().and_then(|p| {
         let token = cfg.secrets.prices_token.clone();
         super::prices::spawn(
