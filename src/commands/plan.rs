@@ -99,7 +99,8 @@ pub async fn plan(
     if json {
         println!("{}", to_json(plan));
     } else {
-        print!("{}", table(plan, cfg.tz, cfg.prices.is_some()));
+        let currency = cfg.prices.as_ref().map(|p| p.currency.as_str());
+        print!("{}", table(plan, cfg.tz, currency));
         println!("now: {}", decision.reason);
     }
     Ok(ExitCode::SUCCESS)
@@ -148,7 +149,8 @@ async fn mqtt_list(cfg: &crate::config::Config, p: &PricesSection) -> anyhow::Re
 }
 
 /// The plan as a table for people: one row per slot that charges or has sun, and a summary.
-pub fn table(plan: &Plan, tz: Tz, has_prices: bool) -> String {
+/// `currency` is `[prices] currency`, `None` without `[prices]`.
+pub fn table(plan: &Plan, tz: Tz, currency: Option<&str>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -178,11 +180,12 @@ pub fn table(plan: &Plan, tz: Tz, has_prices: bool) -> String {
         });
     let _ = writeln!(
         out,
-        "need {:.1} kWh: solar {:.1} kWh, grid {:.1} kWh; planned start {start}; expected cost {:.2}{}",
+        "need {:.1} kWh: solar {:.1} kWh, grid {:.1} kWh; planned start {start}; expected cost {:.2}{}{}",
         plan.need_wh / 1000.0,
         plan.solar_wh / 1000.0,
         plan.grid_wh / 1000.0,
         plan.cost,
+        currency.map(|c| format!(" {c}")).unwrap_or_default(),
         if plan.feasible() {
             String::new()
         } else {
@@ -192,7 +195,7 @@ pub fn table(plan: &Plan, tz: Tz, has_prices: bool) -> String {
             )
         }
     );
-    if !has_prices {
+    if currency.is_none() {
         out.push_str("no [prices] in the config: every slot costs 0, so the plan charges as early as it can\n");
     }
     out

@@ -152,6 +152,7 @@ async fn the_plan_from_tibber_prices() {
     assert_eq!(out.0, 0, "{}", out.2);
     assert!(out.1.contains("planned start Tue 04:00"), "{}", out.1);
     assert!(out.1.contains("0.160"), "Tibber's total as is: {}", out.1);
+    assert!(out.1.contains("expected cost 1.07 EUR"), "{}", out.1);
     assert!(!out.1.contains("tibber-secret") && !out.2.contains("tibber-secret"));
     assert_eq!(emu.requests().len(), 1);
 }
