@@ -76,9 +76,9 @@ pub async fn fetch(
         }
         PriceSource::Entsoe => {
             let zone = section.zone.as_deref().unwrap_or_default();
-            let eic = entsoe::zone_eic(zone).map_err(|detail| VendorError::Rejected {
+            // `check-config` refuses an unknown zone; this only guards a section built in code.
+            let eic = entsoe::zone_eic(zone).map_err(|detail| VendorError::Unsupported {
                 vendor: entsoe::VENDOR,
-                status: 0,
                 detail,
             })?;
             entsoe::fetch(
