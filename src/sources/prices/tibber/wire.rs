@@ -1,46 +1,13 @@
-//! Tibber's price list for the user's contract: today and, once published (about 13:00 CET),
-//! tomorrow, per kWh in the contract's currency.
-//!
-//! Request, as Tibber's developer docs give it (https://developer.tibber.com/docs/reference,
-//! `Subscription.priceInfo(resolution: PriceInfoResolution)`, `HOURLY` or `QUARTER_HOURLY` since the
-//! 2025-09-01 changelog; `Price { total energy tax startsAt currency level }`): `POST {base}/v1-beta/gql`
-//! with `Authorization: Bearer TOKEN` and the query [`query`]. Answer:
-//!
-//! ```json
-//! {"data": {"viewer": {"homes": [{"id": "96a14971-...", "currentSubscription": {"priceInfo": {
-//!   "today": [{"total": 0.2456, "energy": 0.1324, "tax": 0.1132,
-//!              "startsAt": "2026-06-01T00:00:00.000+02:00", "currency": "EUR"}],
-//!   "tomorrow": []}}}]}}}
-//! ```
-//!
-//! `total` is what the contract bills (energy + Tibber's taxes and fees), `energy` the spot part.
-//! Since 2025-01-03 a refused token is HTTP 200 with `{"errors": [{"message": "...", "extensions":
-//! {"code": "UNAUTHENTICATED"}}]}`; older answers (and a proxy) may still send 400/401. Tibber asks for
-//! at most 100 requests per 5 minutes per IP: 429 (or the GraphQL code `RATE_LIMIT_EXCEEDED`) is
-//! `RateLimited`. A home without a current contract has `currentSubscription: null`.
+//! Tibber's `priceInfo` answer as sent (serde types named after the GraphQL schema), its GraphQL
+//! errors classified into the shared vocabulary, and the mapping of the chosen home's prices into a
+//! [`Series`] per kWh. Pure: no I/O.
 
-use crate::config::prices::{TibberPrice, TibberResolution};
+use super::VENDOR;
+use crate::config::prices::TibberPrice;
 use crate::control::plan::series::{Point, Series};
 use crate::vendor::{self, VendorError};
 use chrono::{DateTime, Duration, Utc};
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-
-pub const VENDOR: &str = "tibber";
-pub const BASE_URL: &str = "https://api.tibber.com";
-
-/// The GraphQL query for `resolution`.
-pub fn query(resolution: TibberResolution) -> String {
-    let r = match resolution {
-        TibberResolution::QuarterHourly => "QUARTER_HOURLY",
-        TibberResolution::Hourly => "HOURLY",
-    };
-    format!(
-        "{{ viewer {{ homes {{ id currentSubscription {{ priceInfo(resolution: {r}) {{ \
-         today {{ total energy tax startsAt currency }} \
-         tomorrow {{ total energy tax startsAt currency }} }} }} }} }} }}"
-    )
-}
 
 /// The answer as sent.
 #[derive(Debug, Deserialize)]
@@ -226,53 +193,49 @@ pub fn map(
     Ok(Series::new(points))
 }
 
-/// The list of the home `home_id` (or the first with a contract), per kWh.
-pub async fn fetch(
-    http: &reqwest::Client,
-    base: &str,
-    token: &SecretString,
-    home_id: Option<&str>,
-    which: TibberPrice,
-    resolution: TibberResolution,
-    currency: &str,
-) -> Result<Series, VendorError> {
-    let url = format!("{}/v1-beta/gql", base.trim_end_matches('/'));
-    let req = http
-        .post(url)
-        .bearer_auth(token.expose_secret())
-        .json(&serde_json::json!({ "query": query(resolution) }));
-    let answer = vendor::send(VENDOR, req).await?;
-    if !answer.status.is_success() {
-        // A GraphQL error body says more than the status.
-        let detail = answer
-            .json::<Response>(VENDOR, "error")
-            .ok()
-            .and_then(|r| r.errors.into_iter().next())
-            .map(|e| vendor::excerpt(&e.message))
-            .unwrap_or_else(|| vendor::describe_body(&answer.body));
-        let e = vendor::classify_status(VENDOR, answer.status, &answer.headers, detail);
-        return Err(match e {
-            // Before 2025 a refused token was a 400.
-            VendorError::Rejected {
-                status: 400,
-                detail,
-                ..
-            } if detail.to_ascii_lowercase().contains("unauthor") => VendorError::Auth {
-                vendor: VENDOR,
-                detail,
-            },
-            e => e,
-        });
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{"data": {"viewer": {"homes": [
+        {"id": "a", "currentSubscription": null},
+        {"id": "b", "currentSubscription": {"priceInfo": {
+          "today": [{"total": 0.2456, "energy": 0.1324, "tax": 0.1132, "startsAt": "2026-06-01T00:00:00.000+02:00", "currency": "EUR"},
+                    {"total": 0.3, "energy": 0.2, "tax": 0.1, "startsAt": "2026-06-01T00:15:00.000+02:00", "currency": "EUR"}],
+          "tomorrow": []}}}]}}}"#;
+
+    #[test]
+    fn the_documented_answer_maps_to_the_home_with_a_contract() {
+        let r: Response = serde_json::from_str(DOC).unwrap();
+        let s = map(&r, None, TibberPrice::Total, Duration::hours(1), "EUR").unwrap();
+        let p = s.points();
+        assert_eq!(p.len(), 2);
+        // An hour asked for, but the next price starts sooner: the first lasts until then.
+        assert_eq!(p[0].end, p[1].start);
+        assert_eq!(p[1].end - p[1].start, Duration::hours(1));
+        assert_eq!(p[0].value, 0.2456);
+        let e = map(&r, None, TibberPrice::Energy, Duration::minutes(15), "EUR").unwrap();
+        assert_eq!(e.points()[0].value, 0.1324);
+        assert!(map(&r, Some("a"), TibberPrice::Total, Duration::hours(1), "EUR").is_err());
+        let nok = map(&r, None, TibberPrice::Total, Duration::hours(1), "NOK").unwrap_err();
+        assert!(nok.to_string().contains("set currency = \"EUR\""), "{nok}");
     }
-    let step = match resolution {
-        TibberResolution::QuarterHourly => Duration::minutes(15),
-        TibberResolution::Hourly => Duration::hours(1),
-    };
-    map(
-        &answer.json::<Response>(VENDOR, "priceInfo")?,
-        home_id,
-        which,
-        step,
-        currency,
-    )
+
+    #[test]
+    fn graphql_errors_are_classified() {
+        let r: Response = serde_json::from_str(
+            r#"{"errors": [{"message": "invalid token", "extensions": {"code": "UNAUTHENTICATED"}}], "data": null}"#,
+        )
+        .unwrap();
+        let e = map(&r, None, TibberPrice::Total, Duration::hours(1), "EUR").unwrap_err();
+        assert!(matches!(e, VendorError::Auth { .. }), "{e}");
+        let r: Response = serde_json::from_str(
+            r#"{"errors": [{"message": "Too Many Requests", "extensions": {"code": "RATE_LIMIT_EXCEEDED"}}]}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            classify_errors(&r.errors),
+            Some(VendorError::RateLimited { .. })
+        ));
+    }
 }
