@@ -169,13 +169,26 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
     if outlook.is_none() && cfg.forecast.is_some() {
         outlook = Some(crate::control::plan::outlook::Outlook::new(0.0));
     }
+    // Until the first list arrives, the plan prices every slot at the fallback (not at 0).
+    if let Some(o) = &outlook {
+        controller.set_outlook(o.clone());
+    }
     let mut forecast = cfg.forecast.clone().map(|f| {
         super::forecast::ForecastFeed::start(f, cfg.tz, clock.clone(), stop.clone(), speed)
     });
-    let _prices_task = cfg
-        .prices
-        .clone()
-        .map(|p| super::prices::spawn(p, cfg.tz, clock.clone(), prices_tx, stop.clone(), speed));
+    let _prices_task = cfg.prices.clone().and_then(|p| {
+        let token = cfg.secrets.prices_token.clone();
+        super::prices::spawn(
+            p,
+            token,
+            cfg.tz,
+            clock.clone(),
+            prices_tx.clone(),
+            stop.clone(),
+            speed,
+        )
+    });
+    let mqtt_prices = cfg.prices.as_ref().and_then(super::prices::MqttPrices::new);
     let (vehicle_tx, vehicle_rx) = watch::channel::<Option<VehicleUpdate>>(None);
     let mut vehicle_task = spawn_vehicle(vehicle, clock.clone(), vehicle_tx, stop.clone(), speed);
 
@@ -195,6 +208,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         let mut subs = meter.topics();
         subs.extend(charger_power.iter().flat_map(|p| p.topics()));
         subs.extend(vehicle_topics.iter().flat_map(|v| v.topics()));
+        subs.extend(mqtt_prices.iter().map(|p| p.topic.clone()));
         subs.extend(forecast.iter().flat_map(|f| f.topics()));
         subs.push(topics.commands());
         subs.push(topics.ha_status());
@@ -299,6 +313,13 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                                     save(&store, &persisted, &controller);
                                 }
                                 Err(e) => warn!("Home Assistant command rejected: {e}"),
+                            }
+                        } else if let Some(r) = mqtt_prices.as_ref().and_then(|p| p.on_message(&topic, &payload)) {
+                            match r {
+                                Ok(series) => {
+                                    prices_tx.send_replace(Some((series, now)));
+                                }
+                                Err(e) => warn!("prices on {topic} refused, the list before stays: {e}"),
                             }
                         } else {
                             if meter.on_message(&topic, &payload, retained, now) {
