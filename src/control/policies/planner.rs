@@ -4,8 +4,11 @@
 //! Owns: [`PlanParams`] (the knobs both modules share), [`PlanRunner`] (keeps the last plan, re-plans
 //! when its inputs change and at least every `replan`, and turns the slot at `now` into a wish) and
 //! the `planner` module. Solar is always followed; in a slot the plan buys grid energy for, the
-//! current never drops below "the surplus now + the slot's grid rate", so the grid part is what was
-//! planned whatever the sun does. A slot planned for a share of its length charges from its start.
+//! current never drops below the slot's planned power (its forecast sun + its grid rate; the floor
+//! for a slot planned at the floor). That minimum is fixed for the slot, so passing clouds do not
+//! move it (each move is a write to the charger); what the sun gives above it is still taken, and
+//! what it fails to give is re-planned. A slot planned for a share of its length charges from its
+//! start.
 
 use super::{CheckParams, Module, load_module};
 use crate::control::plan::series::slots;
@@ -204,11 +207,11 @@ impl PlanRunner {
         });
         match slot {
             Some(s) => {
-                let sun = ctx.meter.map_or(s.surplus, |m| m.available).max(Watts(0.0));
-                let current = ctx
-                    .supply
-                    .current(sun + s.grid_rate)
-                    .clamp(ctx.floor, ctx.max);
+                // The slot's planned power (its forecast sun + the grid rate), fixed for the
+                // slot: the sun above it is still followed, and a minimum that tracked the live
+                // sun would move, and be written, at every passing cloud.
+                let planned = Watts(s.surplus.0.clamp(0.0, ctx.max_power().0)) + s.grid_rate;
+                let current = ctx.supply.current(planned).clamp(ctx.floor, ctx.max);
                 Wish::Solar {
                     minimum: Some(current),
                     reason: format!(
