@@ -157,3 +157,33 @@ fn the_report_draws_the_plan_of_the_policies_that_plan() {
         assert_eq!(tr.matches("<td>–</td>").count(), 2, "{tr}");
     }
 }
+
+/// pv-only with a 50 % minimum over the two nights: planned, the minimum is bought in the cheap
+/// hours and Saturday's sun; at once, on Friday evening's prices. Both reach it.
+#[test]
+fn pv_only_buys_its_minimum_cheaper_when_it_plans_it() {
+    let sc = scenario::load(&root().join("simulations/payerne-two-nights-pv-min.toml")).unwrap();
+    let input = Input::load(&sc.data).unwrap();
+    let policies = load_policies(&sc.policies, true).unwrap();
+    let sim = Simulation::new(sc, input);
+    let finished = run_all(&sim, policies, false);
+    let get = |name: &str| {
+        finished
+            .iter()
+            .find(|f| f.metrics.policy == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let (planned, now) = (
+        &get("pv-only-min-planned").metrics,
+        &get("pv-only-min-now").metrics,
+    );
+    for m in [planned, now] {
+        assert!(m.final_soc_pct >= 50.0 - 1e-6, "{m:?}");
+    }
+    assert!(planned.cost_eur < now.cost_eur, "{planned:?}\n{now:?}");
+    assert!(
+        planned.car_grid_kwh < now.car_grid_kwh,
+        "{planned:?}\n{now:?}"
+    );
+    assert!(planned.plan_cost_eur.is_some() && now.plan_cost_eur.is_none());
+}

@@ -115,7 +115,8 @@ impl PlanRunner {
         self.last = None;
     }
 
-    /// The wish at `ctx.now`, re-planning first when due.
+    /// The wish at `ctx.now`, re-planning first when due: the target by the departure (the user's
+    /// day of departure, else the next time the local clock shows the departure time).
     pub fn wish(&mut self, ctx: &PolicyContext<'_>, module: &str) -> Wish {
         let departure_at = ctx.departure.unwrap_or(self.params.departure);
         let departure = ctx
@@ -124,6 +125,16 @@ impl PlanRunner {
             .departure_at
             .filter(|t| *t > ctx.now)
             .unwrap_or_else(|| super::next_departure(ctx.now, ctx.tz, departure_at));
+        self.wish_until(ctx, module, departure)
+    }
+
+    /// The wish at `ctx.now` for `ctx.target` by `departure` (less the margin).
+    pub fn wish_until(
+        &mut self,
+        ctx: &PolicyContext<'_>,
+        module: &str,
+        departure: DateTime<Utc>,
+    ) -> Wish {
         let by = departure.with_timezone(&ctx.tz).format("%a %H:%M");
         let (soc, soc_note) = match ctx.soc {
             Some(s) => (s.pct(), ""),
