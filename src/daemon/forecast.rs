@@ -16,7 +16,7 @@ use crate::config::MqttSection;
 use crate::config::forecast::{ForecastSection, ForecastSource};
 use crate::control::plan::outlook::Outlook;
 use crate::control::plan::series::Series;
-use crate::mqtt::{MqttEvent, MqttLink, MqttOptions, QoS};
+use crate::mqtt::{FirstMessage, MqttOptions, first_message};
 use crate::sources::forecast::{self, Forecast};
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Utc};
@@ -117,13 +117,12 @@ pub struct Broker<'a> {
     pub password: Option<&'a SecretString>,
     /// The config's directory (TLS files are relative to it).
     pub dir: &'a Path,
+    /// How long to wait for the forecast (a retained one comes at once).
+    pub wait: Duration,
 }
 
-/// How long `sunplug plan` waits for an MQTT forecast (a retained one comes at once).
-const MQTT_WAIT: Duration = Duration::from_secs(10);
-
 /// One fetch into `outlook`, for `sunplug plan`: the provider's forecast, or the first message on
-/// the MQTT topic (retained, or published within [`MQTT_WAIT`]). Returns a note when the plan
+/// the MQTT topic (retained, or published within the broker's `wait`). Returns a note when the plan
 /// counts on no sun (no `[forecast]`).
 pub async fn fetch_once(
     section: Option<&ForecastSection>,
@@ -155,33 +154,16 @@ async fn mqtt_once(f: &ForecastSection, b: &Broker<'_>) -> anyhow::Result<Series
     let topic = f.topic.clone().context("[forecast] topic is missing")?;
     let options = MqttOptions::from_section(b.section, b.password, b.dir, "-plan-forecast")
         .map_err(|e| anyhow!(e))?;
-    let (link, mut events) = MqttLink::start(options).map_err(|e| anyhow!("MQTT: {e}"))?;
-    link.subscribe(&topic, QoS::AtLeastOnce)
-        .map_err(|e| anyhow!("MQTT: {e}"))?;
-    let mut last_error = None;
-    let got = tokio::time::timeout(MQTT_WAIT, async {
-        while let Some(ev) = events.recv().await {
-            match ev {
-                MqttEvent::Message {
-                    topic: t, payload, ..
-                } if t == topic => {
-                    return Some(forecast::mqtt::parse(&payload));
-                }
-                MqttEvent::Disconnected(why) => last_error = Some(why),
-                _ => {}
-            }
-        }
-        None
-    })
-    .await;
-    link.shutdown().await;
-    match got {
-        Ok(Some(Ok(pv))) => Ok(pv),
-        Ok(Some(Err(e))) => bail!("the forecast on {topic} was refused: {e}"),
-        _ => bail!(
-            "no forecast on {topic} within {} s{}: is it published (retained) on {}:{}?",
-            MQTT_WAIT.as_secs(),
-            last_error
+    match first_message(options, &topic, b.wait)
+        .await
+        .map_err(|e| anyhow!(e))?
+    {
+        FirstMessage::Payload(p) => forecast::mqtt::parse(&p)
+            .map_err(|e| anyhow!("the forecast on {topic} was refused: {e}")),
+        FirstMessage::Nothing { broker } => bail!(
+            "no forecast on {topic} within {}{}: is it published (retained) on {}:{}?",
+            humantime::format_duration(b.wait),
+            broker
                 .map(|e| format!(" (broker: {e})"))
                 .unwrap_or_default(),
             b.section.host,

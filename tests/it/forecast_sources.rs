@@ -592,7 +592,7 @@ async fn sunplug_plan_reads_a_retained_mqtt_forecast() {
         broker.port
     );
     let path = dir.write("sunplug.toml", &text).display().to_string();
-    let plan = |path: String| {
+    let plan = |path: String, wait: &'static str| {
         tokio::task::spawn_blocking(move || {
             sunplug(&[
                 "plan",
@@ -602,11 +602,14 @@ async fn sunplug_plan_reads_a_retained_mqtt_forecast() {
                 "60",
                 "--at",
                 "2026-06-01T04:00:00Z",
+                "--mqtt-wait",
+                wait,
             ])
         })
     };
-    // Nothing published yet: a clear error naming the topic.
-    let (code, _, err) = plan(path.clone()).await.unwrap();
+    // Nothing published yet: a clear error naming the topic (after a short wait: nothing is
+    // retained, so nothing can come).
+    let (code, _, err) = plan(path.clone(), "300ms").await.unwrap();
     assert_ne!(code, 0);
     assert!(err.contains("no forecast on solcast/forecast"), "{err}");
     // 13:00 to 16:00 local at 6 kW, retained.
@@ -627,7 +630,7 @@ async fn sunplug_plan_reads_a_retained_mqtt_forecast() {
             true,
         )
         .await;
-    let (code, out, err) = plan(path).await.unwrap();
+    let (code, out, err) = plan(path, "10s").await.unwrap();
     assert_eq!(code, 0, "{err}");
     let row = out
         .lines()
