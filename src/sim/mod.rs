@@ -34,6 +34,8 @@ pub mod schedule;
 pub mod series;
 pub mod site;
 pub mod site_run;
+#[cfg(test)]
+mod site_tests;
 pub mod site_trace;
 pub mod spec;
 pub mod svg;
