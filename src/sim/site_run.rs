@@ -78,6 +78,8 @@ struct Bay<'a> {
     next_poll: i64,
     overrides: Overrides,
     draw: Draw,
+    /// The departure plans its policy made.
+    plans: super::plans::PlanLog,
 }
 
 /// Run the site with each loadpoint's policy (in loadpoint order) and priority.
@@ -154,6 +156,7 @@ pub fn run_site(
                     ..Overrides::default()
                 },
                 draw: Draw::default(),
+                plans: super::plans::PlanLog::default(),
             }
         })
         .collect();
@@ -280,6 +283,12 @@ pub fn run_site(
                     .collect(),
             };
             let decision = site.step(now, &obs);
+            for (k, b) in bays.iter_mut().enumerate() {
+                if let Some(l) = site.loadpoint(k) {
+                    b.plans
+                        .observe(now, b.clock.current(), l.controller().plan());
+                }
+            }
             for ((b, alone), d) in bays.iter_mut().zip(&sim.cars).zip(&decision.loadpoints) {
                 let latency_ms = ms(alone.scenario.charger.latency);
                 let charger = &mut b.charger;
@@ -317,6 +326,7 @@ pub fn run_site(
                 replug_resets: b.charger.replug_resets,
                 meter_samples: meter.sampled,
                 meter_dropped: meter.dropped,
+                plans: b.plans,
             }
         })
         .collect();
