@@ -238,7 +238,8 @@ pub fn svg(title: &str, trace: &SiteTrace) -> String {
             y - 10.0,
             colour(k)
         );
-        let label = format!("{n} ({} starts)", trace.starts[k].len());
+        let starts = trace.starts[k].len();
+        let label = format!("{n} ({starts} start{})", if starts == 1 { "" } else { "s" });
         text(&mut out, x + 24.0, y, "start", 13.0, "", &label);
         x += 24.0 + 7.6 * label.chars().count() as f64 + 22.0;
     }
