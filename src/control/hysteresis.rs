@@ -27,6 +27,11 @@
 //!   target. The
 //!   optimum in money (flat tariff) charges at the floor whenever any sun is there; the share caps
 //!   how far a solar-only policy follows it.
+//! - **The budget is for clouds** (`budget_min_volatility_w`): it holds the floor through a dip and
+//!   starts the car below the floor only while the surplus is changing (its [`Volatility`] at least
+//!   that). A cloud passes and the sun it hid comes back; a sunset, a clear morning's slow rise or an
+//!   overcast plateau does not move, and there a dip is not bridged: the car stops after the plain
+//!   stop window instead of spending the budget at the floor until the sun is gone.
 //! - **Minimum on/off times** protect the car's contactor whatever the windows say.
 
 use crate::units::HumanDuration;
@@ -76,6 +81,11 @@ pub struct SwitchParams {
     /// Once the budget is spent, a dip stops the car after this much energy below the floor (Wh;
     /// 0 = at once, after `min_on`).
     pub spent_stop_energy_wh: f64,
+    /// The budget is spent only while the sky is changing: the surplus moves by at least this much
+    /// (W per minute, see [`Volatility`]). On a steady sky (a sunset, a clear morning, an overcast
+    /// plateau) a dip below the floor does not pass, so the plain windows apply: the car stops after
+    /// `stop_energy_wh` below the floor and starts on the floor's power. 0 = whatever the sky.
+    pub budget_min_volatility_w: f64,
 }
 
 impl Default for SwitchParams {
@@ -98,6 +108,7 @@ impl Default for SwitchParams {
             budget_start_pct: 100.0,
             budget_max_wh: 2000.0,
             spent_stop_energy_wh: 0.0,
+            budget_min_volatility_w: 0.0,
         }
     }
 }
@@ -187,8 +198,10 @@ impl Switch {
             volatility_w,
         } = input;
         let budget = self.budget_wh(p);
+        // The budget buys sun that comes back: only under a changing sky.
+        let changing = volatility_w >= p.budget_min_volatility_w;
         let reference_pct = if self.on {
-            if budget > 0.0 {
+            if budget > 0.0 && changing {
                 p.stop_below_pct.min(p.budget_stop_pct)
             } else {
                 p.stop_below_pct
@@ -196,7 +209,7 @@ impl Switch {
         } else {
             let min_on_h = p.min_on.get().as_secs_f64() / 3600.0;
             let floor_for_min_on = (floor_w - available_w).max(0.0) * min_on_h;
-            if budget > 0.0 && budget >= floor_for_min_on {
+            if budget > 0.0 && changing && budget >= floor_for_min_on {
                 p.budget_start_pct.min(100.0)
             } else {
                 100.0
@@ -574,6 +587,84 @@ mod tests {
             ..Switch::default()
         };
         assert!((0..100).all(|i| !poor.update(&p, t(i * 5), 5.0, at(3500.0))));
+    }
+
+    /// A car on a 4 kW floor that has earned a share budget under two hours of sun, then the
+    /// `evening` profile (available W per 5 s step) with the sky read by a [`Volatility`] as the
+    /// controller reads it: how many steps it stays on, and the grid it took meanwhile (Wh).
+    fn after_a_sunny_noon(p: &SwitchParams, evening: impl Iterator<Item = f64>) -> (usize, f64) {
+        let at = |available_w: f64, volatility_w| {
+            let car = available_w.max(4000.0);
+            let solar = car.min(available_w.max(0.0));
+            SwitchInput {
+                available_w,
+                floor_w: 4000.0,
+                solar_w: solar,
+                grid_w: car - solar,
+                volatility_w,
+            }
+        };
+        let mut sw = Switch::default();
+        let mut sky = Volatility::default();
+        sw.set(true, t(0));
+        for i in 0..1440 {
+            let v = sky.update(6000.0, 5.0);
+            assert!(sw.update(p, t(i * 5), 5.0, at(6000.0, v)));
+        }
+        assert!(sw.budget_wh(p) > 600.0, "{}", sw.budget_wh(p));
+        let grid_before = sw.plug_grid_wh;
+        let on_for = evening
+            .enumerate()
+            .take_while(|(i, a)| {
+                let v = sky.update(*a, 5.0);
+                sw.update(p, t(7200 + *i as i64 * 5), 5.0, at(*a, v))
+            })
+            .count();
+        (on_for, sw.plug_grid_wh - grid_before)
+    }
+
+    fn budget_for_clouds(min_volatility_w: f64) -> SwitchParams {
+        SwitchParams {
+            stop_energy_wh: 60.0,
+            solar_share_pct: 95.0,
+            budget_stop_pct: 0.0,
+            budget_min_volatility_w: min_volatility_w,
+            min_on: HumanDuration::secs(0),
+            ..SwitchParams::default()
+        }
+    }
+
+    #[test]
+    fn a_steady_decline_stops_after_the_stop_window_instead_of_spending_the_budget() {
+        // A sunset: 50 W less each minute, from 6 kW; the floor is crossed after 40 min (480
+        // steps), and 60 Wh below it take another 12 min (a deficit of 50 W per minute below it).
+        let sunset = (0..2000).map(|i| 6000.0 - 50.0 * i as f64 / 12.0);
+        let (on_for, grid_wh) = after_a_sunny_noon(&budget_for_clouds(200.0), sunset.clone());
+        assert!(
+            (620..=628).contains(&on_for),
+            "stopped after {on_for} steps"
+        );
+        assert!(grid_wh < 70.0, "took {grid_wh} Wh of grid");
+        // Whatever the sky (the rule off), the budget holds the floor far into the dusk.
+        let (on_for, grid_wh) = after_a_sunny_noon(&budget_for_clouds(0.0), sunset);
+        assert!(on_for > 800, "stopped after {on_for} steps");
+        assert!(grid_wh > 600.0, "took {grid_wh} Wh of grid");
+    }
+
+    #[test]
+    fn a_dip_under_broken_clouds_is_bridged_on_the_budget() {
+        // Broken clouds: two minutes of sun, two in the shade at 1.5 kW, for 20 minutes.
+        let broken = (0..240).map(|i| if (i / 24) % 2 == 0 { 6000.0 } else { 1500.0 });
+        let (on_for, grid_wh) = after_a_sunny_noon(&budget_for_clouds(200.0), broken.clone());
+        assert_eq!(on_for, 240, "bridged every cloud");
+        // Five clouds of 2 min at 2.5 kW below the floor.
+        assert!(
+            (400.0..=425.0).contains(&grid_wh),
+            "took {grid_wh} Wh of grid"
+        );
+        // Judged as a steady sky, the first cloud stops the car after the 60 Wh window.
+        let (on_for, _) = after_a_sunny_noon(&budget_for_clouds(1e9), broken);
+        assert!((40..=42).contains(&on_for), "stopped after {on_for} steps");
     }
 
     #[test]
