@@ -90,8 +90,9 @@ pub async fn plan(
     let decision = controller.step(now, &obs);
     let Some(plan) = controller.plan() else {
         bail!(
-            "the policy \"{}\" (module {}) does not plan: use module = \"planner\", or \
-             target-by-departure with use_plan = true",
+            "the policy \"{}\" (module {}) does not plan: use module = \"planner\", \
+             target-by-departure with use_plan = true, or pv-only with min_soc and min_soc_by \
+             (its minimum is planned while --soc is below min_soc)",
             controller.policy_name(),
             controller.policy().module
         );

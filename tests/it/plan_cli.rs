@@ -71,6 +71,48 @@ fn a_policy_that_does_not_plan_is_refused() {
     assert!(err.contains("does not plan"), "{err}");
 }
 
+#[test]
+fn pv_only_prints_the_plan_of_its_minimum() {
+    let dir = Dir::new();
+    let mut table = vec!["0.30"; 24];
+    table[2] = "0.10";
+    let path = config(
+        &dir,
+        "pv-only",
+        &format!("[prices]\nimport = [{}]\n", table.join(", ")),
+    );
+    dir.write(
+        "policies/pv-only.toml",
+        "module = \"pv-only\"\nmin_soc = 60\nmin_soc_by = \"07:00\"\n",
+    );
+    let args = |soc: &'static str| {
+        [
+            "plan",
+            "--config",
+            path.as_str(),
+            "--soc",
+            soc,
+            "--at",
+            "2026-06-01T18:00:00Z",
+        ]
+    };
+    let (code, out, err) = sunplug(&args("50"));
+    assert_eq!(code, 0, "{err}");
+    // 50 → 60 % of 60 kWh at 90 %: 6.7 kWh in the cheap hour, 02:00 local.
+    assert!(out.contains("need 6.7 kWh"), "{out}");
+    assert!(
+        out.contains("planned start Tue 02:00; expected cost 0.67"),
+        "{out}"
+    );
+    // Above its minimum pv-only has nothing to plan.
+    let (code, _, err) = sunplug(&args("70"));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("does not plan") && err.contains("min_soc_by"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn the_plan_from_awattar_prices() {
     let t0 = 1_780_272_000_000i64; // 2026-06-01T00:00Z
