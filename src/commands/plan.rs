@@ -4,6 +4,8 @@
 //! It builds the daemon's own controller from the config, hands it the prices from `[prices]` (the
 //! fixed table, or one fetch from the provider) and steps it once with the car plugged in at `--soc`,
 //! so the plan printed is the one the service would make. A policy that does not plan is refused.
+//! The forecast column is the surplus from `[forecast]` (one fetch, or the forecast on its MQTT
+//! topic, minus the house load).
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Needs;
@@ -41,8 +43,12 @@ pub async fn plan(
         .prices
         .as_ref()
         .is_some_and(|p| p.source == PriceSource::Mqtt)
+        || cfg
+            .forecast
+            .as_ref()
+            .is_some_and(|f| f.source == Some(crate::config::forecast::ForecastSource::Mqtt))
     {
-        // The list comes from the broker: load again with its password.
+        // The list or the forecast comes from the broker: load again with its password.
         cfg = crate::config::load(
             config,
             Needs {
@@ -75,6 +81,19 @@ pub async fn plan(
         };
         outlook.set_prices(series, now);
     }
+    let broker = cfg.mqtt.as_ref().map(|m| crate::daemon::forecast::Broker {
+        section: m,
+        password: cfg.secrets.mqtt_password.as_ref(),
+        dir: cfg.path.parent().unwrap_or(Path::new(".")),
+    });
+    let forecast_note = crate::daemon::forecast::fetch_once(
+        cfg.forecast.as_ref(),
+        broker,
+        cfg.tz,
+        now,
+        &mut outlook,
+    )
+    .await?;
     controller.set_outlook(outlook);
     let obs = Observation {
         charger: ChargerObs {
@@ -102,6 +121,9 @@ pub async fn plan(
     } else {
         let currency = cfg.prices.as_ref().map(|p| p.currency.as_str());
         print!("{}", table(plan, cfg.tz, currency));
+        if let Some(note) = forecast_note {
+            println!("{note}");
+        }
         println!("now: {}", decision.reason);
     }
     Ok(ExitCode::SUCCESS)

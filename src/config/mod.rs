@@ -8,6 +8,7 @@
 
 mod checks;
 pub use crate::diag;
+pub mod forecast;
 pub mod ocpp;
 mod params;
 mod policy_file;
@@ -119,6 +120,8 @@ pub struct Config {
     pub recording: RecordingSection,
     /// `[prices]`, when the site plans with prices.
     pub prices: Option<prices::PricesSection>,
+    /// `[forecast]`, when the site plans with a solar forecast.
+    pub forecast: Option<forecast::ForecastSection>,
     pub secrets: Secrets,
     pub state_dir: PathBuf,
     /// Not errors, but worth saying: e.g. secrets still holding the example's `REPLACE-ME`.
@@ -227,6 +230,18 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
             ck.push(
                 "prices.source",
                 "\"mqtt\" reads the list from the broker of [mqtt]: add that section".into(),
+            );
+        }
+    }
+    if let Some(f) = &raw.forecast {
+        for (key, message) in f.check() {
+            ck.push(&format!("forecast.{key}"), message);
+        }
+        if f.source == Some(forecast::ForecastSource::Mqtt) && raw.mqtt.is_none() {
+            ck.push(
+                "forecast.source",
+                "source = \"mqtt\" needs the [mqtt] section (the broker the forecast is published on)"
+                    .into(),
             );
         }
     }
@@ -418,6 +433,7 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         logging: raw.logging,
         recording: raw.recording,
         prices: raw.prices,
+        forecast: raw.forecast,
         secrets,
         warnings,
     })
