@@ -8,6 +8,7 @@
 
 mod checks;
 pub use crate::diag;
+pub mod forecast;
 pub mod ocpp;
 mod params;
 mod policy_file;
@@ -85,6 +86,8 @@ pub struct Secrets {
     pub smappee_client_secret: Option<SecretString>,
     pub smappee_password: Option<SecretString>,
     pub enode_client_secret: Option<SecretString>,
+    /// `[prices] token_file`: the ENTSO-E or Tibber API token.
+    pub prices_token: Option<SecretString>,
     /// OCPP charge points' Basic auth passwords, by charge point id.
     pub ocpp_passwords: std::collections::BTreeMap<String, SecretString>,
 }
@@ -117,6 +120,8 @@ pub struct Config {
     pub recording: RecordingSection,
     /// `[prices]`, when the site plans with prices.
     pub prices: Option<prices::PricesSection>,
+    /// `[forecast]`, when the site plans with a solar forecast.
+    pub forecast: Option<forecast::ForecastSection>,
     pub secrets: Secrets,
     pub state_dir: PathBuf,
     /// Not errors, but worth saying: e.g. secrets still holding the example's `REPLACE-ME`.
@@ -221,6 +226,24 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         for (key, message) in p.check() {
             ck.push(&format!("prices.{key}"), message);
         }
+        if p.source == prices::PriceSource::Mqtt && raw.mqtt.is_none() {
+            ck.push(
+                "prices.source",
+                "\"mqtt\" reads the list from the broker of [mqtt]: add that section".into(),
+            );
+        }
+    }
+    if let Some(f) = &raw.forecast {
+        for (key, message) in f.check() {
+            ck.push(&format!("forecast.{key}"), message);
+        }
+        if f.source == Some(forecast::ForecastSource::Mqtt) && raw.mqtt.is_none() {
+            ck.push(
+                "forecast.source",
+                "source = \"mqtt\" needs the [mqtt] section (the broker the forecast is published on)"
+                    .into(),
+            );
+        }
     }
     let charger = check_charger(&mut ck, &raw, needs);
     check_vehicle(&mut ck, &raw, needs);
@@ -312,6 +335,25 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         );
     }
 
+    // The price provider's token: the commands that plan (they need the policy) read it.
+    if let (true, Some(p)) = (needs.policy, &raw.prices)
+        && p.source.needs_token()
+    {
+        let (credential, env) = match p.source {
+            prices::PriceSource::Tibber => ("tibber-token", "SUNPLUG_TIBBER_TOKEN"),
+            _ => ("entsoe-token", "SUNPLUG_ENTSOE_TOKEN"),
+        };
+        secrets.prices_token = secret(
+            &mut ck,
+            SecretSource {
+                key: "prices.token_file",
+                file: rel(&p.token_file),
+                credential,
+                env,
+            },
+        );
+    }
+
     // The policy file, with its own problems.
     let policy_path = raw.control.policy.as_ref().map(|p| dir.join(p));
     let mut policy = None;
@@ -391,6 +433,7 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         logging: raw.logging,
         recording: raw.recording,
         prices: raw.prices,
+        forecast: raw.forecast,
         secrets,
         warnings,
     })

@@ -29,6 +29,7 @@ pub struct RawConfig {
     pub logging: LoggingSection,
     pub recording: RecordingSection,
     pub prices: Option<super::prices::PricesSection>,
+    pub forecast: Option<super::forecast::ForecastSection>,
 }
 
 /// `[site]`, in `sunplug.toml` and in a scenario: one type, one set of defaults, one check

@@ -118,7 +118,7 @@ pub struct Controller {
     saturation: Saturation,
     /// The last solar step raised the PI's output to the policy's minimum (the floor).
     held_at_minimum: bool,
-    /// How fast the surplus moves, for the switch's bridging rule.
+    /// How fast the surplus moves, for the switch's bridging and share-budget rules.
     volatility: Volatility,
     /// The configured maximum (charger, cable, car); a station that reports a lower one lowers
     /// `params.guard.max` while it does.
@@ -227,6 +227,28 @@ impl Controller {
         self.switch = snapshot.switch;
         self.target_reached = snapshot.target_reached;
         self.guard.resume(charger_now, now);
+    }
+
+    /// The last command the guard let through (or the site sent, see [`Controller::overrule`]) and
+    /// when it changed; `None` before the first step.
+    pub fn last_command(&self) -> Option<(Command, DateTime<Utc>)> {
+        self.guard.last()
+    }
+
+    /// The site controller sent a lower command than this step's decision (a start held back for
+    /// the stagger, or the site's fuse). The guard remembers what was really sent (`before` is
+    /// [`Controller::last_command`] before the step), and the PI does not wind up against the cut.
+    pub fn overrule(
+        &mut self,
+        now: DateTime<Utc>,
+        command: Command,
+        before: Option<(Command, DateTime<Utc>)>,
+    ) {
+        let decided = self.guard.last().map(|(c, _)| c);
+        self.guard.overrule(command, now, before);
+        if decided.is_some_and(|d| d.current() > command.current()) {
+            self.saturation = Saturation::High;
+        }
     }
 
     /// One control step.
@@ -351,13 +373,6 @@ impl Controller {
                 })
                 .into(),
             }
-        } else if let Some(min) = self.min_soc(obs).filter(|m| soc.is_some_and(|s| s < *m)) {
-            Wish::Fixed {
-                current: p.guard.max,
-                reason: self
-                    .say(|| format!("below the minimum SoC {min}: full power"))
-                    .into(),
-            }
         } else {
             let ctx = PolicyContext {
                 now,
@@ -377,7 +392,23 @@ impl Controller {
                 command: last_command,
                 outlook: self.outlook.as_ref(),
             };
-            self.policy.policy.wish(&ctx)
+            match self.min_soc(obs).filter(|m| soc.is_some_and(|s| s < *m)) {
+                // Below the minimum: the policy may plan it (pv-only with prices); else full power.
+                Some(min) => (self.policy.common.plan_min_soc)
+                    .then(|| {
+                        self.policy
+                            .policy
+                            .below_min(&ctx, min, self.policy.common.min_soc_by)
+                    })
+                    .flatten()
+                    .unwrap_or_else(|| Wish::Fixed {
+                        current: p.guard.max,
+                        reason: self
+                            .say(|| format!("below the minimum SoC {min}: full power"))
+                            .into(),
+                    }),
+                None => self.policy.policy.wish(&ctx),
+            }
         };
 
         // 4. The wish as a current. The start/stop switch counts the car's solar and grid energy
@@ -549,7 +580,7 @@ impl Controller {
                             floor_w: p.supply().power(floor).0,
                             solar_w: solar,
                             grid_w: car.0 - solar,
-                            volatility_w: self.volatility.value(),
+                            volatility_w: self.volatility.now_w(),
                         };
                         let on = self
                             .switch

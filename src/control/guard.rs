@@ -117,6 +117,23 @@ impl Guard {
         self.last = Some((command, at));
     }
 
+    /// Something after the guard (the site controller: a staggered start, the site's fuse) sent a
+    /// lower command than the one this guard let through. Remember what was really sent, so the
+    /// ramp, the change interval and the car's power estimate count from it. `before` is what
+    /// [`Guard::last`] said before this step: when the command sent is that one, nothing changed,
+    /// and its time is kept.
+    pub fn overrule(
+        &mut self,
+        command: Command,
+        now: DateTime<Utc>,
+        before: Option<(Command, DateTime<Utc>)>,
+    ) {
+        self.last = match before {
+            Some((c, at)) if c == command => Some((c, at)),
+            _ => Some((command, now)),
+        };
+    }
+
     /// No car is connected: pause at once. The change interval protects a car; with none there is
     /// nothing to protect, and a stale limit must not wait for the next car.
     pub fn idle(&mut self, now: DateTime<Utc>) -> Guarded {
@@ -274,6 +291,34 @@ mod tests {
             g.apply(t(10), Some(Amps(8.0)), None).command.current(),
             Amps(8.0)
         );
+    }
+
+    #[test]
+    fn an_overrule_counts_from_what_was_sent() {
+        let mut g = Guard::new(params());
+        g.resume(Command::Pause, t(-100));
+        let before = g.last();
+        // The guard let a start through; the site held it back: the pause since t(-100) stands.
+        assert!(g.apply(t(0), Some(Amps(6.0)), None).command.is_charging());
+        g.overrule(Command::Pause, t(0), before);
+        assert_eq!(g.last(), before);
+        // A cut to a lower current is a change now: the interval counts from it.
+        g.resume(
+            Command::Charge {
+                current: Amps(16.0),
+                phases: Phases::Three,
+            },
+            t(-100),
+        );
+        let before = g.last();
+        let eight = Command::Charge {
+            current: Amps(8.0),
+            phases: Phases::Three,
+        };
+        g.overrule(eight, t(0), before);
+        assert_eq!(g.last(), Some((eight, t(0))));
+        let out = g.apply(t(5), Some(Amps(16.0)), None);
+        assert_eq!((out.command, out.clamp), (eight, Some("interval")));
     }
 
     #[test]

@@ -166,10 +166,29 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
     );
     let (prices_tx, mut prices_rx) = watch::channel::<super::prices::Fetched>(None);
     let mut outlook = cfg.prices.as_ref().map(super::prices::outlook);
-    let _prices_task = cfg
-        .prices
-        .clone()
-        .map(|p| super::prices::spawn(p, cfg.tz, clock.clone(), prices_tx, stop.clone(), speed));
+    if outlook.is_none() && cfg.forecast.is_some() {
+        outlook = Some(crate::control::plan::outlook::Outlook::new(0.0));
+    }
+    // Until the first list arrives, the plan prices every slot at the fallback (not at 0).
+    if let Some(o) = &outlook {
+        controller.set_outlook(o.clone());
+    }
+    let mut forecast = cfg.forecast.clone().map(|f| {
+        super::forecast::ForecastFeed::start(f, cfg.tz, clock.clone(), stop.clone(), speed)
+    });
+    let _prices_task = cfg.prices.clone().and_then(|p| {
+        let token = cfg.secrets.prices_token.clone();
+        super::prices::spawn(
+            p,
+            token,
+            cfg.tz,
+            clock.clone(),
+            prices_tx.clone(),
+            stop.clone(),
+            speed,
+        )
+    });
+    let mqtt_prices = cfg.prices.as_ref().and_then(super::prices::MqttPrices::new);
     let (vehicle_tx, vehicle_rx) = watch::channel::<Option<VehicleUpdate>>(None);
     let mut vehicle_task = spawn_vehicle(vehicle, clock.clone(), vehicle_tx, stop.clone(), speed);
 
@@ -189,6 +208,8 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         let mut subs = meter.topics();
         subs.extend(charger_power.iter().flat_map(|p| p.topics()));
         subs.extend(vehicle_topics.iter().flat_map(|v| v.topics()));
+        subs.extend(mqtt_prices.iter().map(|p| p.topic.clone()));
+        subs.extend(forecast.iter().flat_map(|f| f.topics()));
         subs.push(topics.commands());
         subs.push(topics.ha_status());
         for t in subs {
@@ -293,6 +314,13 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                                 }
                                 Err(e) => warn!("Home Assistant command rejected: {e}"),
                             }
+                        } else if let Some(r) = mqtt_prices.as_ref().and_then(|p| p.on_message(&topic, &payload)) {
+                            match r {
+                                Ok(series) => {
+                                    prices_tx.send_replace(Some((series, now)));
+                                }
+                                Err(e) => warn!("prices on {topic} refused, the list before stays: {e}"),
+                            }
                         } else {
                             if meter.on_message(&topic, &payload, retained, now) {
                                 // A big change in the balance is acted on now, not at the next tick
@@ -307,7 +335,8 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                                 }
                             } else {
                                 let _ = charger_power.as_mut().is_some_and(|p| p.on_message(&topic, &payload, retained, now))
-                                    || vehicle_topics.as_mut().is_some_and(|v| v.on_message(&topic, &payload, retained, now));
+                                    || vehicle_topics.as_mut().is_some_and(|v| v.on_message(&topic, &payload, retained, now))
+                                    || forecast.as_mut().is_some_and(|f| f.on_message(&topic, &payload, now));
                             }
                         }
                     }
@@ -360,6 +389,11 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                     o.set_prices(series, at);
                     controller.set_outlook(o.clone());
                 }
+                if let (Some(o), Some(f)) = (&mut outlook, &mut forecast)
+                    && f.poll(o)
+                {
+                    controller.set_outlook(o.clone());
+                }
                 let d = controller.step(now, &obs);
                 last_step = tokio::time::Instant::now();
                 last_step_grid = obs.meter.map(|m| m.value.balance.grid(Watts::ZERO).0);
@@ -375,6 +409,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 if let Some(l) = &link {
                     let mut view = state_view(&d, &obs, &report, &persisted, controller.policy_name(), controller.plan(), now);
                     view.vehicle_warning = vehicle_update.warning.map(|w| w.message().to_string());
+                    view.solar_forecast_today_kwh = forecast.as_ref().and_then(|f| f.remaining_today_kwh(now)).map(|k| (k * 100.0).round() / 100.0);
                     l.publish(&topics.state(), &view.to_json(), true);
                     if let Some(loc) = vehicle_update.location {
                         l.publish(&topics.car_location(), &ha::location_payload(loc.value.latitude, loc.value.longitude, loc.value.accuracy_m.unwrap_or(0.0)), true);
