@@ -207,6 +207,30 @@ pub fn variants(base: &str, knobs: &[Knob], path: &Path) -> anyhow::Result<Vec<V
         .collect()
 }
 
+/// A script policy names its script relative to its own file: written to `to`, the chosen variant
+/// must still find the script it was tuned with, so a relative `script` is rewritten relative to
+/// `to`'s directory (absolute when no relative path leads there).
+fn relocate_script(text: &str, from: &Path, to: &Path) -> anyhow::Result<String> {
+    let mut table: toml::Table = toml::from_str(text)?;
+    let Some(toml::Value::String(script)) = table.get("script") else {
+        return Ok(text.to_string());
+    };
+    if Path::new(script).is_absolute() {
+        return Ok(text.to_string());
+    }
+    let dir_of = |p: &Path| -> anyhow::Result<PathBuf> {
+        let abs = std::path::absolute(p).with_context(|| format!("{}", p.display()))?;
+        Ok(abs.parent().map_or(abs.clone(), Path::to_path_buf))
+    };
+    let script_abs = dir_of(from)?.join(script);
+    let moved = pathdiff::diff_paths(&script_abs, dir_of(to)?).unwrap_or(script_abs);
+    table.insert(
+        "script".into(),
+        toml::Value::String(moved.to_string_lossy().into_owned()),
+    );
+    Ok(toml::to_string(&table)?)
+}
+
 fn show(knobs: &[Knob], values: &[toml::Value]) -> String {
     knobs
         .iter()
@@ -417,7 +441,8 @@ pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::
             )),
     );
     let out_path = output.map_or_else(|| dir.join(&tf.output), Path::to_path_buf);
-    std::fs::write(&out_path, format!("{header}{}", vars[best].text))
+    let text = relocate_script(&vars[best].text, &policy_path, &out_path)?;
+    std::fs::write(&out_path, format!("{header}{text}"))
         .with_context(|| format!("cannot write {}", out_path.display()))?;
     let _ = writeln!(out, "\nwrote {} (variant {best})", out_path.display());
     let page_path = out_path.with_extension("html");

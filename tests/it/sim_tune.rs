@@ -76,3 +76,38 @@ fn a_bad_knob_is_refused_with_its_name() {
     assert_ne!(code, 0);
     assert!(stderr.contains("switch.stop_energy_wh = -5"), "{stderr}");
 }
+
+/// A script policy's `[params]` are knobs like any other, and the chosen variant, written somewhere
+/// else, still finds the script it was tuned with.
+#[test]
+fn a_scripts_params_are_tuned_and_the_written_policy_finds_its_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = root();
+    let tune_file = dir.path().join("tune-script.toml");
+    std::fs::write(
+        &tune_file,
+        format!(
+            "scenario = \"{}\"\ndays = \"{}\"\ndates = [\"2016-06-10\", \"2016-06-17\"]\n\
+             policy = \"{}\"\noutput = \"out/script-tuned.toml\"\nobjective = \"savings\"\n\
+             [split]\nvalidation = [\"2016-06-10\"]\n\
+             [[knob]]\nkey = \"params.start_wh\"\nvalues = [15, 60]\n",
+            r.join("simulations/payerne-broken-clouds.toml").display(),
+            r.join("../shared/data/corpus").display(),
+            r.join("policies/pv-only-script.toml").display(),
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let (code, stdout, stderr) = sunplug(&["tune", tune_file.to_str().unwrap(), "--jobs", "1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("params.start_wh = 15"), "{stdout}");
+    assert!(stdout.contains("params.start_wh = 60"), "{stdout}");
+    let written = dir.path().join("out/script-tuned.toml");
+    let p = sunplug::config::load_policy(&written).unwrap_or_else(|e| {
+        panic!(
+            "the written script policy loads: {e}\n{}",
+            std::fs::read_to_string(&written).unwrap()
+        )
+    });
+    assert_eq!(p.module, "script");
+}
