@@ -16,6 +16,7 @@ mod demo;
 mod e2e_service;
 mod guard_props;
 mod install_recipe;
+mod loadpoint_config;
 mod ocpp_central;
 mod ocpp_cli;
 mod ocpp_daemon;
