@@ -229,6 +229,28 @@ impl Controller {
         self.guard.resume(charger_now, now);
     }
 
+    /// The last command the guard let through (or the site sent, see [`Controller::overrule`]) and
+    /// when it changed; `None` before the first step.
+    pub fn last_command(&self) -> Option<(Command, DateTime<Utc>)> {
+        self.guard.last()
+    }
+
+    /// The site controller sent a lower command than this step's decision (a start held back for
+    /// the stagger, or the site's fuse). The guard remembers what was really sent (`before` is
+    /// [`Controller::last_command`] before the step), and the PI does not wind up against the cut.
+    pub fn overrule(
+        &mut self,
+        now: DateTime<Utc>,
+        command: Command,
+        before: Option<(Command, DateTime<Utc>)>,
+    ) {
+        let decided = self.guard.last().map(|(c, _)| c);
+        self.guard.overrule(command, now, before);
+        if decided.is_some_and(|d| d.current() > command.current()) {
+            self.saturation = Saturation::High;
+        }
+    }
+
     /// One control step.
     pub fn step(&mut self, now: DateTime<Utc>, obs: &Observation) -> Decision {
         self.follow_station_max(obs.charger.max);

@@ -117,6 +117,23 @@ impl Guard {
         self.last = Some((command, at));
     }
 
+    /// Something after the guard (the site controller: a staggered start, the site's fuse) sent a
+    /// lower command than the one this guard let through. Remember what was really sent, so the
+    /// ramp, the change interval and the car's power estimate count from it. `before` is what
+    /// [`Guard::last`] said before this step: when the command sent is that one, nothing changed,
+    /// and its time is kept.
+    pub fn overrule(
+        &mut self,
+        command: Command,
+        now: DateTime<Utc>,
+        before: Option<(Command, DateTime<Utc>)>,
+    ) {
+        self.last = match before {
+            Some((c, at)) if c == command => Some((c, at)),
+            _ => Some((command, now)),
+        };
+    }
+
     /// No car is connected: pause at once. The change interval protects a car; with none there is
     /// nothing to protect, and a stale limit must not wait for the next car.
     pub fn idle(&mut self, now: DateTime<Utc>) -> Guarded {

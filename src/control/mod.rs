@@ -4,7 +4,9 @@
 //! built-in [`policies`], the [`Controller`] (PI loop, start/stop switch, SoC estimate, fail-safe) and
 //! the [`guard`] (floor, caps, ramp, change interval), and the [`actuate`] actuator (command → charger
 //! request: dedupe, replug, backoff, manual changes), and the departure [`plan`] (least-cost grid
-//! slots from a price list and a solar forecast). No I/O, no async, no clock: `now` comes in.
+//! slots from a price list and a solar forecast), and the [`site`] controller (several loadpoints on
+//! one connection: shared surplus by priority, staggered starts, the per-phase fuse). No I/O, no
+//! async, no clock: `now` comes in.
 //! `clippy.toml` forbids `Utc::now()` and friends outside `crate::clock`.
 
 pub mod actuate;
@@ -17,6 +19,7 @@ pub mod pi;
 pub mod plan;
 pub mod policies;
 pub mod policy;
+pub mod site;
 pub mod soc;
 
 pub use controller::{Controller, ControllerParams, Snapshot};
