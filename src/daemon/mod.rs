@@ -1,10 +1,13 @@
 //! The service: wiring sources, the controller and the charger into one loop.
 //!
-//! Owns: the event loop (`run`), the charger writer task, the demo ([`demo`]), restart state ([`state`]), Home Assistant
-//! discovery and commands ([`ha`]), recording for replay ([`recorder`]) and systemd ([`systemd`]).
+//! Owns: the event loop (`run`; [`site_run`] for several loadpoints, with their Home Assistant
+//! devices in [`ha_site`]), the charger writer task, the demo ([`demo`]), restart state
+//! ([`state`]), Home Assistant discovery and commands ([`ha`]), recording for replay
+//! ([`recorder`]) and systemd ([`systemd`]).
 
 pub mod adapters;
 pub mod ha;
+pub mod ha_site;
 pub mod ports;
 pub mod prices;
 pub mod recorder;
@@ -12,6 +15,7 @@ mod reload;
 pub mod run;
 pub mod service;
 mod settings;
+pub mod site_run;
 pub mod state;
 pub mod systemd;
 mod view;
