@@ -372,11 +372,14 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
                                 Err(e) => warn!("Home Assistant command for {} rejected: {e}", r.cfg.name),
                             }
                         } else if !meter.on_message(&topic, &payload, retained, now) {
+                            // Every loadpoint sees it: one realtime message carries every
+                            // connector's channels.
                             for r in &mut running {
-                                let ours = r.charger_power.as_mut().is_some_and(|p| p.on_message(&topic, &payload, retained, now))
-                                    || r.vehicle_topics.as_mut().is_some_and(|v| v.on_message(&topic, &payload, retained, now));
-                                if ours {
-                                    break;
+                                if let Some(p) = r.charger_power.as_mut() {
+                                    p.on_message(&topic, &payload, retained, now);
+                                }
+                                if let Some(v) = r.vehicle_topics.as_mut() {
+                                    v.on_message(&topic, &payload, retained, now);
                                 }
                             }
                         }
