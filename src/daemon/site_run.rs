@@ -466,14 +466,27 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
                     policy: "site".into(),
                     extra: Vec::new(),
                 };
+                // Lower first: an increase waits while another loadpoint's decrease is not yet
+                // confirmed by its charger, so the chargers never carry more than the fuse even
+                // for the moment between two writes (the writers run independently).
+                let lowering = running.iter().zip(&reports).zip(&sd.loadpoints).any(|((r, rep), lpd)| {
+                    let sent = *r.wish.borrow();
+                    lowered(sent, lpd.decision.command) || pending_decrease(sent, rep)
+                });
                 let mut changed = false;
                 for (i, (r, lpd)) in running.iter_mut().zip(&sd.loadpoints).enumerate() {
                     let d: &Decision = &lpd.decision;
-                    r.wish.send_if_modified(|w| {
-                        let c = *w != Some(d.command);
-                        *w = Some(d.command);
-                        c
-                    });
+                    let sent = *r.wish.borrow();
+                    let raise = sent.is_none_or(|s| d.command.current().0 > s.current().0 + 1e-9);
+                    if raise && lowering && sent.is_some() {
+                        tracing::debug!("loadpoint {}: {} waits for another loadpoint to come down first", r.cfg.name, d.command);
+                    } else {
+                        r.wish.send_if_modified(|w| {
+                            let c = *w != Some(d.command);
+                            *w = Some(d.command);
+                            c
+                        });
+                    }
                     let Some(l) = site.loadpoint(i) else { continue };
                     let c = l.controller();
                     log_decision(d, &mut r.last_logged, &notifier, c.policy_name());
@@ -568,5 +581,24 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
     match died {
         Some(why) => Err(anyhow::anyhow!("{why}")),
         None => Ok(()),
+    }
+}
+
+/// Whether `next` asks less current than `sent`.
+fn lowered(sent: Option<Command>, next: Command) -> bool {
+    sent.is_some_and(|s| next.current().0 + 1e-9 < s.current().0)
+}
+
+/// Whether the charger still offers more than `sent` asks (a decrease not yet confirmed).
+fn pending_decrease(sent: Option<Command>, report: &ChargerReport) -> bool {
+    match sent {
+        None => false,
+        Some(Command::Pause) => {
+            report.confirmed != Some(Request::Pause)
+                && report.state.is_some_and(|s| s.paused != Some(true))
+        }
+        Some(Command::Charge { current, .. }) => {
+            report.offered.is_some_and(|o| o.0 > current.0 + 1e-6)
+        }
     }
 }

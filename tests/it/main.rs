@@ -36,6 +36,7 @@ mod sim_oracle;
 mod sim_plan;
 mod sim_synthetic;
 mod sim_tune;
+mod site_loop;
 mod smappee_auth;
 mod smappee_cli;
 mod smappee_commands;
