@@ -14,6 +14,7 @@ mod daemon_loop;
 mod deb_package;
 mod demo;
 mod e2e_service;
+mod e2e_site;
 mod guard_props;
 mod install_recipe;
 mod loadpoint_config;
