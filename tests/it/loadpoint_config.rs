@@ -244,3 +244,90 @@ fn check_config_lists_the_loadpoints() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_shipped_two_car_example_passes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sunplug"))
+        .args([
+            "check-config",
+            root.join("examples/sunplug-two-cars.toml")
+                .to_str()
+                .unwrap(),
+        ])
+        .env_remove("SUNPLUG_SMAPPEE_PASSWORD")
+        .env_remove("SUNPLUG_SMAPPEE_CLIENT_SECRET")
+        .env_remove("SUNPLUG_ENODE_CLIENT_SECRET")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("loadpoint \"commuter\", priority 2"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("loadpoint \"runabout\", priority 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 phase (L2), 6.00 A .. 16.00 A, vehicle mqtt"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn ocpp_loadpoints_name_their_charge_points() {
+    let ocpp = r#"
+[ocpp]
+charge_points = [{ id = "garage" }, { id = "drive" }]
+
+[[loadpoint]]
+name = "a"
+charge_point = "garage"
+
+[[loadpoint]]
+name = "b"
+charge_point = "drive"
+"#;
+    // The charger kind is set in [charger]: BASE's section, for OCPP.
+    let dir = dir_with_policies();
+    let path = dir.path().join("sunplug.toml");
+    let text = format!(
+        "{}{ocpp}",
+        BASE.replace("[charger]\n", "[charger]\nkind = \"ocpp\"\n")
+    );
+    std::fs::write(&path, &text).unwrap();
+    let cfg = config::load_str(&path, &text, Needs::default()).unwrap_or_else(|p| panic!("{p}"));
+    let refs: Vec<_> = cfg.loadpoints.iter().map(|l| l.charger.clone()).collect();
+    assert_eq!(
+        refs,
+        vec![
+            ChargerRef::Ocpp {
+                charge_point: "garage".into()
+            },
+            ChargerRef::Ocpp {
+                charge_point: "drive".into()
+            }
+        ]
+    );
+    let bad = text.replace("charge_point = \"drive\"", "charge_point = \"gate\"");
+    let err = config::load_str(&path, &bad, Needs::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("loadpoint[1].charge_point"), "{err}");
+    assert!(
+        err.contains("\"gate\" is not in [ocpp] charge_points (they are: garage, drive)"),
+        "{err}"
+    );
+    let missing = text.replace("charge_point = \"drive\"\n", "");
+    let err = config::load_str(&path, &missing, Needs::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing: name the charge point"), "{err}");
+}
