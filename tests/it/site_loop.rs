@@ -171,6 +171,10 @@ priority = 1
 
 impl Site {
     async fn start(fuse: Option<f64>) -> Site {
+        Site::start_in(tempfile::tempdir().unwrap(), fuse).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, fuse: Option<f64>) -> Site {
         let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0()));
         let emu_cfg = EmulatorConfig {
             connectors: vec![(1, 6.0, 16.0), (2, 6.0, 16.0)],
@@ -184,7 +188,6 @@ impl Site {
             emu.plug_in(pos);
             emu.set_car_max(pos, 16.0);
         }
-        let dir = tempfile::tempdir().unwrap();
         let cfg = config(dir.path(), &emu.base_url(), &emu_cfg, fuse);
         let chargers = loadpoint_chargers(&cfg, clock.clone()).unwrap();
         let loadpoints = chargers
@@ -250,6 +253,17 @@ impl Site {
             .write_log()
             .into_iter()
             .find(|w| w.position == pos && w.offered_a >= 6.0)
+    }
+
+    async fn send(&self, topic: &str, payload: &str) {
+        self.tx
+            .send(MqttIn::Message {
+                topic: topic.into(),
+                payload: payload.as_bytes().to_vec(),
+                retained: false,
+            })
+            .await
+            .unwrap();
     }
 
     async fn stop(mut self) -> (SmappeeEmulator, Arc<FakeMqtt>, tempfile::TempDir) {
@@ -385,4 +399,39 @@ async fn a_fuse_limited_site_never_exceeds_the_fuse_per_phase() {
         "the fuse is used, not left idle: {now:?} ({log:#?})"
     );
     site.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_loadpoint_keeps_its_settings_and_the_first_resumes_an_old_state_file() {
+    use sunplug::daemon::state::{Persisted, StateStore};
+    let dir = tempfile::tempdir().unwrap();
+    // The state of the single charger this site was before.
+    let store = StateStore::open(&dir.path().join("state")).unwrap();
+    let mut old = Persisted::default();
+    old.settings.target_soc = sunplug::units::Soc::new(70.0);
+    store.save("state.json", &old).unwrap();
+
+    let mut site = Site::start_in(dir, None).await;
+    site.run_for(10).await;
+    let state = |mqtt: &FakeMqtt, name: &str| -> Value {
+        serde_json::from_str(&mqtt.last(&format!("sunplug/{name}/state")).unwrap()).unwrap()
+    };
+    assert_eq!(state(&site.mqtt, "first")["target_soc_setting"], 70.0);
+    assert_eq!(
+        state(&site.mqtt, "second")["target_soc_setting"],
+        Value::Null
+    );
+
+    // A Home Assistant command for one loadpoint changes that one only.
+    site.send("sunplug/second/set/target_soc", "55").await;
+    site.send("sunplug/second/set/target_soc", "555").await; // refused: outside 0..=100
+    site.run_for(10).await;
+    assert_eq!(state(&site.mqtt, "second")["target_soc_setting"], 55.0);
+    assert_eq!(state(&site.mqtt, "first")["target_soc_setting"], 70.0);
+    let (_emu, _mqtt, dir) = site.stop().await;
+    let store = StateStore::open(&dir.path().join("state")).unwrap();
+    let second: Persisted = store.load("loadpoint-second.json").unwrap().unwrap();
+    assert_eq!(second.settings.target_soc, sunplug::units::Soc::new(55.0));
+    let first: Persisted = store.load("loadpoint-first.json").unwrap().unwrap();
+    assert_eq!(first.settings.target_soc, sunplug::units::Soc::new(70.0));
 }
