@@ -589,16 +589,66 @@ fn lowered(sent: Option<Command>, next: Command) -> bool {
     sent.is_some_and(|s| next.current().0 + 1e-9 < s.current().0)
 }
 
-/// Whether the charger still offers more than `sent` asks (a decrease not yet confirmed).
+/// Whether the charger still offers more than `sent` asks (a decrease not yet confirmed). Unknown
+/// counts as pending (the safe side of the fuse), except where lowering is not sunplug's to wait
+/// for: no car on the connector, or a change made in the vendor's app that sunplug yields to.
 fn pending_decrease(sent: Option<Command>, report: &ChargerReport) -> bool {
-    match sent {
-        None => false,
-        Some(Command::Pause) => {
-            report.confirmed != Some(Request::Pause)
-                && report.state.is_some_and(|s| s.paused != Some(true))
+    let Some(sent) = sent else {
+        return false;
+    };
+    if report.manual.as_ref().is_some_and(|(_, yielded)| *yielded)
+        || report.state.is_some_and(|s| s.plugged == Some(false))
+    {
+        return false;
+    }
+    report.offered.is_none_or(|o| o.0 > sent.current().0 + 1e-6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::ChargerObs;
+    use crate::units::{Amps, Phases};
+
+    fn charge(a: f64) -> Command {
+        Command::Charge {
+            current: Amps(a),
+            phases: Phases::Three,
         }
-        Some(Command::Charge { current, .. }) => {
-            report.offered.is_some_and(|o| o.0 > current.0 + 1e-6)
-        }
+    }
+
+    #[test]
+    fn a_decrease_is_pending_until_the_charger_offers_no_more() {
+        let mut r = ChargerReport {
+            offered: Some(Amps(14.0)),
+            state: Some(ChargerObs {
+                plugged: Some(true),
+                ..ChargerObs::default()
+            }),
+            ..ChargerReport::default()
+        };
+        assert!(lowered(Some(charge(14.0)), charge(10.0)));
+        assert!(!lowered(Some(charge(10.0)), charge(14.0)));
+        assert!(!lowered(None, Command::Pause));
+        assert!(pending_decrease(Some(charge(10.0)), &r));
+        assert!(pending_decrease(Some(Command::Pause), &r));
+        r.offered = Some(Amps(10.0));
+        assert!(!pending_decrease(Some(charge(10.0)), &r));
+        assert!(pending_decrease(Some(Command::Pause), &r));
+        r.offered = None;
+        assert!(
+            pending_decrease(Some(charge(10.0)), &r),
+            "unknown counts as pending"
+        );
+        // Not sunplug's to wait for: no car, or a change in the app it yields to.
+        r.state = Some(ChargerObs {
+            plugged: Some(false),
+            ..ChargerObs::default()
+        });
+        assert!(!pending_decrease(Some(Command::Pause), &r));
+        r.state = None;
+        r.manual = Some(("set to 16 A in the app".into(), true));
+        assert!(!pending_decrease(Some(Command::Pause), &r));
+        assert!(!pending_decrease(None, &r));
     }
 }
