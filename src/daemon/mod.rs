@@ -16,6 +16,7 @@ pub mod run;
 pub mod service;
 mod settings;
 pub mod site_run;
+mod site_setup;
 pub mod state;
 pub mod systemd;
 mod view;

@@ -3,7 +3,8 @@
 //! vehicle, state file and Home Assistant device.
 //!
 //! Owns: [`SiteWiring`] / [`LoadpointWiring`] (everything the loop talks to, injected by the caller)
-//! and [`run_site`]. Each tick: every loadpoint's charger report and car become a
+//! and [`run_site`]; starting each loadpoint (state, policy, writer, vehicle) is `site_setup.rs`.
+//! Each tick: every loadpoint's charger report and car become a
 //! [`LoadpointObs`], [`SiteController::step`] shares the surplus and the fuse among them and staggers
 //! their starts, and each command goes to that loadpoint's writer (the one actuator path,
 //! `control::actuate` in `writer.rs`). A config without `[[loadpoint]]` tables runs in `run.rs`
@@ -21,35 +22,28 @@ use super::ports::{
     VehicleUpdate,
 };
 use super::recorder::{Recorder, Row};
-use super::run::{charger_command, ended, recv, spawn_vehicle};
-use super::settings::{
-    STATE_FILE, apply_command, list_policies, load_named, merge_vehicle, save_as,
-};
-use super::state::{Persisted, StateStore};
+use super::run::{charger_command, ended, recv};
+use super::settings::{apply_command, merge_vehicle, save_as};
+use super::site_setup::{Running, lowered, pending_decrease, start_loadpoints};
+use super::state::StateStore;
 use super::systemd::Notifier;
 use super::view::{log_decision, state_view};
-use super::writer::{ChargerReport, WriterSettings, spawn_writer};
 use crate::clock::Clock;
-use crate::config::{Config, Loadpoint as LoadpointConfig};
-use crate::control::actuate::{ActuatorSettings, Request};
-use crate::control::site::{
-    self, LoadpointObs, LoadpointSpec, SiteController, SiteObservation, SiteParams,
-};
-use crate::control::{Command, Decision};
+use crate::config::Config;
+use crate::control::Decision;
+use crate::control::actuate::Request;
+use crate::control::site::{self, LoadpointObs, SiteController, SiteObservation, SiteParams};
 use crate::units::Watts;
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 const SAVE_EVERY: Duration = Duration::from_secs(60);
 const WATCHDOG_FALLBACK: Duration = Duration::from_secs(10);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-const OCPP_POLL: Duration = Duration::from_secs(2);
 
 /// One loadpoint's ports, in the order of `Config::loadpoints`.
 pub struct LoadpointWiring<C: ChargerPort, V: VehiclePort> {
@@ -73,27 +67,6 @@ pub struct SiteWiring<C: ChargerPort, V: VehiclePort> {
     pub speed: f64,
     /// Every step's decisions, for a watcher (tests); `None`: nobody.
     pub decisions: Option<watch::Sender<Option<site::SiteDecision>>>,
-}
-
-/// One loadpoint as the loop runs it.
-struct Running {
-    cfg: LoadpointConfig,
-    topics: Topics,
-    file: String,
-    persisted: Persisted,
-    wish: watch::Sender<Option<Command>>,
-    report: watch::Receiver<ChargerReport>,
-    writer: JoinHandle<()>,
-    vehicle: watch::Receiver<Option<VehicleUpdate>>,
-    vehicle_task: JoinHandle<()>,
-    charger_power: Option<Box<dyn TopicSource<Output = PowerOutput>>>,
-    vehicle_topics: Option<Box<dyn TopicSource<Output = VehicleUpdate>>>,
-    policy_dir: Option<PathBuf>,
-    policy_names: Vec<String>,
-    base_policy: String,
-    was_plugged: Option<bool>,
-    last_logged: Option<(Command, String)>,
-    saved_as: Option<Command>,
 }
 
 /// Run a site until `shutdown` completes.
@@ -130,105 +103,18 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
         .as_ref()
         .map(|m| Topics::new(&m.base_topic, &m.discovery_prefix, &cfg.site_name))
         .unwrap_or_else(|| Topics::new("sunplug", "homeassistant", &cfg.site_name));
-    let policies = cfg.take_loadpoint_policies();
     let stop = CancellationToken::new();
 
-    let mut specs = Vec::new();
-    let mut running = Vec::new();
-    for (i, ((lp, port), policy)) in cfg
-        .loadpoints
-        .clone()
-        .into_iter()
-        .zip(ports)
-        .zip(policies)
-        .enumerate()
-    {
-        let file = format!("loadpoint-{}.json", lp.name);
-        let mut persisted: Option<Persisted> = store.load(&file).unwrap_or_else(|e| {
-            warn!("{e}");
-            None
-        });
-        if persisted.is_none() && i == 0 {
-            // The site was one charger before: its settings go on with the first loadpoint.
-            persisted = store.load(STATE_FILE).unwrap_or_else(|e| {
-                warn!("{e}");
-                None
-            });
-        }
-        let persisted = persisted.unwrap_or_default();
-        let policy = policy
-            .ok_or_else(|| anyhow::anyhow!("loadpoint \"{}\" has no policy loaded", lp.name))?;
-        let policy_dir = lp
-            .policy_path
-            .as_deref()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf);
-        let base_policy = policy.name.clone();
-        let policy = match (&persisted.settings.policy, &policy_dir) {
-            (Some(name), Some(dir)) if *name != policy.name => {
-                load_named(dir, name).unwrap_or(policy)
-            }
-            _ => policy,
-        };
-        let params = cfg.loadpoint_params(&lp);
-        let mut spec = LoadpointSpec::new(lp.name.clone(), lp.phases);
-        spec.priority = lp.priority;
-        spec.phase = match lp.line {
-            Some(crate::config::Line::L2) => site::Line::L2,
-            Some(crate::config::Line::L3) => site::Line::L3,
-            _ => site::Line::L1,
-        };
-        specs.push(site::Loadpoint::new(spec, params, policy));
-
-        let (wish, wish_rx) = watch::channel::<Option<Command>>(None);
-        let (report_tx, report) = watch::channel(ChargerReport::default());
-        let smappee = cfg.smappee.clone().unwrap_or_default();
-        let writer = spawn_writer(
-            port.charger,
-            clock.clone(),
-            wish_rx,
-            report_tx,
-            WriterSettings {
-                poll_interval: scaled(match cfg.charger_kind {
-                    crate::config::ocpp::ChargerKind::Ocpp => OCPP_POLL,
-                    crate::config::ocpp::ChargerKind::Smappee => {
-                        smappee.poll_interval.get().max(Duration::from_secs(1))
-                    }
-                }),
-                safe_state: cfg.control.on_shutdown,
-                actuator: ActuatorSettings {
-                    resolution: crate::chargers::smappee::mapping::resolution(&lp.limits),
-                    on_manual_change: cfg.on_manual_change,
-                    manual_grace: scaled(cfg.manual_grace),
-                },
-                dry_run,
-            },
-            stop.clone(),
-        );
-        let (vehicle_tx, vehicle) = watch::channel::<Option<VehicleUpdate>>(None);
-        let vehicle_task =
-            spawn_vehicle(port.vehicle, clock.clone(), vehicle_tx, stop.clone(), speed);
-        let policy_names = policy_dir.as_deref().map(list_policies).unwrap_or_default();
-        running.push(Running {
-            topics: site_topics.loadpoint(&lp.name),
-            cfg: lp,
-            file,
-            persisted,
-            wish,
-            report,
-            writer,
-            vehicle,
-            vehicle_task,
-            charger_power: port.charger_power,
-            vehicle_topics: port.vehicle_topics,
-            policy_dir,
-            policy_names,
-            base_policy,
-            was_plugged: None,
-            last_logged: None,
-            saved_as: None,
-        });
-    }
+    let (specs, mut running) = start_loadpoints(
+        &mut cfg,
+        ports,
+        &store,
+        &site_topics,
+        &clock,
+        &stop,
+        dry_run,
+        speed,
+    )?;
     let mut site = SiteController::new(
         SiteParams {
             main_fuse: cfg.main_fuse,
@@ -581,74 +467,5 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
     match died {
         Some(why) => Err(anyhow::anyhow!("{why}")),
         None => Ok(()),
-    }
-}
-
-/// Whether `next` asks less current than `sent`.
-fn lowered(sent: Option<Command>, next: Command) -> bool {
-    sent.is_some_and(|s| next.current().0 + 1e-9 < s.current().0)
-}
-
-/// Whether the charger still offers more than `sent` asks (a decrease not yet confirmed). Unknown
-/// counts as pending (the safe side of the fuse), except where lowering is not sunplug's to wait
-/// for: no car on the connector, or a change made in the vendor's app that sunplug yields to.
-fn pending_decrease(sent: Option<Command>, report: &ChargerReport) -> bool {
-    let Some(sent) = sent else {
-        return false;
-    };
-    if report.manual.as_ref().is_some_and(|(_, yielded)| *yielded)
-        || report.state.is_some_and(|s| s.plugged == Some(false))
-    {
-        return false;
-    }
-    report.offered.is_none_or(|o| o.0 > sent.current().0 + 1e-6)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::control::ChargerObs;
-    use crate::units::{Amps, Phases};
-
-    fn charge(a: f64) -> Command {
-        Command::Charge {
-            current: Amps(a),
-            phases: Phases::Three,
-        }
-    }
-
-    #[test]
-    fn a_decrease_is_pending_until_the_charger_offers_no_more() {
-        let mut r = ChargerReport {
-            offered: Some(Amps(14.0)),
-            state: Some(ChargerObs {
-                plugged: Some(true),
-                ..ChargerObs::default()
-            }),
-            ..ChargerReport::default()
-        };
-        assert!(lowered(Some(charge(14.0)), charge(10.0)));
-        assert!(!lowered(Some(charge(10.0)), charge(14.0)));
-        assert!(!lowered(None, Command::Pause));
-        assert!(pending_decrease(Some(charge(10.0)), &r));
-        assert!(pending_decrease(Some(Command::Pause), &r));
-        r.offered = Some(Amps(10.0));
-        assert!(!pending_decrease(Some(charge(10.0)), &r));
-        assert!(pending_decrease(Some(Command::Pause), &r));
-        r.offered = None;
-        assert!(
-            pending_decrease(Some(charge(10.0)), &r),
-            "unknown counts as pending"
-        );
-        // Not sunplug's to wait for: no car, or a change in the app it yields to.
-        r.state = Some(ChargerObs {
-            plugged: Some(false),
-            ..ChargerObs::default()
-        });
-        assert!(!pending_decrease(Some(Command::Pause), &r));
-        r.state = None;
-        r.manual = Some(("set to 16 A in the app".into(), true));
-        assert!(!pending_decrease(Some(Command::Pause), &r));
-        assert!(!pending_decrease(None, &r));
     }
 }
