@@ -106,7 +106,13 @@ struct Site {
 
 /// Two loadpoints on one dual station, 6–16 A each, 3-phase, pv-only; "first" has the higher
 /// priority. `fuse`: `[site] main_fuse_a`.
-fn config(dir: &Path, url: &str, emu: &EmulatorConfig, fuse: Option<f64>) -> config::Config {
+fn config(
+    dir: &Path,
+    url: &str,
+    emu: &EmulatorConfig,
+    fuse: Option<f64>,
+    second: &str,
+) -> config::Config {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     std::fs::copy(
@@ -159,7 +165,7 @@ priority = 2
 name = "second"
 connector = 2
 priority = 1
-"#,
+{second}"#,
         client = emu.client_id,
         user = emu.username,
         serial = emu.station_serial,
@@ -171,10 +177,11 @@ priority = 1
 
 impl Site {
     async fn start(fuse: Option<f64>) -> Site {
-        Site::start_in(tempfile::tempdir().unwrap(), fuse).await
+        Site::start_in(tempfile::tempdir().unwrap(), fuse, "").await
     }
 
-    async fn start_in(dir: tempfile::TempDir, fuse: Option<f64>) -> Site {
+    /// `second`: more keys for the second loadpoint.
+    async fn start_in(dir: tempfile::TempDir, fuse: Option<f64>, second: &str) -> Site {
         let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0()));
         let emu_cfg = EmulatorConfig {
             connectors: vec![(1, 6.0, 16.0), (2, 6.0, 16.0)],
@@ -188,7 +195,7 @@ impl Site {
             emu.plug_in(pos);
             emu.set_car_max(pos, 16.0);
         }
-        let cfg = config(dir.path(), &emu.base_url(), &emu_cfg, fuse);
+        let cfg = config(dir.path(), &emu.base_url(), &emu_cfg, fuse, second);
         let chargers = loadpoint_chargers(&cfg, clock.clone()).unwrap();
         let loadpoints = chargers
             .into_iter()
@@ -411,7 +418,7 @@ async fn each_loadpoint_keeps_its_settings_and_the_first_resumes_an_old_state_fi
     old.settings.target_soc = sunplug::units::Soc::new(70.0);
     store.save("state.json", &old).unwrap();
 
-    let mut site = Site::start_in(dir, None).await;
+    let mut site = Site::start_in(dir, None, "").await;
     site.run_for(10).await;
     let state = |mqtt: &FakeMqtt, name: &str| -> Value {
         serde_json::from_str(&mqtt.last(&format!("sunplug/{name}/state")).unwrap()).unwrap()
@@ -434,4 +441,34 @@ async fn each_loadpoint_keeps_its_settings_and_the_first_resumes_an_old_state_fi
     assert_eq!(second.settings.target_soc, sunplug::units::Soc::new(55.0));
     let first: Persisted = store.load("loadpoint-first.json").unwrap().unwrap();
     assert_eq!(first.settings.target_soc, sunplug::units::Soc::new(70.0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_one_phase_car_shares_only_its_own_phase_of_the_fuse() {
+    let fuse = 20.0;
+    let mut site = Site::start_in(
+        tempfile::tempdir().unwrap(),
+        Some(fuse),
+        "phases = 1\nphase = \"L2\"\n",
+    )
+    .await;
+    site.emu.set_lines(2, &[1]);
+    site.pv_w = 25_000.0;
+    site.run_for(300).await;
+    let log = site.emu.write_log();
+    for w in &log {
+        assert!(
+            w.phase_a.iter().all(|a| *a <= fuse + 1e-9),
+            "over the fuse after {w:?}\nlog: {log:#?}"
+        );
+    }
+    let [l1, l2, l3] = site.emu.phase_currents();
+    assert!(
+        site.delivered(2) >= 6.0,
+        "the 1-phase car charges: {log:#?}"
+    );
+    assert_eq!(l1, l3, "the 1-phase car loads L2 only");
+    assert!(l2 > l1, "L2 carries both cars: {l1} {l2}");
+    assert!(l2 >= 18.0, "L2's share of the fuse is used: {l2}");
+    site.stop().await;
 }
