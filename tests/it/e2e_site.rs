@@ -163,10 +163,21 @@ async fn two_connectors_with(kind: Kind) {
         "sunplug/second/set/charge_now"
     );
 
+    // No sun: sunplug takes both connectors over (the station starts them in NORMAL) and pauses them.
+    until(&emu, "both connectors paused by sunplug", || {
+        [1, 2].iter().all(|p| {
+            emu.write_log().iter().any(|w| w.position == *p)
+                && emu.connector(*p).is_some_and(|c| c.delivered() == 0.0)
+        })
+    })
+    .await;
     // Sun for one floor (5 kW − 500 W house): the higher priority charges, the other waits.
     *pv_w.lock().unwrap() = 5000.0;
     until(&emu, "the first car charging", || {
-        emu.connector(1).is_some_and(|c| c.delivered() >= 6.0)
+        emu.write_log()
+            .iter()
+            .any(|w| w.position == 1 && w.offered_a >= 6.0)
+            && emu.connector(1).is_some_and(|c| c.delivered() >= 6.0)
     })
     .await;
     assert_eq!(emu.connector(2).unwrap().delivered(), 0.0);
