@@ -440,6 +440,65 @@ async fn status_lists_every_connector_of_a_dual_station() {
         ),
         (Some("drive"), Some(2), Some(true))
     );
+
+    // `charger set` on a site names its loadpoint.
+    let o = sunplug(
+        &["charger", "set", "--config", p(&two), "--amps", "10"],
+        Some(&pw),
+    )
+    .await;
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        err.contains("several loadpoints: say which with --loadpoint (garage, drive)"),
+        "{err}"
+    );
+    let o = sunplug(
+        &[
+            "charger",
+            "set",
+            "--config",
+            p(&two),
+            "--loadpoint",
+            "drive",
+            "--amps",
+            "10",
+        ],
+        Some(&pw),
+    )
+    .await;
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("connector 2 set to NORMAL at 10 A"), "{out}");
+    let last = site
+        .emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_mode())
+        .last()
+        .unwrap();
+    assert!(last.path.ends_with("/connectors/2/mode"), "{last:?}");
+    assert_eq!(site.emu.connector(2).unwrap().offered(), 10.0);
+    let o = sunplug(
+        &[
+            "charger",
+            "set",
+            "--config",
+            p(&two),
+            "--loadpoint",
+            "gate",
+            "--pause",
+        ],
+        Some(&pw),
+    )
+    .await;
+    assert!(
+        text(&o)
+            .1
+            .contains("no loadpoint \"gate\" (they are: garage, drive)"),
+        "{:?}",
+        text(&o)
+    );
     assert_eq!(
         site.emu.token_grants(),
         ["password"],
