@@ -474,8 +474,7 @@ async fn status_lists_every_connector_of_a_dual_station() {
         .emu
         .requests()
         .into_iter()
-        .filter(|r| r.is_mode())
-        .last()
+        .rfind(|r| r.is_mode())
         .unwrap();
     assert!(last.path.ends_with("/connectors/2/mode"), "{last:?}");
     assert_eq!(site.emu.connector(2).unwrap().offered(), 10.0);
