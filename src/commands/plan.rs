@@ -7,10 +7,13 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Needs;
-use crate::config::prices::{FixedImport, PricesSection};
+use crate::config::prices::{PriceSource, PricesSection};
 use crate::control::plan::Plan;
 use crate::control::plan::outlook::Outlook;
+use crate::control::plan::series::Series;
 use crate::control::{ChargerObs, Controller, Observation, Reading};
+use crate::daemon::prices::MqttPrices;
+use crate::mqtt::{MqttEvent, MqttLink, MqttOptions, QoS};
 use crate::units::Soc;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
@@ -33,7 +36,22 @@ pub async fn plan(
         charger: false,
         policy: true,
     };
-    let cfg = crate::config::load(config, needs).map_err(|p| anyhow::anyhow!("{p}"))?;
+    let mut cfg = crate::config::load(config, needs).map_err(|p| anyhow::anyhow!("{p}"))?;
+    if cfg
+        .prices
+        .as_ref()
+        .is_some_and(|p| p.source == PriceSource::Mqtt)
+    {
+        // The list comes from the broker: load again with its password.
+        cfg = crate::config::load(
+            config,
+            Needs {
+                mqtt: true,
+                ..needs
+            },
+        )
+        .map_err(|p| anyhow::anyhow!("{p}"))?;
+    }
     let Some(soc) = Soc::new(soc) else {
         bail!("--soc {soc}: use a state of charge within 0..=100 %");
     };
@@ -41,16 +59,20 @@ pub async fn plan(
     let params = cfg
         .controller_params()
         .context("the config has no [charger] section: the plan needs the charger's limits")?;
-    let policy = cfg.policy.context("the config names no policy")?;
+    let policy = cfg.policy.take().context("the config names no policy")?;
     let mut controller = Controller::new(params, policy);
     let mut outlook = Outlook::new(0.0);
     if let Some(p) = &cfg.prices {
-        outlook.fallback_price = fallback(p);
+        outlook.fallback_price = crate::daemon::prices::fallback(p);
         outlook.price_max_age = p.max_age.get();
-        let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
-        let series = crate::sources::prices::fetch(p, &http, cfg.tz, now)
-            .await
-            .context("fetching the prices")?;
+        let series = if p.source == PriceSource::Mqtt {
+            mqtt_list(&cfg, p).await?
+        } else {
+            let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
+            crate::sources::prices::fetch(p, cfg.secrets.prices_token.as_ref(), &http, cfg.tz, now)
+                .await
+                .context("fetching the prices")?
+        };
         outlook.set_prices(series, now);
     }
     controller.set_outlook(outlook);
@@ -68,8 +90,9 @@ pub async fn plan(
     let decision = controller.step(now, &obs);
     let Some(plan) = controller.plan() else {
         bail!(
-            "the policy \"{}\" (module {}) does not plan: use module = \"planner\", or \
-             target-by-departure with use_plan = true",
+            "the policy \"{}\" (module {}) does not plan: use module = \"planner\", \
+             target-by-departure with use_plan = true, or pv-only with min_soc and min_soc_by \
+             (its minimum is planned while --soc is below min_soc)",
             controller.policy_name(),
             controller.policy().module
         );
@@ -77,24 +100,58 @@ pub async fn plan(
     if json {
         println!("{}", to_json(plan));
     } else {
-        print!("{}", table(plan, cfg.tz, cfg.prices.is_some()));
+        let currency = cfg.prices.as_ref().map(|p| p.currency.as_str());
+        print!("{}", table(plan, cfg.tz, currency));
         println!("now: {}", decision.reason);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The price of a slot no list covers: `fallback`, or the mean of a fixed table.
-fn fallback(p: &PricesSection) -> f64 {
-    match (&p.import, p.fallback) {
-        (_, Some(f)) => f,
-        (Some(FixedImport::Flat(v)), None) => *v,
-        (Some(FixedImport::ByHour(t)), None) => t.iter().sum::<f64>() / t.len().max(1) as f64,
-        (None, None) => 0.0,
+/// How long `plan` waits for the price list on MQTT (a retained one comes at once).
+const MQTT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The list on `[prices] topic`: the first message on it (a retained message, or the next one
+/// published within [`MQTT_WAIT`]); one that does not read as a list is the error.
+async fn mqtt_list(cfg: &crate::config::Config, p: &PricesSection) -> anyhow::Result<Series> {
+    let m = cfg
+        .mqtt
+        .as_ref()
+        .context("source = \"mqtt\" needs the [mqtt] section")?;
+    let dir = cfg.path.parent().unwrap_or(Path::new("."));
+    let options = MqttOptions::from_section(m, cfg.secrets.mqtt_password.as_ref(), dir, "-plan")
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let (link, mut events) = MqttLink::start(options).map_err(|e| anyhow::anyhow!("MQTT: {e}"))?;
+    let prices = MqttPrices::new(p).context("not an MQTT price source")?;
+    link.subscribe(&prices.topic, QoS::AtLeastOnce)
+        .map_err(|e| anyhow::anyhow!("MQTT: {e}"))?;
+    let wait = tokio::time::timeout(MQTT_WAIT, async {
+        while let Some(ev) = events.recv().await {
+            if let MqttEvent::Message { topic, payload, .. } = ev
+                && let Some(r) = prices.on_message(&topic, &payload)
+            {
+                return Some(r);
+            }
+        }
+        None
+    })
+    .await;
+    link.shutdown().await;
+    match wait {
+        Ok(Some(Ok(s))) => Ok(s),
+        Ok(Some(Err(e))) => bail!("the price list on {} was refused: {e}", prices.topic),
+        _ => bail!(
+            "no price list on {} within {} s: is it published (retained) on {}:{}?",
+            prices.topic,
+            MQTT_WAIT.as_secs(),
+            m.host,
+            m.port
+        ),
     }
 }
 
 /// The plan as a table for people: one row per slot that charges or has sun, and a summary.
-pub fn table(plan: &Plan, tz: Tz, has_prices: bool) -> String {
+/// `currency` is `[prices] currency`, `None` without `[prices]`.
+pub fn table(plan: &Plan, tz: Tz, currency: Option<&str>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -124,11 +181,12 @@ pub fn table(plan: &Plan, tz: Tz, has_prices: bool) -> String {
         });
     let _ = writeln!(
         out,
-        "need {:.1} kWh: solar {:.1} kWh, grid {:.1} kWh; planned start {start}; expected cost {:.2}{}",
+        "need {:.1} kWh: solar {:.1} kWh, grid {:.1} kWh; planned start {start}; expected cost {:.2}{}{}",
         plan.need_wh / 1000.0,
         plan.solar_wh / 1000.0,
         plan.grid_wh / 1000.0,
         plan.cost,
+        currency.map(|c| format!(" {c}")).unwrap_or_default(),
         if plan.feasible() {
             String::new()
         } else {
@@ -138,7 +196,7 @@ pub fn table(plan: &Plan, tz: Tz, has_prices: bool) -> String {
             )
         }
     );
-    if !has_prices {
+    if currency.is_none() {
         out.push_str("no [prices] in the config: every slot costs 0, so the plan charges as early as it can\n");
     }
     out

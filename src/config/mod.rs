@@ -87,6 +87,8 @@ pub struct Secrets {
     pub smappee_client_secret: Option<SecretString>,
     pub smappee_password: Option<SecretString>,
     pub enode_client_secret: Option<SecretString>,
+    /// `[prices] token_file`: the ENTSO-E or Tibber API token.
+    pub prices_token: Option<SecretString>,
     /// OCPP charge points' Basic auth passwords, by charge point id.
     pub ocpp_passwords: std::collections::BTreeMap<String, SecretString>,
 }
@@ -259,6 +261,12 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         for (key, message) in p.check() {
             ck.push(&format!("prices.{key}"), message);
         }
+        if p.source == prices::PriceSource::Mqtt && raw.mqtt.is_none() {
+            ck.push(
+                "prices.source",
+                "\"mqtt\" reads the list from the broker of [mqtt]: add that section".into(),
+            );
+        }
     }
     let charger = check_charger(&mut ck, &raw, needs);
     if raw.loadpoint.is_empty() {
@@ -380,6 +388,25 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
                 file: rel(&e.client_secret_file),
                 credential: "enode-client-secret",
                 env: "SUNPLUG_ENODE_CLIENT_SECRET",
+            },
+        );
+    }
+
+    // The price provider's token: the commands that plan (they need the policy) read it.
+    if let (true, Some(p)) = (needs.policy, &raw.prices)
+        && p.source.needs_token()
+    {
+        let (credential, env) = match p.source {
+            prices::PriceSource::Tibber => ("tibber-token", "SUNPLUG_TIBBER_TOKEN"),
+            _ => ("entsoe-token", "SUNPLUG_ENTSOE_TOKEN"),
+        };
+        secrets.prices_token = secret(
+            &mut ck,
+            SecretSource {
+                key: "prices.token_file",
+                file: rel(&p.token_file),
+                credential,
+                env,
             },
         );
     }

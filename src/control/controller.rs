@@ -373,13 +373,6 @@ impl Controller {
                 })
                 .into(),
             }
-        } else if let Some(min) = self.min_soc(obs).filter(|m| soc.is_some_and(|s| s < *m)) {
-            Wish::Fixed {
-                current: p.guard.max,
-                reason: self
-                    .say(|| format!("below the minimum SoC {min}: full power"))
-                    .into(),
-            }
         } else {
             let ctx = PolicyContext {
                 now,
@@ -399,7 +392,23 @@ impl Controller {
                 command: last_command,
                 outlook: self.outlook.as_ref(),
             };
-            self.policy.policy.wish(&ctx)
+            match self.min_soc(obs).filter(|m| soc.is_some_and(|s| s < *m)) {
+                // Below the minimum: the policy may plan it (pv-only with prices); else full power.
+                Some(min) => (self.policy.common.plan_min_soc)
+                    .then(|| {
+                        self.policy
+                            .policy
+                            .below_min(&ctx, min, self.policy.common.min_soc_by)
+                    })
+                    .flatten()
+                    .unwrap_or_else(|| Wish::Fixed {
+                        current: p.guard.max,
+                        reason: self
+                            .say(|| format!("below the minimum SoC {min}: full power"))
+                            .into(),
+                    }),
+                None => self.policy.policy.wish(&ctx),
+            }
         };
 
         // 4. The wish as a current. The start/stop switch counts the car's solar and grid energy

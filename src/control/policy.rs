@@ -121,4 +121,15 @@ pub trait Policy: Send + Debug {
     fn plan(&self) -> Option<&Plan> {
         None
     }
+    /// The car is below the minimum SoC `min` (the policy file's `min_soc`, or the user's): how to
+    /// charge up to it, by `by` (the file's `min_soc_by`) if set. `None`, the default: the
+    /// controller charges at full power now.
+    fn below_min(
+        &mut self,
+        _ctx: &PolicyContext<'_>,
+        _min: Soc,
+        _by: Option<LocalTime>,
+    ) -> Option<Wish> {
+        None
+    }
 }

@@ -166,10 +166,23 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
     );
     let (prices_tx, mut prices_rx) = watch::channel::<super::prices::Fetched>(None);
     let mut outlook = cfg.prices.as_ref().map(super::prices::outlook);
-    let _prices_task = cfg
-        .prices
-        .clone()
-        .map(|p| super::prices::spawn(p, cfg.tz, clock.clone(), prices_tx, stop.clone(), speed));
+    // Until the first list arrives, the plan prices every slot at the fallback (not at 0).
+    if let Some(o) = &outlook {
+        controller.set_outlook(o.clone());
+    }
+    let _prices_task = cfg.prices.clone().and_then(|p| {
+        let token = cfg.secrets.prices_token.clone();
+        super::prices::spawn(
+            p,
+            token,
+            cfg.tz,
+            clock.clone(),
+            prices_tx.clone(),
+            stop.clone(),
+            speed,
+        )
+    });
+    let mqtt_prices = cfg.prices.as_ref().and_then(super::prices::MqttPrices::new);
     let (vehicle_tx, vehicle_rx) = watch::channel::<Option<VehicleUpdate>>(None);
     let mut vehicle_task = spawn_vehicle(vehicle, clock.clone(), vehicle_tx, stop.clone(), speed);
 
@@ -189,6 +202,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         let mut subs = meter.topics();
         subs.extend(charger_power.iter().flat_map(|p| p.topics()));
         subs.extend(vehicle_topics.iter().flat_map(|v| v.topics()));
+        subs.extend(mqtt_prices.iter().map(|p| p.topic.clone()));
         subs.push(topics.commands());
         subs.push(topics.ha_status());
         for t in subs {
@@ -292,6 +306,13 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                                     save(&store, &persisted, &controller);
                                 }
                                 Err(e) => warn!("Home Assistant command rejected: {e}"),
+                            }
+                        } else if let Some(r) = mqtt_prices.as_ref().and_then(|p| p.on_message(&topic, &payload)) {
+                            match r {
+                                Ok(series) => {
+                                    prices_tx.send_replace(Some((series, now)));
+                                }
+                                Err(e) => warn!("prices on {topic} refused, the list before stays: {e}"),
                             }
                         } else {
                             if meter.on_message(&topic, &payload, retained, now) {

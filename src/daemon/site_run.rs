@@ -126,10 +126,23 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
 
     let (prices_tx, mut prices_rx) = watch::channel::<super::prices::Fetched>(None);
     let mut outlook = cfg.prices.as_ref().map(super::prices::outlook);
-    let _prices_task = cfg
-        .prices
-        .clone()
-        .map(|p| super::prices::spawn(p, cfg.tz, clock.clone(), prices_tx, stop.clone(), speed));
+    // Until the first list arrives, the plans price every slot at the fallback (not at 0).
+    if let Some(o) = &outlook {
+        site.set_outlook(o);
+    }
+    let _prices_task = cfg.prices.clone().and_then(|p| {
+        let token = cfg.secrets.prices_token.clone();
+        super::prices::spawn(
+            p,
+            token,
+            cfg.tz,
+            clock.clone(),
+            prices_tx.clone(),
+            stop.clone(),
+            speed,
+        )
+    });
+    let mqtt_prices = cfg.prices.as_ref().and_then(super::prices::MqttPrices::new);
 
     let discovery_on = cfg.mqtt.as_ref().is_some_and(|m| m.discovery);
     let (link, mut mqtt_rx) = match mqtt {
@@ -163,6 +176,7 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
             subs.extend(r.vehicle_topics.iter().flat_map(|v| v.topics()));
             subs.push(r.topics.commands());
         }
+        subs.extend(mqtt_prices.iter().map(|p| p.topic.clone()));
         subs.push(site_topics.ha_status());
         subs.sort();
         subs.dedup();
@@ -256,6 +270,13 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
                                     }
                                 }
                                 Err(e) => warn!("Home Assistant command for {} rejected: {e}", r.cfg.name),
+                            }
+                        } else if let Some(r) = mqtt_prices.as_ref().and_then(|p| p.on_message(&topic, &payload)) {
+                            match r {
+                                Ok(series) => {
+                                    prices_tx.send_replace(Some((series, now)));
+                                }
+                                Err(e) => warn!("prices on {topic} refused, the list before stays: {e}"),
                             }
                         } else if !meter.on_message(&topic, &payload, retained, now) {
                             // Every loadpoint sees it: one realtime message carries every

@@ -7,10 +7,15 @@
 //! - [`enode`]: the Enode API (client-credentials tokens, vehicles, link sessions, charge actions).
 //! - [`cariad`]: the Cariad BFF (rotating refresh tokens, `selectivestatus` with 207s and a daily budget).
 //! - [`awattar`]: aWATTar's day-ahead market data (fair-use window, wrong units, partial days).
+//! - [`tibber`]: Tibber's GraphQL `priceInfo` (bearer token, 200-with-errors auth failures, hourly or
+//!   15-min lists, tomorrow published later).
+//! - [`entsoe`]: the ENTSO-E day-ahead prices (A44 XML with A03 curves, acknowledgements, 401, 429).
 //! - [`common`]: what they share (server, request log, faults, rate windows).
 
 pub mod awattar;
 pub mod cariad;
 pub mod common;
 pub mod enode;
+pub mod entsoe;
 pub mod smappee;
+pub mod tibber;

@@ -45,7 +45,9 @@ pub fn run_traced(
         let mut t = Trace::every(sim.scenario.tz, every);
         let out = sim.run(pol, &mut t);
         let notes = (p == 0).then(|| notes_for(sim, Some(&out)));
-        let s = Series::from_trace(&t, series::window(sim, &t));
+        let window = series::window(sim, &t);
+        let mut s = Series::from_trace(&t, window);
+        s.plan = out.plans.overlay(&sim.prices, window);
         (sim.metrics(&out), s, notes)
     });
     let mut it = done.into_iter();

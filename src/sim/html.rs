@@ -8,7 +8,7 @@
 use super::page::{Provenance, escape, glossary, legend, page, policy_th};
 use super::report::{notes_for, rows, summary_with};
 use super::series::Series;
-use super::{Finished, Metrics, Simulation, plot};
+use super::{Finished, Metrics, Simulation, plan_plot, plot};
 use std::fmt::Write;
 
 /// One policy's run on the page.
@@ -110,6 +110,15 @@ pub fn day_page(
             anchor(&m.policy),
             plot::policy(&title, &m.policy, i, r.series, sc.car.target_soc)
         );
+        if r.series.plan.is_some() {
+            let title = format!("{}: the departure plan and the price", m.policy);
+            let _ = writeln!(
+                h,
+                "<figure id=\"{}-plan\">{}</figure>",
+                anchor(&m.policy),
+                plan_plot::plan(&title, &m.policy, i, r.series)
+            );
+        }
     }
     let _ = writeln!(h, "<p class=\"sub\">{}</p>", frame.footer);
     page(&format!("sunplug simulation: {}", sc.name), &h)

@@ -111,6 +111,12 @@ pub struct Metrics {
     pub charging_hours: f64,
     /// `setpoint_writes / charging_hours` (0 when it never charged).
     pub writes_per_charging_hour: f64,
+    /// The expected cost of the grid energy in the departure plan made at plug-in, € (summed over
+    /// the sessions); `null` for a policy that does not plan.
+    pub plan_cost_eur: Option<f64>,
+    /// The plan's start at plug-in (the first slot that buys grid energy), local time in RFC 3339;
+    /// `null` without a plan or when the plan expected the sun to cover the need.
+    pub plan_start: Option<String>,
     /// Site import (house and car), kWh: shown in the table, not in `--json`.
     #[serde(skip)]
     pub import_kwh: f64,
@@ -159,6 +165,8 @@ impl Metrics {
             } else {
                 0.0
             },
+            plan_cost_eur: None,
+            plan_start: None,
             import_kwh: kwh(tally.import_ws),
             dip_solar_kwh: kwh(tally.dip_solar_ws),
         }
@@ -172,6 +180,16 @@ impl Metrics {
         self.savings_eur = money.savings_eur;
         self.optimum_savings_eur = optimum_eur;
         self.savings_capture = capture(money.savings_eur, optimum_eur);
+        self
+    }
+
+    /// Set the plan columns from a run's plans (`tz`: the site's, for the start's local time).
+    pub fn with_plan(mut self, plans: &super::plans::PlanLog, tz: chrono_tz::Tz) -> Metrics {
+        self.plan_cost_eur = plans.cost();
+        self.plan_start = plans.start().map(|t| {
+            t.with_timezone(&tz)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        });
         self
     }
 
@@ -196,6 +214,11 @@ impl Metrics {
             m.charging_hours += r.charging_hours;
             m.import_kwh += r.import_kwh;
             m.dip_solar_kwh += r.dip_solar_kwh;
+            m.plan_cost_eur = match (m.plan_cost_eur, r.plan_cost_eur) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            m.plan_start = m.plan_start.take().or_else(|| r.plan_start.clone());
         }
         let n = runs.len() as f64;
         m.final_soc_pct /= n;

@@ -6,8 +6,8 @@
 //! ([`car`]) and its cloud ([`vehicle_api`]), stepping **`crate::control::Controller`** exactly as the
 //! daemon does ([`run`]), and scores each policy ([`metrics`]) against the perfect-foresight
 //! [`oracle`]. Output: a table or JSON ([`report`]), and with `--out` CSV traces ([`trace`]), SVG plots
-//! ([`plot`] over [`series`], drawn with [`svg`]) and `report.html` ([`html`] in the frame of
-//! [`page`]).
+//! ([`plot`] over [`series`], drawn with [`svg`]; the departure plan of a policy that plans by
+//! [`plan_plot`] from [`plans`]) and `report.html` ([`html`] in the frame of [`page`]).
 //!
 //! Entry points: [`simulate`] for the CLI; [`Simulation`] for tests, benchmarks and the demo.
 
@@ -24,6 +24,8 @@ pub mod metrics;
 pub mod optimum;
 pub mod oracle;
 pub mod page;
+pub mod plan_plot;
+pub mod plans;
 pub mod plot;
 pub mod report;
 pub mod rng;
@@ -163,6 +165,7 @@ impl Simulation {
             met,
         )
         .with_money(money, self.optimum_eur)
+        .with_plan(&out.plans, self.scenario.tz)
     }
 }
 
@@ -325,7 +328,8 @@ pub fn write_out(
         let csv = dir.join(format!("{stem}.csv"));
         t.write_csv(&csv)
             .with_context(|| format!("cannot write {}", csv.display()))?;
-        let s = series::Series::from_trace(t, window);
+        let mut s = series::Series::from_trace(t, window);
+        s.plan = f.outcome.plans.overlay(&sim.prices, window);
         let svg_path = dir.join(format!("{stem}.svg"));
         let svg = plot::svg(
             &s,

@@ -19,7 +19,7 @@ const PALETTE: [&str; 6] = [
 /// Beyond six policies the colours repeat with dashes.
 const DASHES: [&str; 3] = ["", " stroke-dasharray=\"8 4\"", " stroke-dasharray=\"2 3\""];
 
-const SUN: &str = "#F2B705";
+pub(super) const SUN: &str = "#F2B705";
 const LOAD: &str = "#8a8a8a";
 const GRID: &str = "#333333";
 
@@ -28,17 +28,24 @@ pub fn colour(i: usize) -> &'static str {
     PALETTE[i % PALETTE.len()]
 }
 
-fn dash(i: usize) -> &'static str {
+pub(super) fn dash(i: usize) -> &'static str {
     DASHES[(i / PALETTE.len()) % DASHES.len()]
 }
 
-fn kw(v: f64) -> String {
+pub(super) fn kw(v: f64) -> String {
     let s = format!("{:.1}", v / 1000.0);
     if s == "-0.0" { "0.0".into() } else { s }
 }
 
 /// A legend entry: a swatch (`line` or `area`) and its label; returns the entry's width.
-fn legend_item(out: &mut String, x: f64, y: f64, colour: &str, kind: &str, label: &str) -> f64 {
+pub(super) fn legend_item(
+    out: &mut String,
+    x: f64,
+    y: f64,
+    colour: &str,
+    kind: &str,
+    label: &str,
+) -> f64 {
     match kind {
         "area" => {
             let _ = writeln!(

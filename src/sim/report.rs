@@ -112,7 +112,7 @@ fn energies(sim: &Simulation) -> (Option<f64>, Option<f64>) {
 /// The table's rows: (label, one cell per policy).
 pub fn rows(runs: &[&Metrics]) -> Vec<(&'static str, Vec<String>)> {
     let col = |f: &dyn Fn(&Metrics) -> String| runs.iter().map(|m| f(m)).collect::<Vec<_>>();
-    vec![
+    let mut out = vec![
         (
             "car energy kWh",
             col(&|m| format!("{:.2}", m.car_energy_kwh)),
@@ -171,7 +171,30 @@ pub fn rows(runs: &[&Metrics]) -> Vec<(&'static str, Vec<String>)> {
                 }
             }),
         ),
-    ]
+    ];
+    // The departure plan at plug-in, when a policy planned.
+    if runs.iter().any(|m| m.plan_cost_eur.is_some()) {
+        out.push((
+            "plan cost €",
+            col(&|m| m.plan_cost_eur.map_or("–".into(), |c| format!("{c:.2}"))),
+        ));
+        out.push((
+            "planned start",
+            col(&|m| match (&m.plan_start, m.plan_cost_eur) {
+                (Some(s), _) => local_short(s),
+                (None, Some(_)) => "sun only".into(),
+                (None, None) => "–".into(),
+            }),
+        ));
+    }
+    out
+}
+
+/// An RFC 3339 local time as "Fri 18:00".
+fn local_short(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.format("%a %H:%M").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
 }
 
 /// The readable report.

@@ -19,6 +19,7 @@ use super::forecast::OutlookModel;
 use super::input::{Input, Sample};
 use super::meter::{MeterDraws, MeterModel};
 use super::metrics::Tally;
+use super::plans::PlanLog;
 use super::scenario::Scenario;
 use super::schedule::{Edge, Session, SessionClock};
 use super::spec::ms;
@@ -106,6 +107,8 @@ pub struct RunOutcome {
     pub replug_resets: u32,
     pub meter_samples: u64,
     pub meter_dropped: u64,
+    /// The departure plans the policy made (empty for a policy that does not plan).
+    pub plans: PlanLog,
 }
 
 fn utc(ms: i64) -> DateTime<Utc> {
@@ -177,6 +180,7 @@ pub fn run(
         ..Overrides::default()
     };
     let mut outlook = OutlookModel::new(&sc.forecast, &sc.tariff, prices, input, sc.tz);
+    let mut plans = PlanLog::default();
 
     let fast = !observer.sees_every_step();
     // Nobody reads the decisions' words on the fast path: the controller skips writing them.
@@ -325,6 +329,7 @@ pub fn run(
                 overrides,
             };
             let decision = controller.step(now, &obs);
+            plans.observe(now, clock.current(), controller.plan());
             last_command = decision.command;
             let sent = actuate(&mut actuator, since(start, t), decision.command, |req| {
                 charger.send(t, req);
@@ -371,6 +376,7 @@ pub fn run(
         replug_resets: charger.replug_resets,
         meter_samples: meter.sampled,
         meter_dropped: meter.dropped,
+        plans,
     }
 }
 

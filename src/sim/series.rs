@@ -39,6 +39,9 @@ pub struct Series {
     pub buckets: Vec<Bucket>,
     /// Starts (`true`) and stops (`false`) within the window.
     pub events: Vec<(i64, bool)>,
+    /// The departure plan over the window, for a policy that planned (set by the caller, who has
+    /// the run's plans and the tariff).
+    pub plan: Option<super::plans::Overlay>,
 }
 
 impl Series {
@@ -114,6 +117,7 @@ impl Series {
                 .copied()
                 .filter(|(t, _)| *t >= from_ms && *t <= to_ms)
                 .collect(),
+            plan: None,
         }
     }
 

@@ -205,3 +205,40 @@ fn one_unquoted_value_is_one_problem() {
     assert!(err.contains("1 problem found"), "{err}");
     assert!(err.contains("must be quoted"), "{err}");
 }
+
+#[test]
+fn price_source_mistakes_are_reported_with_keys_and_lines() {
+    let (_dir, path) = example_with(|t| {
+        format!(
+            "{t}\n[prices]\nsource = \"entsoe\"\nzone = \"Atlantis\"\nfallback = 0.30\n\
+             token_file = \"secrets/entsoe-missing\"\nhome_id = \"abc\"\ncurrency = \"euro\"\n"
+        )
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_sunplug"))
+        .args(["check-config", path.to_str().unwrap()])
+        .env_remove("SUNPLUG_ENTSOE_TOKEN")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    for (key, needle, hint) in [
+        ("prices.zone", "zone = \"Atlantis\"", "DE-LU"),
+        (
+            "prices.home_id",
+            "home_id",
+            "only used with source = \"tibber\"",
+        ),
+        ("prices.currency", "currency = \"euro\"", "\"EUR\""),
+        ("prices.token_file", "token_file", "SUNPLUG_ENTSOE_TOKEN"),
+    ] {
+        let expected = format!("sunplug.toml:{}: {key}:", line_of(needle));
+        let line = err
+            .lines()
+            .find(|l| l.contains(&expected))
+            .unwrap_or_else(|| panic!("{expected} in {err}"));
+        assert!(line.contains(hint), "{line}");
+    }
+}

@@ -590,3 +590,59 @@ async fn a_kill_9_while_charging_resumes_at_the_same_current() {
     assert_eq!(charger.0.lock().unwrap().limit, 16.0);
     h.stop().await;
 }
+
+/// The planner with `[prices] source = "mqtt"`: a list on the prices topic reaches the plan (its
+/// expected cost, as Home Assistant sees it, drops from the fallback's), and a message that is not a
+/// list is refused while the list before it stays.
+#[tokio::test(start_paused = true)]
+async fn a_price_list_on_mqtt_reaches_the_plan_and_garbage_does_not_replace_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    std::fs::copy(
+        repo.join("policies/planner.toml"),
+        dir.path().join("policies/planner.toml"),
+    )
+    .unwrap();
+    let text = "[site]\ntimezone = \"Europe/Brussels\"\n[control]\ninterval = \"5s\"\npolicy = \"policies/planner.toml\"\n\
+         state_dir = \"state\"\n[mqtt]\nhost = \"127.0.0.1\"\n[surplus]\ntopic = \"meter\"\n[charger]\nmax_current_a = 16\n\
+         [vehicle]\nkind = \"mqtt\"\ncapacity_kwh = 60\n[vehicle.mqtt]\nsoc = { topic = \"car/soc\" }\n\
+         [smappee]\nclient_id = \"c\"\nusername = \"u\"\nserial = \"5010000123\"\npoll_interval = \"5s\"\n\
+         [prices]\nsource = \"mqtt\"\ntopic = \"prices/today\"\nfallback = 0.40\n";
+    let path = dir.path().join("sunplug.toml");
+    std::fs::write(&path, text).unwrap();
+    let needs = Needs {
+        charger: false,
+        ..Needs::RUN
+    };
+    let cfg = config::load_str(&path, text, needs).unwrap_or_else(|e| panic!("{e}"));
+    let mut h = Harness::start_with(cfg, plugged());
+    let cost = |mqtt: &FakeMqtt| {
+        let (state, _) = mqtt.last("sunplug/state");
+        let v: serde_json::Value = serde_json::from_str(&state).unwrap();
+        v["planned_cost"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{state}"))
+    };
+    h.run_for(20).await;
+    let at_fallback = cost(&h.mqtt);
+    // A day of 15-min prices from now (t0 = 10:00Z): 0.20 per kWh.
+    let list: Vec<String> = (0..96)
+        .map(|q| {
+            let start = t0() + chrono::Duration::minutes(15 * q);
+            format!("{{\"start\": \"{}\", \"price\": 0.20}}", start.to_rfc3339())
+        })
+        .collect();
+    h.send("prices/today", &format!("[{}]", list.join(",")))
+        .await;
+    h.run_for(20).await;
+    let with_list = cost(&h.mqtt);
+    assert!(
+        (with_list - at_fallback * 0.5).abs() < 1e-6,
+        "0.20 instead of 0.40: {at_fallback} → {with_list}"
+    );
+    h.send("prices/today", "{\"state\": \"unavailable\"}").await;
+    h.run_for(20).await;
+    assert_eq!(cost(&h.mqtt), with_list, "the list before stays");
+    h.stop().await;
+}

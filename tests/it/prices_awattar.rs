@@ -46,7 +46,7 @@ async fn prices_are_mapped_and_the_span_is_asked_for() {
     let emu = AwattarEmulator::start(day(48)).await.unwrap();
     let http = http_client(Timeouts::default());
     let s = section(emu.url());
-    let series = prices::fetch(&s, &http, chrono_tz::UTC, now())
+    let series = prices::fetch(&s, None, &http, chrono_tz::UTC, now())
         .await
         .unwrap();
     // From the current hour (18:00Z) to the end of the list.
@@ -82,7 +82,7 @@ async fn errors_are_classified() {
     let emu = AwattarEmulator::start(day(24)).await.unwrap();
     let http = http_client(Timeouts::default());
     let s = section(emu.url());
-    let get = || prices::fetch(&s, &http, chrono_tz::UTC, now());
+    let get = || prices::fetch(&s, None, &http, chrono_tz::UTC, now());
 
     emu.fail_next(Fault::Status(503));
     assert!(matches!(get().await, Err(VendorError::Transient { .. })));
@@ -125,7 +125,7 @@ async fn a_partial_day_is_planned_at_the_fallback_until_tomorrow_is_published() 
     let http = http_client(Timeouts::default());
     let s = section(emu.url());
     let until = now() + Duration::hours(12);
-    let series = prices::fetch(&s, &http, chrono_tz::UTC, now())
+    let series = prices::fetch(&s, None, &http, chrono_tz::UTC, now())
         .await
         .unwrap();
     let slot = slots(
@@ -148,7 +148,7 @@ async fn a_partial_day_is_planned_at_the_fallback_until_tomorrow_is_published() 
             .all(|s| s.price < 0.40)
     );
     emu.publish(&day(48)[24..]);
-    let series = prices::fetch(&s, &http, chrono_tz::UTC, now())
+    let series = prices::fetch(&s, None, &http, chrono_tz::UTC, now())
         .await
         .unwrap();
     let slot = slots(
@@ -171,12 +171,14 @@ async fn the_daemon_task_hands_each_list_over_with_its_fetch_time() {
     let stop = tokio_util::sync::CancellationToken::new();
     let task = sunplug::daemon::prices::spawn(
         section(emu.url()),
+        None,
         chrono_tz::UTC,
         Arc::new(TokioClock::starting_at(now())),
         tx,
         stop.clone(),
         1.0,
-    );
+    )
+    .expect("a fetched source has a task");
     tokio::time::timeout(std::time::Duration::from_secs(10), rx.changed())
         .await
         .expect("a list within 10 s")

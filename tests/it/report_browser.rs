@@ -192,6 +192,25 @@ fn one_day_report_in_a_browser() {
     );
 }
 
+/// The two-night report, with the planner's plan chart (plan, car, price panel) among the others.
+#[test]
+fn plan_report_in_a_browser() {
+    let Some(browser) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, stderr) = sunplug(&[
+        "simulate",
+        "simulations/payerne-two-nights.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let page = out.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("id=\"p-planner-plan\""), "the plan chart");
+    check_page(&browser, &page, &["planner", "target-by-departure", "fast"]);
+}
+
 #[test]
 fn many_day_report_in_a_browser() {
     let Some(browser) = chromium() else { return };

@@ -100,7 +100,14 @@ fn json_has_the_documented_shape() {
         let mut fields: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
         fields.sort_unstable();
         let mut expected = numbers.to_vec();
-        expected.extend(["policy", "charge_starts", "setpoint_writes", "target_met"]);
+        expected.extend([
+            "policy",
+            "charge_starts",
+            "setpoint_writes",
+            "target_met",
+            "plan_cost_eur",
+            "plan_start",
+        ]);
         expected.sort_unstable();
         assert_eq!(fields, expected);
         for n in numbers {
@@ -108,6 +115,10 @@ fn json_has_the_documented_shape() {
         }
         assert!(r["charge_starts"].is_u64() && r["setpoint_writes"].is_u64());
         assert!(r["target_met"].is_boolean());
+        assert!(
+            r["plan_cost_eur"].is_null() && r["plan_start"].is_null(),
+            "these policies do not plan: {r}"
+        );
         let (e, s, g) = (
             r["car_energy_kwh"].as_f64().unwrap(),
             r["car_solar_kwh"].as_f64().unwrap(),

@@ -289,3 +289,48 @@ fn out_writes_a_summary_and_a_page_per_day_with_the_same_figures() {
         );
     }
 }
+
+#[test]
+fn each_days_page_draws_the_plan_of_a_policy_that_plans() {
+    let c = corpus();
+    let out = tempfile::tempdir().unwrap();
+    let scenario = root().join("simulations/payerne-broken-clouds.toml");
+    let (planner, pv) = (
+        root().join("policies/planner.toml"),
+        root().join("policies/pv-only.toml"),
+    );
+    let (code, json, stderr) = sunplug(&[
+        "simulate",
+        scenario.to_str().unwrap(),
+        "--days",
+        c.path().to_str().unwrap(),
+        "--policy",
+        planner.to_str().unwrap(),
+        "--policy",
+        pv.to_str().unwrap(),
+        "--json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    for d in DAYS {
+        let page = std::fs::read_to_string(out.path().join(format!("{d}.html"))).unwrap();
+        assert!(
+            page.contains("id=\"p-planner-plan\""),
+            "{d}: the plan chart"
+        );
+        assert!(
+            !page.contains("id=\"p-pv-only-plan\""),
+            "{d}: pv-only has no plan"
+        );
+        assert_eq!(
+            page.matches("<svg").count(),
+            4,
+            "{d}: comparison, planner, its plan, pv-only"
+        );
+    }
+    let runs = v["runs"].as_array().unwrap();
+    assert!(runs[0]["plan_cost_eur"].is_f64(), "{}", runs[0]);
+    assert!(runs[1]["plan_cost_eur"].is_null(), "{}", runs[1]);
+}

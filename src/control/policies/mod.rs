@@ -17,6 +17,7 @@
 
 mod evcc_like;
 mod fast;
+mod min_plan;
 mod min_plus_pv;
 pub mod planner;
 mod pv_only;
@@ -30,7 +31,7 @@ use super::hysteresis::SwitchParams;
 use super::pi::PiParams;
 use super::policy::Policy;
 use crate::diag::{KeyIndex, Problem, Problems, parse_all};
-use crate::units::HumanDuration;
+use crate::units::{HumanDuration, LocalTime};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -81,8 +82,14 @@ pub struct Common {
     pub description: String,
     /// Stop charging at this SoC (the car's own limit applies too, whichever is lower).
     pub target_soc: f64,
-    /// Charge from the grid at full power up to this SoC first.
+    /// Charge from the grid at full power up to this SoC first (a policy that plans the minimum,
+    /// such as pv-only with a price list, charges it in the cheapest slots before `min_soc_by`).
     pub min_soc: Option<f64>,
+    /// The local time `min_soc` must be reached by, for a policy that plans it (else the departure).
+    pub min_soc_by: Option<LocalTime>,
+    /// Let a policy that can (pv-only) plan the part below `min_soc` when prices or a forecast are
+    /// known; `false` charges it at full power at once, whatever it costs.
+    pub plan_min_soc: bool,
     /// Overrides `[control] grid_setpoint_w` for this policy.
     pub grid_setpoint_w: Option<f64>,
     pub home_battery: HomeBattery,
@@ -105,6 +112,8 @@ impl Default for Common {
             description: String::new(),
             target_soc: 100.0,
             min_soc: None,
+            min_soc_by: None,
+            plan_min_soc: true,
             grid_setpoint_w: None,
             home_battery: HomeBattery::CarFirst,
             pi: PiParams::default(),
@@ -128,6 +137,10 @@ struct PolicyFile<P> {
     target_soc: f64,
     #[serde(default)]
     min_soc: Option<f64>,
+    #[serde(default)]
+    min_soc_by: Option<LocalTime>,
+    #[serde(default = "yes")]
+    plan_min_soc: bool,
     #[serde(default)]
     grid_setpoint_w: Option<f64>,
     #[serde(default)]
@@ -156,6 +169,10 @@ struct PolicyFile<P> {
 
 fn hundred() -> f64 {
     100.0
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A policy ready to run, with its common knobs.
@@ -365,6 +382,12 @@ where
             format!("{m} must be within 0..=target_soc ({})", file.target_soc),
         );
     }
+    if file.min_soc_by.is_some() && file.min_soc.is_none() {
+        push(
+            "min_soc_by".into(),
+            "is the time min_soc must be reached by: set min_soc too, or remove it".into(),
+        );
+    }
     if file.pi.ki < 0.0 || file.pi.kp < 0.0 || file.pi.max_correction_a < 0.0 {
         push(
             "pi".into(),
@@ -444,6 +467,8 @@ where
         description: file.description,
         target_soc: file.target_soc,
         min_soc: file.min_soc,
+        min_soc_by: file.min_soc_by,
+        plan_min_soc: file.plan_min_soc,
         grid_setpoint_w: file.grid_setpoint_w,
         home_battery: file.home_battery,
         pi: file.pi,

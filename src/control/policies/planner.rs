@@ -4,8 +4,11 @@
 //! Owns: [`PlanParams`] (the knobs both modules share), [`PlanRunner`] (keeps the last plan, re-plans
 //! when its inputs change and at least every `replan`, and turns the slot at `now` into a wish) and
 //! the `planner` module. Solar is always followed; in a slot the plan buys grid energy for, the
-//! current never drops below "the surplus now + the slot's grid rate", so the grid part is what was
-//! planned whatever the sun does. A slot planned for a share of its length charges from its start.
+//! current never drops below the slot's planned power (its forecast sun + its grid rate; the floor
+//! for a slot planned at the floor). That minimum is fixed for the slot, so passing clouds do not
+//! move it (each move is a write to the charger); what the sun gives above it is still taken, and
+//! what it fails to give is re-planned. A slot planned for a share of its length charges from its
+//! start.
 
 use super::{CheckParams, Module, load_module};
 use crate::control::plan::series::slots;
@@ -112,7 +115,8 @@ impl PlanRunner {
         self.last = None;
     }
 
-    /// The wish at `ctx.now`, re-planning first when due.
+    /// The wish at `ctx.now`, re-planning first when due: the target by the departure (the user's
+    /// day of departure, else the next time the local clock shows the departure time).
     pub fn wish(&mut self, ctx: &PolicyContext<'_>, module: &str) -> Wish {
         let departure_at = ctx.departure.unwrap_or(self.params.departure);
         let departure = ctx
@@ -121,6 +125,16 @@ impl PlanRunner {
             .departure_at
             .filter(|t| *t > ctx.now)
             .unwrap_or_else(|| super::next_departure(ctx.now, ctx.tz, departure_at));
+        self.wish_until(ctx, module, departure)
+    }
+
+    /// The wish at `ctx.now` for `ctx.target` by `departure` (less the margin).
+    pub fn wish_until(
+        &mut self,
+        ctx: &PolicyContext<'_>,
+        module: &str,
+        departure: DateTime<Utc>,
+    ) -> Wish {
         let by = departure.with_timezone(&ctx.tz).format("%a %H:%M");
         let (soc, soc_note) = match ctx.soc {
             Some(s) => (s.pct(), ""),
@@ -204,11 +218,11 @@ impl PlanRunner {
         });
         match slot {
             Some(s) => {
-                let sun = ctx.meter.map_or(s.surplus, |m| m.available).max(Watts(0.0));
-                let current = ctx
-                    .supply
-                    .current(sun + s.grid_rate)
-                    .clamp(ctx.floor, ctx.max);
+                // The slot's planned power (its forecast sun + the grid rate), fixed for the
+                // slot: the sun above it is still followed, and a minimum that tracked the live
+                // sun would move, and be written, at every passing cloud.
+                let planned = Watts(s.surplus.0.clamp(0.0, ctx.max_power().0)) + s.grid_rate;
+                let current = ctx.supply.current(planned).clamp(ctx.floor, ctx.max);
                 Wish::Solar {
                     minimum: Some(current),
                     reason: format!(
