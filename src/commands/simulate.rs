@@ -14,6 +14,17 @@ pub fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     apply_args(&mut sc, &args)?;
     // `--days DIR` over the scenario's `[data] days` (apply_args cleared the key when the command
     // line gave single-day data instead).
+    if !sc.loadpoints.is_empty() {
+        // Several loadpoints: one span of data, every policy × sharing variant.
+        if args.days.is_some() || sc.data.days.is_some() {
+            bail!(
+                "a scenario with [[loadpoint]] replays one span of data (pv and load, or net), not a corpus of days"
+            );
+        }
+        let prov = crate::sim::page::Provenance::from_args(&args.scenario);
+        crate::sim::site::simulate(sc, args.json, args.out.as_deref(), &prov)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(dir) = args.days.clone().or(sc.data.days.clone()) {
         return simulate_days(&sc, &dir, &args);
     }

@@ -294,6 +294,34 @@ mod tests {
     }
 
     #[test]
+    fn an_overrule_counts_from_what_was_sent() {
+        let mut g = Guard::new(params());
+        g.resume(Command::Pause, t(-100));
+        let before = g.last();
+        // The guard let a start through; the site held it back: the pause since t(-100) stands.
+        assert!(g.apply(t(0), Some(Amps(6.0)), None).command.is_charging());
+        g.overrule(Command::Pause, t(0), before);
+        assert_eq!(g.last(), before);
+        // A cut to a lower current is a change now: the interval counts from it.
+        g.resume(
+            Command::Charge {
+                current: Amps(16.0),
+                phases: Phases::Three,
+            },
+            t(-100),
+        );
+        let before = g.last();
+        let eight = Command::Charge {
+            current: Amps(8.0),
+            phases: Phases::Three,
+        };
+        g.overrule(eight, t(0), before);
+        assert_eq!(g.last(), Some((eight, t(0))));
+        let out = g.apply(t(5), Some(Amps(16.0)), None);
+        assert_eq!((out.command, out.clamp), (eight, Some("interval")));
+    }
+
+    #[test]
     fn percentage_resolution_rounds_down() {
         let mut p = params();
         p.max = Amps(32.0);

@@ -123,6 +123,11 @@ pub struct Metrics {
     /// Part of `car_solar_kwh` taken in dips (surplus below the floor): table only.
     #[serde(skip)]
     pub dip_solar_kwh: f64,
+    /// A site with several loadpoints: each car's own scores (`policy` holds the loadpoint's name;
+    /// its oracle and optimum are those of the car alone on the site). Empty, and absent from
+    /// `--json`, for one car.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loadpoints: Vec<Metrics>,
 }
 
 impl Metrics {
@@ -169,6 +174,7 @@ impl Metrics {
             plan_start: None,
             import_kwh: kwh(tally.import_ws),
             dip_solar_kwh: kwh(tally.dip_solar_ws),
+            loadpoints: Vec::new(),
         }
     }
 }

@@ -111,20 +111,98 @@ pub struct RunOutcome {
     pub plans: PlanLog,
 }
 
-fn utc(ms: i64) -> DateTime<Utc> {
+pub(super) fn utc(ms: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default()
 }
 
 /// The car counts as charging above this draw.
-const CHARGING_W: f64 = 100.0;
+pub(super) const CHARGING_W: f64 = 100.0;
 
 /// What the daemon last read from the station's cloud API.
 #[derive(Debug, Clone, Copy, Default)]
-struct StationState {
+pub(super) struct StationState {
     plugged: bool,
     paused: bool,
     charging: bool,
     limit: Option<Amps>,
+}
+
+impl StationState {
+    /// The station's words, read the way the real client (or central system) reads them, while the
+    /// car draws `car_w`.
+    pub(super) fn poll(charger: &ChargerModel, ocpp: bool, car_w: f64) -> StationState {
+        let (paused, charging) = if ocpp {
+            let (_, charging, paused) =
+                crate::chargers::ocpp::state::status_words(charger.ocpp_status(car_w > CHARGING_W));
+            (paused, charging)
+        } else {
+            let (word, mode, cause) = charger.state_words(car_w > CHARGING_W);
+            let read = interpret(Some(&word), Some(mode), cause);
+            (read.paused, read.charging)
+        };
+        StationState {
+            plugged: charger.plugged(),
+            paused: paused.unwrap_or_else(|| charger.paused()),
+            charging: charging.unwrap_or(false),
+            limit: charger.reported_limit(),
+        }
+    }
+
+    /// What a state poll tells the actuator.
+    pub(super) fn polled(self) -> ChargerObs {
+        ChargerObs {
+            plugged: Some(self.plugged),
+            paused: Some(self.paused),
+            offered: self.limit,
+            ..ChargerObs::default()
+        }
+    }
+
+    /// The charger as the controller sees it: with realtime power the car's draw every second
+    /// (`power`: when and what); without, only the last poll says whether it charges. OCPP: the
+    /// last MeterValues (`metered`).
+    pub(super) fn observed(
+        self,
+        ocpp: bool,
+        realtime_power: bool,
+        power: (i64, f64),
+        metered: Option<(i64, f64)>,
+    ) -> ChargerObs {
+        ChargerObs {
+            plugged: Some(self.plugged),
+            charging: Some(if ocpp {
+                self.charging
+            } else if realtime_power {
+                power.1 > CHARGING_W
+            } else {
+                self.charging
+            }),
+            offered: self.limit,
+            paused: Some(self.paused),
+            power: if ocpp {
+                metered.map(|(at, w)| Reading::new(Watts(w), utc(at)))
+            } else {
+                realtime_power.then(|| Reading::new(Watts(power.1), utc(power.0)))
+            },
+            max: None,
+            session: None,
+        }
+    }
+}
+
+/// The meter's latest sample as the daemon reads it.
+pub(super) fn meter_reading(meter: &MeterModel) -> Option<Reading<MeterSample>> {
+    meter.latest().map(|s| {
+        Reading::new(
+            MeterSample {
+                balance: PowerBalance::Grid(Watts(s.grid_w)),
+                pv: s.pv_w.map(Watts),
+                house_load: s.load_w.map(Watts),
+                battery: None,
+            },
+            utc(s.at_ms),
+        )
+    })
 }
 
 /// Run `policy` over the scenario.
@@ -259,30 +337,8 @@ pub fn run(
 
         if t >= next_poll {
             next_poll += poll_ms;
-            // The station's words, read the way the real client (or central system) reads them.
-            let (paused, charging) = if ocpp {
-                let (_, charging, paused) = crate::chargers::ocpp::state::status_words(
-                    charger.ocpp_status(car_w > CHARGING_W),
-                );
-                (paused, charging)
-            } else {
-                let (word, mode, cause) = charger.state_words(car_w > CHARGING_W);
-                let read = interpret(Some(&word), Some(mode), cause);
-                (read.paused, read.charging)
-            };
-            station = StationState {
-                plugged: charger.plugged(),
-                paused: paused.unwrap_or_else(|| charger.paused()),
-                charging: charging.unwrap_or(false),
-                limit: charger.reported_limit(),
-            };
-            let polled = ChargerObs {
-                plugged: Some(station.plugged),
-                paused: Some(station.paused),
-                offered: station.limit,
-                ..ChargerObs::default()
-            };
-            actuator.observed(since(start, t), &polled);
+            station = StationState::poll(&charger, ocpp, car_w);
+            actuator.observed(since(start, t), &station.polled());
         }
         if t >= next_control {
             next_control += interval_ms;
@@ -291,40 +347,8 @@ pub fn run(
                 controller.set_outlook(o);
             }
             let obs = Observation {
-                meter: meter.latest().map(|s| {
-                    Reading::new(
-                        MeterSample {
-                            balance: PowerBalance::Grid(Watts(s.grid_w)),
-                            pv: s.pv_w.map(Watts),
-                            house_load: s.load_w.map(Watts),
-                            battery: None,
-                        },
-                        utc(s.at_ms),
-                    )
-                }),
-                // With realtime power the car's draw every second; without, only the last poll
-                // says whether it charges.
-                charger: ChargerObs {
-                    plugged: Some(station.plugged),
-                    charging: Some(if ocpp {
-                        station.charging
-                    } else if sc.charger.realtime_power {
-                        power.1 > CHARGING_W
-                    } else {
-                        station.charging
-                    }),
-                    offered: station.limit,
-                    paused: Some(station.paused),
-                    power: if ocpp {
-                        metered.map(|(at, w)| Reading::new(Watts(w), utc(at)))
-                    } else {
-                        sc.charger
-                            .realtime_power
-                            .then(|| Reading::new(Watts(power.1), utc(power.0)))
-                    },
-                    max: None,
-                    session: None,
-                },
+                meter: meter_reading(&meter),
+                charger: station.observed(ocpp, sc.charger.realtime_power, power, metered),
                 vehicle: cloud.observation(),
                 overrides,
             };

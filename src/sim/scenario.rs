@@ -8,6 +8,7 @@
 
 use super::data::Label;
 use super::forecast::ForecastSpec;
+use super::loadpoints::{self, LoadpointModel, RawLoadpoint, RawVariant, Variant};
 use super::spec::{CarSpec, ChargerSpec, ControlSpec, DataSpec, MeterSpec, VehicleApiSpec};
 use super::tariff::TariffSpec;
 use crate::config::diag::{KeyIndex, Problem, Problems, parse_all};
@@ -37,6 +38,8 @@ struct RawScenario {
     vehicle_api: VehicleApiSpec,
     tariff: TariffSpec,
     forecast: ForecastSpec,
+    loadpoint: Vec<RawLoadpoint>,
+    variant: Vec<RawVariant>,
 }
 
 impl Default for RawScenario {
@@ -55,6 +58,8 @@ impl Default for RawScenario {
             vehicle_api: VehicleApiSpec::default(),
             tariff: TariffSpec::default(),
             forecast: ForecastSpec::default(),
+            loadpoint: Vec::new(),
+            variant: Vec::new(),
         }
     }
 }
@@ -95,7 +100,7 @@ impl Default for RawData {
 /// `[car]` as written; `capacity_kwh` and `start_soc` have no sensible default.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-struct RawCar {
+pub(super) struct RawCar {
     capacity_kwh: Option<f64>,
     start_soc: Option<f64>,
     target_soc: f64,
@@ -153,6 +158,11 @@ pub struct Scenario {
     pub tariff: TariffSpec,
     /// `[forecast]`: what a planning policy is told about the coming sun.
     pub forecast: ForecastSpec,
+    /// `[[loadpoint]]`: several cars on the site (empty: the one `[car]` and `[charger]` above, which
+    /// otherwise hold the first loadpoint's).
+    pub loadpoints: Vec<LoadpointModel>,
+    /// `[[variant]]`: the ways of sharing to compare (empty: the loadpoints' own priorities).
+    pub variants: Vec<Variant>,
 }
 
 /// `[control]` keys that only the service uses, and why a scenario has no use for them.
@@ -312,7 +322,27 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
     raw.tariff.check(&mut push);
     raw.tariff.load_csv(&dir, &mut push);
     raw.forecast.check(&mut push);
-    let car = check_car(&raw.car, site.supply.phases, &raw.charger, &mut push);
+    let multi = !raw.loadpoint.is_empty();
+    if multi && idx.has("car") {
+        push(
+            "car",
+            "a scenario with [[loadpoint]] gives each loadpoint its own [loadpoint.car]: remove [car]"
+                .into(),
+        );
+    }
+    let (lps, variants) = loadpoints::resolve(
+        &raw.loadpoint,
+        &raw.variant,
+        site.supply.phases,
+        &raw.charger,
+        &dir,
+        &mut push,
+    );
+    let car = if multi {
+        lps.first().map(|l| l.car.clone())
+    } else {
+        check_car(&raw.car, site.supply.phases, &raw.charger, &mut push)
+    };
 
     if !problems.is_empty() {
         problems.0.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
@@ -346,11 +376,13 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, Problems> {
         main_fuse: site.main_fuse,
         control: raw.control,
         car: car.expect("checked above"),
-        charger: raw.charger,
+        charger: lps.first().map_or(raw.charger, |l| l.charger.clone()),
         meter: raw.meter,
         vehicle_api: raw.vehicle_api,
         tariff: raw.tariff,
         forecast: raw.forecast,
+        loadpoints: lps,
+        variants,
     })
 }
 
@@ -397,7 +429,7 @@ fn check_days(dir: &Path, d: &RawData, push: &mut impl FnMut(&str, String)) {
     }
 }
 
-fn check_car(
+pub(super) fn check_car(
     c: &RawCar,
     site_phases: Phases,
     charger: &ChargerSpec,

@@ -8,7 +8,7 @@
 //!    decides exactly what a plain [`Controller`] does (tested over a replayed day);
 //! 2. **several**: the site's surplus (export positive, with every car's own power added back, and
 //!    the home battery counted by the highest-priority loadpoint's policy) is shared by
-//!    [`share::share`] (floors first, then by priority, a fair split among equals) and each
+//!    [`share::share`] (floors by priority, then the rest by priority, a fair split among equals) and each
 //!    controller sees its share as [`PowerBalance::Available`], so its own PI and hysteresis work on
 //!    it unchanged. A stale meter is passed on as it is: each controller's fail-safe applies;
 //! 3. **stagger**: two loadpoints never go from paused to charging in the same step; the second

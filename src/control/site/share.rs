@@ -2,8 +2,10 @@
 //!
 //! Owns: [`Claim`] (what one loadpoint can take) and [`share`]. The rules, in order:
 //! 1. **floors**: a loadpoint charges at least at its floor power, so the surplus first buys whole
-//!    floors, for as many loadpoints as fit: the ones already charging first (so shares do not flap
-//!    between two cars every step), then by priority (higher first), then in config order;
+//!    floors, for as many loadpoints as fit: by priority (higher first), among equals the ones
+//!    already charging first (so shares do not flap between two equal cars every step), then in
+//!    config order. A higher priority takes the floor of a lower one that charges: "shared by
+//!    priority" (the lower one then stops through its own stop window, not at once);
 //! 2. **above the floors**: what is left goes by priority, group by group; within a group of equal
 //!    priority it is a fair split: every member gets the same power, as far as its floor and its
 //!    maximum allow (water filling);
@@ -40,7 +42,7 @@ pub fn share(surplus_w: f64, claims: &[Claim]) -> Vec<f64> {
 
     // 1. Floors.
     let mut order: Vec<usize> = (0..n).filter(|&i| claims[i].active).collect();
-    order.sort_by_key(|&i| (!claims[i].charging, -i64::from(claims[i].priority), i));
+    order.sort_by_key(|&i| (-i64::from(claims[i].priority), !claims[i].charging, i));
     for &i in &order {
         let floor = claims[i].floor_w.max(0.0);
         if budget >= floor {
@@ -146,12 +148,15 @@ mod tests {
     }
 
     #[test]
-    fn a_charging_car_keeps_its_floor_against_a_higher_priority() {
-        let mut low = three(0);
-        low.charging = true;
-        let s = share(5000.0, &[low, three(5)]);
-        assert_eq!(s[0], 5000.0);
-        assert!(s[1] < 4140.0);
+    fn a_charging_car_keeps_its_floor_among_equals_not_against_a_higher_priority() {
+        let mut charging = three(0);
+        charging.charging = true;
+        let s = share(5000.0, &[three(0), charging]);
+        assert_eq!(s[1], 5000.0);
+        assert!(s[0] < 4140.0);
+        let s = share(5000.0, &[charging, three(5)]);
+        assert_eq!(s[1], 5000.0);
+        assert!(s[0] < 4140.0);
     }
 
     #[test]
