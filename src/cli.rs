@@ -89,6 +89,9 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// How long to wait for a price list or forecast on MQTT (a retained one comes at once).
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+        mqtt_wait: std::time::Duration,
     },
     /// List the built-in policy modules.
     Policies,

@@ -53,7 +53,8 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             soc,
             at,
             json,
-        } => rt()?.block_on(plan::plan(&config.config, soc, at, json)),
+            mqtt_wait,
+        } => rt()?.block_on(plan::plan(&config.config, soc, at, json, mqtt_wait)),
         Command::Tune { file, jobs, output } => tune::tune(&file, jobs, output.as_deref()),
         Command::Run(args) => rt()?.block_on(run::run(args)),
         #[cfg(feature = "emulators")]

@@ -4,6 +4,8 @@
 //! It builds the daemon's own controller from the config, hands it the prices from `[prices]` (the
 //! fixed table, or one fetch from the provider) and steps it once with the car plugged in at `--soc`,
 //! so the plan printed is the one the service would make. A policy that does not plan is refused.
+//! The forecast column is the surplus from `[forecast]` (one fetch, or the forecast on its MQTT
+//! topic, minus the house load).
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Needs;
@@ -13,7 +15,7 @@ use crate::control::plan::outlook::Outlook;
 use crate::control::plan::series::Series;
 use crate::control::{ChargerObs, Controller, Observation, Reading};
 use crate::daemon::prices::MqttPrices;
-use crate::mqtt::{MqttEvent, MqttLink, MqttOptions, QoS};
+use crate::mqtt::{FirstMessage, MqttOptions, first_message};
 use crate::units::Soc;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
@@ -21,13 +23,16 @@ use chrono_tz::Tz;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
-/// The plan for a car at `soc` % now (or at `at`).
+/// The plan for a car at `soc` % now (or at `at`). A price list or forecast on MQTT is waited
+/// for up to `mqtt_wait` (a retained one comes at once).
 pub async fn plan(
     config: &Path,
     soc: f64,
     at: Option<DateTime<Utc>>,
     json: bool,
+    mqtt_wait: Duration,
 ) -> anyhow::Result<ExitCode> {
     let needs = Needs {
         mqtt: false,
@@ -41,8 +46,12 @@ pub async fn plan(
         .prices
         .as_ref()
         .is_some_and(|p| p.source == PriceSource::Mqtt)
+        || cfg
+            .forecast
+            .as_ref()
+            .is_some_and(|f| f.source == Some(crate::config::forecast::ForecastSource::Mqtt))
     {
-        // The list comes from the broker: load again with its password.
+        // The list or the forecast comes from the broker: load again with its password.
         cfg = crate::config::load(
             config,
             Needs {
@@ -66,7 +75,7 @@ pub async fn plan(
         outlook.fallback_price = crate::daemon::prices::fallback(p);
         outlook.price_max_age = p.max_age.get();
         let series = if p.source == PriceSource::Mqtt {
-            mqtt_list(&cfg, p).await?
+            mqtt_list(&cfg, p, mqtt_wait).await?
         } else {
             let http = crate::vendor::http_client(crate::vendor::Timeouts::default());
             crate::sources::prices::fetch(p, cfg.secrets.prices_token.as_ref(), &http, cfg.tz, now)
@@ -75,6 +84,20 @@ pub async fn plan(
         };
         outlook.set_prices(series, now);
     }
+    let broker = cfg.mqtt.as_ref().map(|m| crate::daemon::forecast::Broker {
+        section: m,
+        password: cfg.secrets.mqtt_password.as_ref(),
+        dir: cfg.path.parent().unwrap_or(Path::new(".")),
+        wait: mqtt_wait,
+    });
+    let forecast_note = crate::daemon::forecast::fetch_once(
+        cfg.forecast.as_ref(),
+        broker,
+        cfg.tz,
+        now,
+        &mut outlook,
+    )
+    .await?;
     controller.set_outlook(outlook);
     let obs = Observation {
         charger: ChargerObs {
@@ -102,17 +125,21 @@ pub async fn plan(
     } else {
         let currency = cfg.prices.as_ref().map(|p| p.currency.as_str());
         print!("{}", table(plan, cfg.tz, currency));
+        if let Some(note) = forecast_note {
+            println!("{note}");
+        }
         println!("now: {}", decision.reason);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// How long `plan` waits for the price list on MQTT (a retained one comes at once).
-const MQTT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// The list on `[prices] topic`: the first message on it (a retained message, or the next one
-/// published within [`MQTT_WAIT`]); one that does not read as a list is the error.
-async fn mqtt_list(cfg: &crate::config::Config, p: &PricesSection) -> anyhow::Result<Series> {
+/// published within `wait`); one that does not read as a list is the error.
+async fn mqtt_list(
+    cfg: &crate::config::Config,
+    p: &PricesSection,
+    wait: Duration,
+) -> anyhow::Result<Series> {
     let m = cfg
         .mqtt
         .as_ref()
@@ -120,29 +147,23 @@ async fn mqtt_list(cfg: &crate::config::Config, p: &PricesSection) -> anyhow::Re
     let dir = cfg.path.parent().unwrap_or(Path::new("."));
     let options = MqttOptions::from_section(m, cfg.secrets.mqtt_password.as_ref(), dir, "-plan")
         .map_err(|e| anyhow::anyhow!(e))?;
-    let (link, mut events) = MqttLink::start(options).map_err(|e| anyhow::anyhow!("MQTT: {e}"))?;
     let prices = MqttPrices::new(p).context("not an MQTT price source")?;
-    link.subscribe(&prices.topic, QoS::AtLeastOnce)
-        .map_err(|e| anyhow::anyhow!("MQTT: {e}"))?;
-    let wait = tokio::time::timeout(MQTT_WAIT, async {
-        while let Some(ev) = events.recv().await {
-            if let MqttEvent::Message { topic, payload, .. } = ev
-                && let Some(r) = prices.on_message(&topic, &payload)
-            {
-                return Some(r);
-            }
-        }
-        None
-    })
-    .await;
-    link.shutdown().await;
-    match wait {
-        Ok(Some(Ok(s))) => Ok(s),
-        Ok(Some(Err(e))) => bail!("the price list on {} was refused: {e}", prices.topic),
-        _ => bail!(
-            "no price list on {} within {} s: is it published (retained) on {}:{}?",
+    match first_message(options, &prices.topic, wait)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?
+    {
+        FirstMessage::Payload(payload) => match prices.on_message(&prices.topic, &payload) {
+            Some(Ok(s)) => Ok(s),
+            Some(Err(e)) => bail!("the price list on {} was refused: {e}", prices.topic),
+            None => unreachable!("the payload came on the list's own topic"),
+        },
+        FirstMessage::Nothing { broker } => bail!(
+            "no price list on {} within {}{}: is it published (retained) on {}:{}?",
             prices.topic,
-            MQTT_WAIT.as_secs(),
+            humantime::format_duration(wait),
+            broker
+                .map(|e| format!(" (broker: {e})"))
+                .unwrap_or_default(),
             m.host,
             m.port
         ),

@@ -9,6 +9,7 @@
 mod checks;
 pub mod loadpoint;
 pub use crate::diag;
+pub mod forecast;
 pub mod ocpp;
 mod params;
 mod policy_file;
@@ -127,6 +128,8 @@ pub struct Config {
     /// The policies of `[[loadpoint]]` tables, one per loadpoint (empty in the single form: see
     /// [`Config::take_loadpoint_policies`]).
     pub loadpoint_policies: Vec<Option<LoadedPolicy>>,
+    /// `[forecast]`, when the site plans with a solar forecast.
+    pub forecast: Option<forecast::ForecastSection>,
     pub secrets: Secrets,
     pub state_dir: PathBuf,
     /// Not errors, but worth saying: e.g. secrets still holding the example's `REPLACE-ME`.
@@ -265,6 +268,18 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
             ck.push(
                 "prices.source",
                 "\"mqtt\" reads the list from the broker of [mqtt]: add that section".into(),
+            );
+        }
+    }
+    if let Some(f) = &raw.forecast {
+        for (key, message) in f.check() {
+            ck.push(&format!("forecast.{key}"), message);
+        }
+        if f.source == Some(forecast::ForecastSource::Mqtt) && raw.mqtt.is_none() {
+            ck.push(
+                "forecast.source",
+                "source = \"mqtt\" needs the [mqtt] section (the broker the forecast is published on)"
+                    .into(),
             );
         }
     }
@@ -499,6 +514,7 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         prices: raw.prices,
         loadpoints,
         loadpoint_policies,
+        forecast: raw.forecast,
         secrets,
         warnings,
     })

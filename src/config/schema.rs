@@ -31,6 +31,7 @@ pub struct RawConfig {
     pub prices: Option<super::prices::PricesSection>,
     /// `[[loadpoint]]`: several chargers or connectors on one site (none: the single form).
     pub loadpoint: Vec<super::loadpoint::LoadpointSection>,
+    pub forecast: Option<super::forecast::ForecastSection>,
 }
 
 /// `[site]`, in `sunplug.toml` and in a scenario: one type, one set of defaults, one check

@@ -112,6 +112,8 @@ pub struct StateView {
     pub planned_start: Option<String>,
     /// The plan's expected cost of grid energy (the config's currency).
     pub planned_cost: Option<f64>,
+    /// The PV energy the `[forecast]` still expects today, kWh (null without a fresh forecast).
+    pub solar_forecast_today_kwh: Option<f64>,
 }
 
 impl StateView {
@@ -223,6 +225,11 @@ pub fn discovery(
             "Planned charging cost",
             json!({"icon": "mdi:cash", "state_class": "measurement"}),
         ),
+        (
+            "solar_forecast_today",
+            "Solar forecast rest of today",
+            json!({"device_class": "energy", "unit_of_measurement": "kWh", "icon": "mdi:solar-power-variant"}),
+        ),
     ] {
         let field = match object {
             "surplus" => "surplus_w",
@@ -233,6 +240,7 @@ pub fn discovery(
             "target_soc" => "target_soc_pct",
             "meter_age" => "meter_age_s",
             "vehicle_age" => "vehicle_age_s",
+            "solar_forecast_today" => "solar_forecast_today_kwh",
             other => other,
         };
         add("sensor", object, common(object, name), sensor(field, extra));
@@ -500,6 +508,27 @@ mod tests {
         let parsed: Value = serde_json::from_str(&v.to_json()).unwrap();
         assert_eq!(parsed["planned_start"], "2026-06-02T00:00:00+00:00");
         assert_eq!(parsed["planned_cost"], 2.0);
+    }
+
+    #[test]
+    fn the_forecast_left_today_is_a_sensor_in_kwh() {
+        let msgs = discovery(&topics(), "x", &[], false);
+        let (_, cfg) = msgs
+            .iter()
+            .find(|(t, _)| t.ends_with("/solar_forecast_today/config"))
+            .expect("a forecast sensor");
+        let cfg: Value = serde_json::from_str(cfg).unwrap();
+        assert_eq!(
+            cfg["value_template"],
+            "{{ value_json.solar_forecast_today_kwh }}"
+        );
+        assert_eq!(cfg["unit_of_measurement"], "kWh");
+        let v = StateView {
+            solar_forecast_today_kwh: Some(12.5),
+            ..StateView::default()
+        };
+        let parsed: Value = serde_json::from_str(&v.to_json()).unwrap();
+        assert_eq!(parsed["solar_forecast_today_kwh"], 12.5);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Owns: [`loadpoint_discovery`] (a loadpoint's device: the entities of the single-charger device,
 //! under `<base>/<name>/`, without the site's sensors), [`site_discovery`] (the site's device: solar
-//! surplus, grid power and what the cars load on each phase, once) and [`SiteView`] (the site's
+//! surplus, grid power, what the cars load on each phase and the solar forecast, once) and [`SiteView`] (the site's
 //! state message on `<base>/state`). A config without `[[loadpoint]]` tables keeps the one device
 //! of `ha.rs` with the entity ids it always had. Pure: the daemon does the publishing.
 
@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 /// The site's sensors, which the single-charger device carries and a loadpoint's does not.
-const SITE_SENSORS: [&str; 2] = ["surplus", "grid"];
+const SITE_SENSORS: [&str; 3] = ["surplus", "grid", "solar_forecast_today"];
 
 /// A loadpoint's discovery messages: `t` is [`Topics::loadpoint`] of the site's topics.
 pub fn loadpoint_discovery(
@@ -50,6 +50,8 @@ pub struct SiteView {
     pub headroom_a: Option<f64>,
     /// How many loadpoints are charging.
     pub charging: usize,
+    /// The PV energy the `[forecast]` still expects today, kWh (null without a fresh forecast).
+    pub solar_forecast_today_kwh: Option<f64>,
 }
 
 impl SiteView {
@@ -83,6 +85,12 @@ pub fn site_discovery(t: &Topics, site_name: &str) -> Vec<(String, String)> {
             "Cars charging",
             "charging",
             json!({"icon": "mdi:ev-station", "state_class": "measurement"}),
+        ),
+        (
+            "solar_forecast_today",
+            "Solar forecast rest of today",
+            "solar_forecast_today_kwh",
+            json!({"device_class": "energy", "unit_of_measurement": "kWh", "icon": "mdi:solar-power-variant"}),
         ),
     ] {
         let mut v = json!({
@@ -171,7 +179,8 @@ mod tests {
                 "sunplug_home_load_l2",
                 "sunplug_home_load_l3",
                 "sunplug_home_headroom",
-                "sunplug_home_charging"
+                "sunplug_home_charging",
+                "sunplug_home_solar_forecast_today"
             ],
             "the site keeps the single device's ids for surplus and grid"
         );

@@ -2,10 +2,11 @@
 //!
 //! Owns: the event loop (`run`; [`site_run`] for several loadpoints, with their Home Assistant
 //! devices in [`ha_site`]), the charger writer task, the demo ([`demo`]), restart state
-//! ([`state`]), Home Assistant discovery and commands ([`ha`]), recording for replay
-//! ([`recorder`]) and systemd ([`systemd`]).
+//! ([`state`]), the price and forecast tasks ([`prices`], [`forecast`]), Home Assistant discovery
+//! and commands ([`ha`]), recording for replay ([`recorder`]) and systemd ([`systemd`]).
 
 pub mod adapters;
+pub mod forecast;
 pub mod ha;
 pub mod ha_site;
 pub mod ports;

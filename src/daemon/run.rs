@@ -166,10 +166,16 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
     );
     let (prices_tx, mut prices_rx) = watch::channel::<super::prices::Fetched>(None);
     let mut outlook = cfg.prices.as_ref().map(super::prices::outlook);
+    if outlook.is_none() && cfg.forecast.is_some() {
+        outlook = Some(crate::control::plan::outlook::Outlook::new(0.0));
+    }
     // Until the first list arrives, the plan prices every slot at the fallback (not at 0).
     if let Some(o) = &outlook {
         controller.set_outlook(o.clone());
     }
+    let mut forecast = cfg.forecast.clone().map(|f| {
+        super::forecast::ForecastFeed::start(f, cfg.tz, clock.clone(), stop.clone(), speed)
+    });
     let _prices_task = cfg.prices.clone().and_then(|p| {
         let token = cfg.secrets.prices_token.clone();
         super::prices::spawn(
@@ -203,6 +209,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
         subs.extend(charger_power.iter().flat_map(|p| p.topics()));
         subs.extend(vehicle_topics.iter().flat_map(|v| v.topics()));
         subs.extend(mqtt_prices.iter().map(|p| p.topic.clone()));
+        subs.extend(forecast.iter().flat_map(|f| f.topics()));
         subs.push(topics.commands());
         subs.push(topics.ha_status());
         for t in subs {
@@ -328,7 +335,8 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                                 }
                             } else {
                                 let _ = charger_power.as_mut().is_some_and(|p| p.on_message(&topic, &payload, retained, now))
-                                    || vehicle_topics.as_mut().is_some_and(|v| v.on_message(&topic, &payload, retained, now));
+                                    || vehicle_topics.as_mut().is_some_and(|v| v.on_message(&topic, &payload, retained, now))
+                                    || forecast.as_mut().is_some_and(|f| f.on_message(&topic, &payload, now));
                             }
                         }
                     }
@@ -381,6 +389,11 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                     o.set_prices(series, at);
                     controller.set_outlook(o.clone());
                 }
+                if let (Some(o), Some(f)) = (&mut outlook, &mut forecast)
+                    && f.poll(o)
+                {
+                    controller.set_outlook(o.clone());
+                }
                 let d = controller.step(now, &obs);
                 last_step = tokio::time::Instant::now();
                 last_step_grid = obs.meter.map(|m| m.value.balance.grid(Watts::ZERO).0);
@@ -396,6 +409,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
                 if let Some(l) = &link {
                     let mut view = state_view(&d, &obs, &report, &persisted, controller.policy_name(), controller.plan(), now);
                     view.vehicle_warning = vehicle_update.warning.map(|w| w.message().to_string());
+                    view.solar_forecast_today_kwh = forecast.as_ref().and_then(|f| f.remaining_today_kwh(now)).map(|k| (k * 100.0).round() / 100.0);
                     l.publish(&topics.state(), &view.to_json(), true);
                     if let Some(loc) = vehicle_update.location {
                         l.publish(&topics.car_location(), &ha::location_payload(loc.value.latitude, loc.value.longitude, loc.value.accuracy_m.unwrap_or(0.0)), true);

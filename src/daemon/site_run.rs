@@ -126,10 +126,16 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
 
     let (prices_tx, mut prices_rx) = watch::channel::<super::prices::Fetched>(None);
     let mut outlook = cfg.prices.as_ref().map(super::prices::outlook);
+    if outlook.is_none() && cfg.forecast.is_some() {
+        outlook = Some(crate::control::plan::outlook::Outlook::new(0.0));
+    }
     // Until the first list arrives, the plans price every slot at the fallback (not at 0).
     if let Some(o) = &outlook {
         site.set_outlook(o);
     }
+    let mut forecast = cfg.forecast.clone().map(|f| {
+        super::forecast::ForecastFeed::start(f, cfg.tz, clock.clone(), stop.clone(), speed)
+    });
     let _prices_task = cfg.prices.clone().and_then(|p| {
         let token = cfg.secrets.prices_token.clone();
         super::prices::spawn(
@@ -177,6 +183,7 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
             subs.push(r.topics.commands());
         }
         subs.extend(mqtt_prices.iter().map(|p| p.topic.clone()));
+        subs.extend(forecast.iter().flat_map(|f| f.topics()));
         subs.push(site_topics.ha_status());
         subs.sort();
         subs.dedup();
@@ -278,6 +285,8 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
                                 }
                                 Err(e) => warn!("prices on {topic} refused, the list before stays: {e}"),
                             }
+                        } else if forecast.as_mut().is_some_and(|f| f.on_message(&topic, &payload, now)) {
+                            // A forecast on MQTT: polled into the outlook at the next tick.
                         } else if !meter.on_message(&topic, &payload, retained, now) {
                             // Every loadpoint sees it: one realtime message carries every
                             // connector's channels.
@@ -360,6 +369,11 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
                     o.set_prices(series, at);
                     site.set_outlook(o);
                 }
+                if let (Some(o), Some(f)) = (&mut outlook, &mut forecast)
+                    && f.poll(o)
+                {
+                    site.set_outlook(o);
+                }
                 let sd = site.step(now, &obs);
                 let grid_w = obs.meter.map(|m| m.value.balance.grid(Watts::ZERO).0);
                 let mut row = Row {
@@ -426,6 +440,7 @@ pub async fn run_site<C: ChargerPort, V: VehiclePort>(
                         load_l3_a: sd.load_a[2],
                         headroom_a: sd.headroom_a.map(|h| h[0]),
                         charging: sd.commands().filter(|c| c.is_charging()).count(),
+                        solar_forecast_today_kwh: forecast.as_ref().and_then(|f| f.remaining_today_kwh(now)).map(|k| (k * 100.0).round() / 100.0),
                     };
                     link.publish(&site_topics.state(), &view.to_json(), true);
                 }

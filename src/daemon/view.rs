@@ -72,6 +72,7 @@ pub(super) fn state_view(
         charge_now: s.charge_now,
         planned_start: plan.and_then(|p| p.start()).map(|t| t.to_rfc3339()),
         planned_cost: plan.map(|p| (p.cost * 100.0).round() / 100.0),
+        solar_forecast_today_kwh: None,
     }
 }
 

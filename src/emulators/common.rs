@@ -266,6 +266,17 @@ impl RateWindow {
         self.seen.push_back(now);
         Ok(())
     }
+
+    /// Requests still allowed in the current window.
+    pub fn remaining(&self) -> usize {
+        let now = Instant::now();
+        let used = self
+            .seen
+            .iter()
+            .filter(|t| now.duration_since(**t) < self.window)
+            .count();
+        self.max.saturating_sub(used)
+    }
 }
 
 /// An emulator's HTTP server on 127.0.0.1:0. Dropping it stops the server.

@@ -10,6 +10,8 @@
 //! - [`tibber`]: Tibber's GraphQL `priceInfo` (bearer token, 200-with-errors auth failures, hourly or
 //!   15-min lists, tomorrow published later).
 //! - [`entsoe`]: the ENTSO-E day-ahead prices (A44 XML with A03 curves, acknowledgements, 401, 429).
+//! - [`forecast_solar`]: forecast.solar's public estimate (12 calls an hour, `retry-at`, partial days).
+//! - [`open_meteo`]: Open-Meteo's irradiance forecast (hourly GHI/diffuse, 15-minute tilted, `null` gaps).
 //! - [`common`]: what they share (server, request log, faults, rate windows).
 
 pub mod awattar;
@@ -17,5 +19,7 @@ pub mod cariad;
 pub mod common;
 pub mod enode;
 pub mod entsoe;
+pub mod forecast_solar;
+pub mod open_meteo;
 pub mod smappee;
 pub mod tibber;

@@ -9,10 +9,12 @@
 //! (`sources::surplus`), the daemon routes events to whoever subscribed.
 
 mod link;
+mod once;
 mod options;
 mod session;
 
 pub use link::{LinkState, LinkStatus, MqttEvent, MqttHandle, MqttLink};
+pub use once::{FirstMessage, first_message};
 pub use options::{
     Backoff, DEFAULT_MAX_PACKET, HARD_PACKET_LIMIT, LastWill, MqttOptions, PeriodicPublish,
     Protocol, TlsOptions,

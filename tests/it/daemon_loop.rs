@@ -646,3 +646,86 @@ async fn a_price_list_on_mqtt_reaches_the_plan_and_garbage_does_not_replace_it()
     assert_eq!(cost(&h.mqtt), with_list, "the list before stays");
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_forecast_on_its_mqtt_topic_reaches_home_assistant() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_full(
+        dir.path(),
+        "pv-only",
+        "keep",
+        "5s",
+        "[forecast]\nsource = \"mqtt\"\ntopic = \"solcast/forecast\"\nhouse_load_w = 300\n",
+    );
+    let mut h = Harness::start_with(cfg, plugged());
+    h.run_for(10).await;
+    let state = |m: &FakeMqtt| -> serde_json::Value {
+        serde_json::from_str(&m.last("sunplug/state").0).unwrap()
+    };
+    assert!(state(&h.mqtt)["solar_forecast_today_kwh"].is_null());
+    // Two half hours at 4 kW this afternoon (t0 is 12:00 local), one tomorrow.
+    h.send(
+        "solcast/forecast",
+        r#"{"detailedForecast": [
+            {"period_start": "2026-06-01T14:00:00+02:00", "pv_estimate": 4.0},
+            {"period_start": "2026-06-01T14:30:00+02:00", "pv_estimate": 4.0},
+            {"period_start": "2026-06-02T14:00:00+02:00", "pv_estimate": 4.0}]}"#,
+    )
+    .await;
+    h.run_for(10).await;
+    assert_eq!(state(&h.mqtt)["solar_forecast_today_kwh"], 4.0);
+    // A payload that is not a forecast leaves the one in use.
+    h.send("solcast/forecast", "unavailable").await;
+    h.run_for(10).await;
+    let (_, mqtt) = h.stop().await;
+    assert_eq!(state(&mqtt)["solar_forecast_today_kwh"], 4.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_planner_in_the_service_waits_for_the_sun_the_forecast_promises() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    std::fs::copy(
+        repo.join("policies/planner.toml"),
+        dir.path().join("policies/planner.toml"),
+    )
+    .unwrap();
+    let cfg = config_full(
+        dir.path(),
+        "planner",
+        "keep",
+        "5s",
+        "[vehicle]\nkind = \"mqtt\"\ncapacity_kwh = 40\n[vehicle.mqtt]\nsoc = { topic = \"car/soc\" }\n\
+         [prices]\nimport = 0.30\n\
+         [forecast]\nsource = \"mqtt\"\ntopic = \"pv/forecast\"\nhouse_load_w = 300\n",
+    );
+    let mut h = Harness::start_with(cfg, plugged());
+    h.run_for(20).await;
+    let state = |m: &FakeMqtt| -> serde_json::Value {
+        serde_json::from_str(&m.last("sunplug/state").0).unwrap()
+    };
+    // No forecast: the plan counts on no sun and buys the need from the grid.
+    assert!(
+        state(&h.mqtt)["planned_start"].is_string(),
+        "{}",
+        state(&h.mqtt)
+    );
+    // 11 kW of PV this afternoon (t0 is 12:00 local), 13:00 to 19:00 local.
+    let periods: Vec<String> = (0..12)
+        .map(|i| {
+            let t = t0() + chrono::Duration::minutes(60 + 30 * i);
+            format!(r#"{{"start": "{}", "watts": 11000}}"#, t.to_rfc3339())
+        })
+        .collect();
+    h.send("pv/forecast", &format!("[{}]", periods.join(",")))
+        .await;
+    h.run_for(20).await;
+    let s = state(&h.mqtt);
+    assert!(s["planned_start"].is_null(), "the sun covers it: {s}");
+    assert!(
+        s["solar_forecast_today_kwh"].as_f64().unwrap() > 60.0,
+        "{s}"
+    );
+    h.stop().await;
+}

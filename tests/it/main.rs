@@ -15,6 +15,7 @@ mod deb_package;
 mod demo;
 mod e2e_service;
 mod e2e_site;
+mod forecast_sources;
 mod guard_props;
 mod install_recipe;
 mod loadpoint_config;

@@ -15,7 +15,7 @@
 //!   rest), up to `P_floor·h`; above that, up to `(P_max − P_floor)·h` more, one kWh per kWh.
 //!
 //! Each slot's pieces are concave (the cheaper piece comes first), so filling the need from the
-//! cheapest piece up (ties: the earlier slot) is the least-cost plan (a fractional knapsack). A
+//! cheapest piece up (ties: the piece the sun helps most, then the earlier slot) is the least-cost plan (a fractional knapsack). A
 //! negative price would break that order: its two pieces are merged into one at "full power", which
 //! is what fast charging would do there. When the need cannot be met, every piece is taken: as much
 //! as the limits allow, as early as it comes.
@@ -130,6 +130,9 @@ struct Piece {
     order: u8,
     cap_wh: f64,
     cost_per_wh: f64,
+    /// Grid energy per Wh delivered: the tie-break when prices are equal (or all zero, as when no
+    /// price list is configured), so a piece the sun helps with comes before a pure-grid one.
+    grid_per_wh: f64,
 }
 
 /// The least-cost plan for `need_wh` (energy at the charger) over `slots` (in time order, ending
@@ -150,6 +153,7 @@ pub fn plan(need_wh: f64, slots: &[SlotInput], limits: Limits) -> Plan {
             order,
             cap_wh,
             cost_per_wh: s.price * grid_per_wh / 1000.0,
+            grid_per_wh,
         };
         if u >= pf {
             base[i] = u * h;
@@ -165,6 +169,7 @@ pub fn plan(need_wh: f64, slots: &[SlotInput], limits: Limits) -> Plan {
     pieces.sort_by(|a, b| {
         a.cost_per_wh
             .total_cmp(&b.cost_per_wh)
+            .then(a.grid_per_wh.total_cmp(&b.grid_per_wh))
             .then(a.slot.cmp(&b.slot))
             .then(a.order.cmp(&b.order))
     });

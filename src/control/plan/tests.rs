@@ -102,6 +102,17 @@ fn weak_sun_makes_a_floor_slot_cheaper() {
 }
 
 #[test]
+fn without_prices_weak_sun_still_comes_before_the_night() {
+    // No price list (every slot at 0): the plan must still prefer the slot the sun helps with, or a
+    // forecast-only site would buy the whole need at night.
+    let s = hourly("2026-06-02T03:00:00Z", &[0.0, 0.0], &[0.0, 2_000.0]);
+    let p = plan(4_140.0, &s, limits());
+    assert_eq!(p.slots[0].grid, Watts(0.0), "{p:?}");
+    assert!(close(p.slots[1].solar.0, 2_000.0), "{p:?}");
+    assert!(close(p.grid_wh, 2_140.0), "{p:?}");
+}
+
+#[test]
 fn an_infeasible_need_charges_everything() {
     let s = hourly("2026-06-01T20:00:00Z", &[0.30, 0.10], &[0.0, 0.0]);
     let p = plan(100_000.0, &s, limits());

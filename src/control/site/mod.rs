@@ -107,7 +107,8 @@ impl LoadpointObs {
 }
 
 /// Everything the site controller knows at one step: the site's meter (grid including every car, or
-/// the power available) and each loadpoint's charger, vehicle and overrides, in config order.
+/// the power available) and each loadpoint's charger, vehicle and overrides, in config order (a
+/// loadpoint left out counts as one without a car: it pauses).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SiteObservation {
     pub meter: Option<Reading<MeterSample>>,
@@ -336,7 +337,16 @@ impl SiteController {
     /// One site step: every loadpoint's decision, in config order.
     pub fn step(&mut self, now: DateTime<Utc>, obs: &SiteObservation) -> SiteDecision {
         let n = self.loadpoints.len();
-        let lp_obs = |i: usize| obs.loadpoints.get(i).copied().unwrap_or_default();
+        // A loadpoint the observation leaves out has no car as far as this step knows: it pauses.
+        let lp_obs = |i: usize| {
+            obs.loadpoints.get(i).copied().unwrap_or(LoadpointObs {
+                charger: ChargerObs {
+                    plugged: Some(false),
+                    ..ChargerObs::default()
+                },
+                ..LoadpointObs::default()
+            })
+        };
         let before: Vec<_> = self
             .loadpoints
             .iter()

@@ -327,3 +327,28 @@ fn one_loadpoint_decides_exactly_what_a_plain_controller_does_over_a_replayed_da
         assert!(charged > 500, "{policy}: the day charges ({charged} steps)");
     }
 }
+
+#[test]
+fn a_loadpoint_left_out_of_the_observation_pauses() {
+    let mut s = site(
+        None,
+        vec![
+            (spec("a", Phases::Three, 0), "fast"),
+            (spec("b", Phases::Three, 0), "fast"),
+        ],
+    );
+    let mut h = House {
+        pv_w: 0.0,
+        load_w: 0.0,
+        car_w: vec![0.0],
+    };
+    for t in (0..60).step_by(5) {
+        let d = s.step(at(t), &h.obs(at(t)));
+        assert_eq!(d.loadpoints.len(), 2);
+        assert_eq!(d.loadpoints[1].decision.command, Command::Pause);
+        h.car_w[0] = Supply::new(Phases::Three, V)
+            .power(d.loadpoints[0].decision.command.current())
+            .0;
+    }
+    assert!(h.car_w[0] > 0.0, "the one observed charges");
+}
