@@ -118,7 +118,7 @@ pub struct Controller {
     saturation: Saturation,
     /// The last solar step raised the PI's output to the policy's minimum (the floor).
     held_at_minimum: bool,
-    /// How fast the surplus moves, for the switch's bridging rule.
+    /// How fast the surplus moves, for the switch's bridging and share-budget rules.
     volatility: Volatility,
     /// The configured maximum (charger, cable, car); a station that reports a lower one lowers
     /// `params.guard.max` while it does.
@@ -580,7 +580,7 @@ impl Controller {
                             floor_w: p.supply().power(floor).0,
                             solar_w: solar,
                             grid_w: car.0 - solar,
-                            volatility_w: self.volatility.value(),
+                            volatility_w: self.volatility.now_w(),
                         };
                         let on = self
                             .switch

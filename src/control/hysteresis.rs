@@ -27,6 +27,12 @@
 //!   target. The
 //!   optimum in money (flat tariff) charges at the floor whenever any sun is there; the share caps
 //!   how far a solar-only policy follows it.
+//! - **The budget is for clouds** (`budget_min_volatility_w`): it holds the floor through a dip and
+//!   starts the car below the floor only while the surplus is changing (its [`Volatility`] at least
+//!   that). A cloud passes and the sun it hid comes back; a sunset, a clear morning's slow rise or an
+//!   overcast plateau does not move, and there a dip is not bridged: the car stops after the
+//!   spent budget's window (`spent_stop_energy_wh` below the floor) instead of spending the budget
+//!   at the floor until the sun is gone.
 //! - **Minimum on/off times** protect the car's contactor whatever the windows say.
 
 use crate::units::HumanDuration;
@@ -73,9 +79,15 @@ pub struct SwitchParams {
     pub budget_start_pct: f64,
     /// The budget never exceeds this (Wh): a sunny week does not buy a grid-charged evening.
     pub budget_max_wh: f64,
-    /// Once the budget is spent, a dip stops the car after this much energy below the floor (Wh;
-    /// 0 = at once, after `min_on`).
+    /// Once the budget is spent (or on a steady sky, see `budget_min_volatility_w`), a dip stops the
+    /// car after this much energy below the floor (Wh; 0 = at once, after `min_on`).
     pub spent_stop_energy_wh: f64,
+    /// The budget is spent only while the sky is changing: the surplus moves by at least this much
+    /// (W per minute, see [`Volatility`]). On a steady sky (a sunset, a clear morning, an overcast
+    /// plateau) a dip below the floor does not pass: the car stops after `spent_stop_energy_wh`
+    /// below the floor, as with a spent budget, and starts on the floor's power. 0 = whatever the
+    /// sky.
+    pub budget_min_volatility_w: f64,
 }
 
 impl Default for SwitchParams {
@@ -98,6 +110,7 @@ impl Default for SwitchParams {
             budget_start_pct: 100.0,
             budget_max_wh: 2000.0,
             spent_stop_energy_wh: 0.0,
+            budget_min_volatility_w: 0.0,
         }
     }
 }
@@ -187,8 +200,10 @@ impl Switch {
             volatility_w,
         } = input;
         let budget = self.budget_wh(p);
+        // The budget buys sun that comes back: only under a changing sky.
+        let changing = volatility_w >= p.budget_min_volatility_w;
         let reference_pct = if self.on {
-            if budget > 0.0 {
+            if budget > 0.0 && changing {
                 p.stop_below_pct.min(p.budget_stop_pct)
             } else {
                 p.stop_below_pct
@@ -196,7 +211,7 @@ impl Switch {
         } else {
             let min_on_h = p.min_on.get().as_secs_f64() / 3600.0;
             let floor_for_min_on = (floor_w - available_w).max(0.0) * min_on_h;
-            if budget > 0.0 && budget >= floor_for_min_on {
+            if budget > 0.0 && changing && budget >= floor_for_min_on {
                 p.budget_start_pct.min(100.0)
             } else {
                 100.0
@@ -229,7 +244,8 @@ impl Switch {
             && self.dip_grid_wh < p.bridge_max_wh
             && volatility_w >= p.bridge_min_volatility_w
             && (!sharing || budget > 0.0);
-        let spent = self.on && sharing && budget <= 0.0 && excess_w < 0.0;
+        // A steady sky's dip is not the budget's: it stops the car as a spent budget does.
+        let spent = self.on && sharing && (budget <= 0.0 || !changing) && excess_w < 0.0;
         let threshold = if spent {
             p.spent_stop_energy_wh.min(p.stop_energy_wh)
         } else if self.on {
@@ -286,7 +302,8 @@ impl Switch {
 
 /// How fast the surplus moves: the change between consecutive one-minute means, smoothed over ten
 /// minutes (W per minute). Minute means keep meter noise out; broken clouds read in the hundreds or
-/// thousands, a clear sky or a sunset in the tens.
+/// thousands, a clear sky or a sunset in the tens. [`Volatility::now_w`] adds the present minute's
+/// swing, so a fresh cloud counts before its minute is over.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Volatility {
     sum_w: f64,
@@ -298,6 +315,7 @@ pub struct Volatility {
 impl Volatility {
     const MINUTE_S: f64 = 60.0;
     const SMOOTHING_MIN: f64 = 10.0;
+    const SWING_MIN_S: f64 = 15.0;
 
     pub fn update(&mut self, available_w: f64, dt_s: f64) -> f64 {
         self.sum_w += available_w * dt_s;
@@ -317,6 +335,19 @@ impl Volatility {
 
     pub fn value(&self) -> f64 {
         self.value
+    }
+
+    /// The sky now: [`Volatility::value`], or the present minute's swing from the last minute's
+    /// mean when that is larger (once `SWING_MIN_S` of the minute are in, so one odd sample does not
+    /// count). A cloud that has just arrived reads as a changing sky at once, not a minute later; a
+    /// sunset moves the mean by tens of watts a minute and does not.
+    pub fn now_w(&self) -> f64 {
+        match self.last_mean {
+            Some(prev) if self.secs >= Self::SWING_MIN_S => {
+                self.value.max((self.sum_w / self.secs - prev).abs())
+            }
+            _ => self.value,
+        }
     }
 }
 
@@ -576,6 +607,86 @@ mod tests {
         assert!((0..100).all(|i| !poor.update(&p, t(i * 5), 5.0, at(3500.0))));
     }
 
+    /// A car on a 4 kW floor that has earned a share budget under two hours of sun, then the
+    /// `evening` profile (available W per 5 s step) with the sky read by a [`Volatility`] as the
+    /// controller reads it: how many steps it stays on, and the grid it took meanwhile (Wh).
+    fn after_a_sunny_noon(p: &SwitchParams, evening: impl Iterator<Item = f64>) -> (usize, f64) {
+        let at = |available_w: f64, volatility_w| {
+            let car = available_w.max(4000.0);
+            let solar = car.min(available_w.max(0.0));
+            SwitchInput {
+                available_w,
+                floor_w: 4000.0,
+                solar_w: solar,
+                grid_w: car - solar,
+                volatility_w,
+            }
+        };
+        let mut sw = Switch::default();
+        let mut sky = Volatility::default();
+        sw.set(true, t(0));
+        for i in 0..1440 {
+            sky.update(6000.0, 5.0);
+            assert!(sw.update(p, t(i * 5), 5.0, at(6000.0, sky.now_w())));
+        }
+        assert!(sw.budget_wh(p) > 600.0, "{}", sw.budget_wh(p));
+        let grid_before = sw.plug_grid_wh;
+        let on_for = evening
+            .enumerate()
+            .take_while(|(i, a)| {
+                sky.update(*a, 5.0);
+                sw.update(p, t(7200 + *i as i64 * 5), 5.0, at(*a, sky.now_w()))
+            })
+            .count();
+        (on_for, sw.plug_grid_wh - grid_before)
+    }
+
+    fn budget_for_clouds(min_volatility_w: f64) -> SwitchParams {
+        SwitchParams {
+            stop_energy_wh: 60.0,
+            spent_stop_energy_wh: 30.0,
+            solar_share_pct: 95.0,
+            budget_stop_pct: 0.0,
+            budget_min_volatility_w: min_volatility_w,
+            min_on: HumanDuration::secs(0),
+            ..SwitchParams::default()
+        }
+    }
+
+    #[test]
+    fn a_steady_decline_stops_after_the_spent_window_instead_of_spending_the_budget() {
+        // A sunset: 50 W less each minute, from 6 kW; the floor is crossed after 40 min (480
+        // steps), and the 30 Wh below it that stop the car take another 8.5 min (102 steps: a
+        // deficit growing by 50 W per minute).
+        let sunset = (0..2000).map(|i| 6000.0 - 50.0 * i as f64 / 12.0);
+        let (on_for, grid_wh) = after_a_sunny_noon(&budget_for_clouds(200.0), sunset.clone());
+        assert!(
+            (578..=586).contains(&on_for),
+            "stopped after {on_for} steps"
+        );
+        assert!(grid_wh < 35.0, "took {grid_wh} Wh of grid");
+        // Whatever the sky (the rule off), the budget holds the floor far into the dusk.
+        let (on_for, grid_wh) = after_a_sunny_noon(&budget_for_clouds(0.0), sunset);
+        assert!(on_for > 800, "stopped after {on_for} steps");
+        assert!(grid_wh > 600.0, "took {grid_wh} Wh of grid");
+    }
+
+    #[test]
+    fn a_dip_under_broken_clouds_is_bridged_on_the_budget() {
+        // Broken clouds: two minutes of sun, two in the shade at 1.5 kW, for 20 minutes.
+        let broken = (0..240).map(|i| if (i / 24) % 2 == 0 { 6000.0 } else { 1500.0 });
+        let (on_for, grid_wh) = after_a_sunny_noon(&budget_for_clouds(200.0), broken.clone());
+        assert_eq!(on_for, 240, "bridged every cloud");
+        // Five clouds of 2 min at 2.5 kW below the floor.
+        assert!(
+            (400.0..=425.0).contains(&grid_wh),
+            "took {grid_wh} Wh of grid"
+        );
+        // Judged as a steady sky, the first cloud stops the car after 30 Wh below the floor.
+        let (on_for, _) = after_a_sunny_noon(&budget_for_clouds(1e9), broken);
+        assert!((31..=33).contains(&on_for), "stopped after {on_for} steps");
+    }
+
     #[test]
     fn volatility_reads_minute_means_not_noise() {
         let mut v = Volatility::default();
@@ -589,5 +700,29 @@ mod tests {
             v.update(if (i / 60) % 2 == 0 { 6000.0 } else { 3000.0 }, 1.0);
         }
         assert!(v.value() > 1000.0, "{}", v.value());
+    }
+
+    #[test]
+    fn a_fresh_cloud_reads_as_a_changing_sky_before_its_minute_is_over() {
+        let mut v = Volatility::default();
+        // Twenty steady minutes at 6 kW, then a sunset's pace: 50 W less each minute.
+        for i in 0..1200 {
+            v.update(6000.0, 1.0);
+            assert!(v.now_w() < 1.0, "second {i}: {}", v.now_w());
+        }
+        for i in 0..600 {
+            v.update(6000.0 - 50.0 * f64::from(i) / 60.0, 1.0);
+            assert!(v.now_w() < 100.0, "second {i}: {}", v.now_w());
+        }
+        // A cloud takes 3 kW: the smoothed value has not seen it yet, the swing has after 15 s.
+        for i in 0..20 {
+            v.update(2500.0, 1.0);
+            let swing = v.now_w();
+            assert!(
+                (i < 14 && swing < 100.0) || (i >= 14 && swing > 2000.0),
+                "{i}: {swing}"
+            );
+        }
+        assert!(v.value() < 100.0, "{}", v.value());
     }
 }

@@ -404,6 +404,7 @@ where
         ("bridge_min_volatility_w", s.bridge_min_volatility_w),
         ("budget_max_wh", s.budget_max_wh),
         ("spent_stop_energy_wh", s.spent_stop_energy_wh),
+        ("budget_min_volatility_w", s.budget_min_volatility_w),
     ];
     for (key, v) in non_negative {
         if !(v >= 0.0 && v.is_finite()) {
