@@ -202,6 +202,9 @@ pub struct ChargerSetArgs {
     /// Print the exact request instead of sending it (secrets masked).
     #[arg(long)]
     pub dry_run: bool,
+    /// With `[[loadpoint]]` tables: the loadpoint whose connector to set.
+    #[arg(long, value_name = "NAME")]
+    pub loadpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

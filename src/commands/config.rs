@@ -71,6 +71,7 @@ pub fn summary(cfg: &config::Config) -> Vec<String> {
             step
         ));
     }
+    out.extend(loadpoint_lines(cfg));
     if let Some(s) = &cfg.surplus {
         out.push(format!(
             "surplus: {}{}, stale after {}",
@@ -82,7 +83,9 @@ pub fn summary(cfg: &config::Config) -> Vec<String> {
             s.max_age
         ));
     }
-    out.push(format!("vehicle: {}", word(&cfg.vehicle.kind)));
+    if !cfg.has_loadpoint_tables() {
+        out.push(format!("vehicle: {}", word(&cfg.vehicle.kind)));
+    }
     if cfg.vehicle.kind == crate::config::vehicle::VehicleKind::Cariad {
         out.push(format!(
             "cariad: if the token is refused: {}",
@@ -90,6 +93,49 @@ pub fn summary(cfg: &config::Config) -> Vec<String> {
         ));
     }
     out.push(format!("state directory: {}", cfg.state_dir.display()));
+    out
+}
+
+/// The loadpoints, one line each; the single form says how to add more.
+fn loadpoint_lines(cfg: &config::Config) -> Vec<String> {
+    if !cfg.has_loadpoint_tables() {
+        return match cfg.loadpoints.first() {
+            Some(lp) => vec![format!(
+                "loadpoints: one ({}); for several chargers or connectors write [[loadpoint]] tables \
+                 (see docs/loadpoints.md)",
+                lp.charger
+            )],
+            None => Vec::new(),
+        };
+    }
+    let mut out = vec![format!(
+        "loadpoints: {}, sharing the surplus{} by priority (higher first), equals split fairly",
+        cfg.loadpoints.len(),
+        cfg.main_fuse
+            .map(|f| format!(" and the main fuse ({f} per phase)"))
+            .unwrap_or_default()
+    )];
+    for (i, lp) in cfg.loadpoints.iter().enumerate() {
+        let policy = cfg
+            .loadpoint_policies
+            .get(i)
+            .and_then(|p| p.as_ref())
+            .map(|p| format!("policy \"{}\"", p.name))
+            .unwrap_or_else(|| "no policy".into());
+        let phases = match lp.line {
+            Some(l) => format!("1 phase ({l})"),
+            None => format!("{} phases", lp.phases.count()),
+        };
+        out.push(format!(
+            "  loadpoint \"{}\", priority {}: {}, {phases}, {} .. {}, vehicle {}, {policy}",
+            lp.name,
+            lp.priority,
+            lp.charger,
+            lp.limits.floor,
+            lp.limits.max,
+            word(&lp.vehicle.kind)
+        ));
+    }
     out
 }
 

@@ -179,9 +179,14 @@ pub(super) fn check_charger(
         None => {}
     }
     match &raw.smappee {
-        Some(s) => super::sections::check_smappee(s, needs.charger && !ocpp, &mut |k, m| {
-            ck.push(&format!("smappee.{k}"), m)
-        }),
+        // Loadpoints that all name their station need no [smappee] serial.
+        Some(s) => super::sections::check_smappee(
+            s,
+            needs.charger
+                && !ocpp
+                && (raw.loadpoint.is_empty() || raw.loadpoint.iter().any(|l| l.serial.is_none())),
+            &mut |k, m| ck.push(&format!("smappee.{k}"), m),
+        ),
         None if ocpp => {}
         None if needs.charger => ck.push(
             "smappee",
@@ -202,12 +207,24 @@ pub(super) fn check_charger(
     })
 }
 
-pub(super) fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs) {
-    let v = &raw.vehicle;
+/// Check a vehicle section: `[vehicle]` (with `key` = "vehicle") or a loadpoint's
+/// (`key` = "loadpoint[i].vehicle"). The account sections it names (`[enode]`, `[cariad]`) and the
+/// broker are the file's.
+pub(super) fn check_vehicle(
+    ck: &mut Checker<'_>,
+    v: &super::vehicle::VehicleSection,
+    key: &str,
+    raw: &RawConfig,
+    needs: Needs,
+) {
+    let mut push = |k: &str, m: String| match k.strip_prefix("vehicle") {
+        Some(rest) => ck.push(&format!("{key}{rest}"), m),
+        None => ck.push(k, m),
+    };
     if let Some(cap) = v.capacity_kwh
         && !(5.0..=250.0).contains(&cap)
     {
-        ck.push(
+        push(
             "vehicle.capacity_kwh",
             format!("{cap} kWh is not plausible: use the usable capacity, 5..250"),
         );
@@ -216,21 +233,21 @@ pub(super) fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs)
     match v.kind {
         VehicleKind::Enode => match &raw.enode {
             Some(e) => {
-                super::sections::check_enode(e, need, &mut |k, m| ck.push(&format!("enode.{k}"), m))
+                super::sections::check_enode(e, need, &mut |k, m| push(&format!("enode.{k}"), m))
             }
-            None if need => ck.push(
+            None if need => push(
                 "enode",
-                "missing section [enode] for [vehicle] kind = \"enode\"".into(),
+                format!("missing section [enode] for [{key}] kind = \"enode\""),
             ),
             None => {}
         },
         VehicleKind::Cariad => match &raw.cariad {
-            Some(c) => super::sections::check_cariad(c, need, &mut |k, m| {
-                ck.push(&format!("cariad.{k}"), m)
-            }),
-            None if need => ck.push(
+            Some(c) => {
+                super::sections::check_cariad(c, need, &mut |k, m| push(&format!("cariad.{k}"), m))
+            }
+            None if need => push(
                 "cariad",
-                "missing section [cariad] for [vehicle] kind = \"cariad\"".into(),
+                format!("missing section [cariad] for [{key}] kind = \"cariad\""),
             ),
             None => {}
         },
@@ -239,20 +256,22 @@ pub(super) fn check_vehicle(ck: &mut Checker<'_>, raw: &RawConfig, needs: Needs)
                 .as_ref()
                 .is_none_or(|m| m.soc.is_none() && m.plugged.is_none())
             {
-                ck.push(
+                push(
                     "vehicle.mqtt",
-                    "kind = \"mqtt\" needs [vehicle.mqtt] with at least soc or plugged topics"
-                        .into(),
+                    format!(
+                        "kind = \"mqtt\" needs [{key}.mqtt] with at least soc or plugged topics"
+                    ),
                 );
             }
             if let Some(m) = &v.mqtt {
-                super::sections::check_mqtt(m, &mut |k, m| ck.push(k, m));
+                super::sections::check_mqtt(m, &mut |k, m| push(k, m));
             }
             if need && raw.mqtt.is_none() {
-                ck.push(
+                push(
                     "mqtt",
-                    "missing section [mqtt]: [vehicle] kind = \"mqtt\" reads from the broker"
-                        .into(),
+                    format!(
+                        "missing section [mqtt]: [{key}] kind = \"mqtt\" reads from the broker"
+                    ),
                 );
             }
         }

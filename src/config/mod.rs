@@ -7,6 +7,7 @@
 //! `params.rs`; policy files and their scripts are read in `policy_file.rs`.
 
 mod checks;
+pub mod loadpoint;
 pub use crate::diag;
 pub mod forecast;
 pub mod ocpp;
@@ -20,6 +21,7 @@ pub mod values;
 pub mod vehicle;
 
 pub use diag::{Problem, Problems};
+pub use loadpoint::{ChargerRef, Line, Loadpoint};
 pub use params::{ChargerLimits, Feeds, Site, controller_params};
 pub use policy_file::{load_policy, load_policy_str};
 pub use schema::*;
@@ -120,6 +122,12 @@ pub struct Config {
     pub recording: RecordingSection,
     /// `[prices]`, when the site plans with prices.
     pub prices: Option<prices::PricesSection>,
+    /// The loadpoints: the `[[loadpoint]]` tables, or the one of the single form (named
+    /// [`loadpoint::SINGLE`], its policy in `policy`). Empty when the charger is not configured.
+    pub loadpoints: Vec<Loadpoint>,
+    /// The policies of `[[loadpoint]]` tables, one per loadpoint (empty in the single form: see
+    /// [`Config::take_loadpoint_policies`]).
+    pub loadpoint_policies: Vec<Option<LoadedPolicy>>,
     /// `[forecast]`, when the site plans with a solar forecast.
     pub forecast: Option<forecast::ForecastSection>,
     pub secrets: Secrets,
@@ -136,6 +144,36 @@ impl Config {
             supply: self.supply,
             main_fuse: self.main_fuse,
         }
+    }
+
+    /// Whether the file lists `[[loadpoint]]` tables (else it is the single form).
+    pub fn has_loadpoint_tables(&self) -> bool {
+        self.loadpoints.iter().any(|l| !l.single)
+    }
+
+    /// Each loadpoint's policy, in the order of [`Config::loadpoints`] (taken: the daemon owns them).
+    pub fn take_loadpoint_policies(&mut self) -> Vec<Option<LoadedPolicy>> {
+        if self.has_loadpoint_tables() {
+            std::mem::take(&mut self.loadpoint_policies)
+        } else {
+            vec![self.policy.take()]
+        }
+    }
+
+    /// The controller's parameters for one loadpoint: the site's, with the loadpoint's limits,
+    /// phases and car.
+    pub fn loadpoint_params(&self, lp: &Loadpoint) -> ControllerParams {
+        let surplus = self.surplus.clone().unwrap_or_default();
+        let feeds = Feeds {
+            meter_max_age: surplus.max_age.get(),
+            on_stale: surplus.on_stale,
+            stale_pause_after: surplus.stale_pause_after.get(),
+            vehicle_max_age: lp.vehicle.max_age.get(),
+            capacity_kwh: lp.vehicle.capacity_kwh,
+        };
+        let mut site = self.site();
+        site.supply = Supply::new(lp.phases, site.supply.voltage);
+        controller_params(&site, &self.control, &lp.limits, &feeds)
     }
 
     /// The controller's parameters ([`controller_params`], as the simulator builds them for a
@@ -246,7 +284,42 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         }
     }
     let charger = check_charger(&mut ck, &raw, needs);
-    check_vehicle(&mut ck, &raw, needs);
+    if raw.loadpoint.is_empty() {
+        check_vehicle(&mut ck, &raw.vehicle, "vehicle", &raw, needs);
+    }
+    for (i, l) in raw.loadpoint.iter().enumerate() {
+        if let Some(v) = &l.vehicle {
+            check_vehicle(&mut ck, v, &format!("loadpoint[{i}].vehicle"), &raw, needs);
+        } else if raw.loadpoint.len() == 1 {
+            check_vehicle(&mut ck, &raw.vehicle, "vehicle", &raw, needs);
+        }
+    }
+    let charger_kind = raw
+        .charger
+        .as_ref()
+        .and_then(|c| ocpp::ChargerKind::parse(&c.kind))
+        .unwrap_or_default();
+    let loadpoints = loadpoint::resolve(
+        &raw.loadpoint,
+        &loadpoint::Context {
+            site: &site,
+            kind: charger_kind,
+            charger: charger.as_ref(),
+            smappee: raw.smappee.as_ref(),
+            ocpp: raw.ocpp.as_ref(),
+            vehicle: &raw.vehicle,
+            vehicle_written: idx.has("vehicle"),
+            policy: raw.control.policy.as_ref().map(|p| dir.join(p)),
+            dir: dir.clone(),
+            needs_policy: needs.policy,
+        },
+        &mut |k, m| ck.push(k, m),
+    );
+    let vehicle_kinds: Vec<VehicleKind> = if raw.loadpoint.is_empty() {
+        vec![raw.vehicle.kind]
+    } else {
+        loadpoints.iter().map(|l| l.vehicle.kind).collect()
+    };
 
     // Secrets, for the sections this command needs.
     let mut secrets = Secrets::default();
@@ -286,11 +359,6 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
             },
         );
     }
-    let charger_kind = raw
-        .charger
-        .as_ref()
-        .and_then(|c| ocpp::ChargerKind::parse(&c.kind))
-        .unwrap_or_default();
     if let (true, ocpp::ChargerKind::Ocpp, Some(o)) = (needs.charger, charger_kind, &raw.ocpp) {
         for cp in &o.charge_points {
             match ocpp::charge_point_password(cp, &dir) {
@@ -323,7 +391,11 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
             },
         );
     }
-    if let (true, VehicleKind::Enode, Some(e)) = (needs.vehicle, raw.vehicle.kind, &raw.enode) {
+    if let (true, true, Some(e)) = (
+        needs.vehicle,
+        vehicle_kinds.contains(&VehicleKind::Enode),
+        &raw.enode,
+    ) {
         secrets.enode_client_secret = secret(
             &mut ck,
             SecretSource {
@@ -357,7 +429,14 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
     // The policy file, with its own problems.
     let policy_path = raw.control.policy.as_ref().map(|p| dir.join(p));
     let mut policy = None;
-    match (&policy_path, needs.policy) {
+    let mut loadpoint_policies = Vec::new();
+    if !raw.loadpoint.is_empty() {
+        for (i, lp) in loadpoints.iter().enumerate() {
+            loadpoint_policies.push(loadpoint_policy(&mut ck, i, lp));
+        }
+    }
+    match (&policy_path, needs.policy && raw.loadpoint.is_empty()) {
+        (Some(_), _) if !raw.loadpoint.is_empty() => {}
         (Some(pp), _) if !pp.is_file() => ck.push(
             "control.policy",
             format!(
@@ -433,10 +512,58 @@ pub fn load_str(path: &Path, text: &str, needs: Needs) -> Result<Config, Problem
         logging: raw.logging,
         recording: raw.recording,
         prices: raw.prices,
+        loadpoints,
+        loadpoint_policies,
         forecast: raw.forecast,
         secrets,
         warnings,
     })
+}
+
+/// Load the policy of `[[loadpoint]]` number `i` and check it against its car.
+fn loadpoint_policy(ck: &mut Checker<'_>, i: usize, lp: &Loadpoint) -> Option<LoadedPolicy> {
+    let key = |k: &str| format!("loadpoint[{i}].{k}");
+    let pp = lp.policy_path.as_ref()?;
+    if !pp.is_file() {
+        ck.push(
+            &key("policy"),
+            format!(
+                "no policy file at {} (loadpoint \"{}\"): the path is relative to this config file; \
+                 the shipped ones are in policies/",
+                pp.display(),
+                lp.name
+            ),
+        );
+        return None;
+    }
+    match load_policy(pp) {
+        Ok(p) => {
+            if p.needs_soc && lp.vehicle.kind == VehicleKind::None {
+                ck.push(
+                    &key("policy"),
+                    format!(
+                        "policy module \"{}\" needs the car's SoC, but loadpoint \"{}\" has no vehicle: \
+                         set [loadpoint.vehicle] kind, or choose another policy",
+                        p.module, lp.name
+                    ),
+                );
+            }
+            if p.needs_soc && lp.vehicle.capacity_kwh.is_none() {
+                ck.push(
+                    &key("vehicle.capacity_kwh"),
+                    format!(
+                        "policy module \"{}\" plans with the battery size: set it in kWh",
+                        p.module
+                    ),
+                );
+            }
+            Some(p)
+        }
+        Err(ps) => {
+            ck.problems.extend(ps);
+            None
+        }
+    }
 }
 
 /// The word the shipped examples use where a real value must go.

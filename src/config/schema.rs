@@ -29,6 +29,8 @@ pub struct RawConfig {
     pub logging: LoggingSection,
     pub recording: RecordingSection,
     pub prices: Option<super::prices::PricesSection>,
+    /// `[[loadpoint]]`: several chargers or connectors on one site (none: the single form).
+    pub loadpoint: Vec<super::loadpoint::LoadpointSection>,
     pub forecast: Option<super::forecast::ForecastSection>,
 }
 

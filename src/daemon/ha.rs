@@ -19,6 +19,8 @@ pub struct Topics {
     pub discovery_prefix: String,
     /// A slug of the site name, for unique ids.
     pub node: String,
+    /// The site's base topic: its availability is the site's, also for a loadpoint's topics.
+    pub site_base: String,
 }
 
 impl Topics {
@@ -33,15 +35,31 @@ impl Topics {
                 }
             })
             .collect();
+        let base = base.trim_end_matches('/').to_string();
         Topics {
-            base: base.trim_end_matches('/').to_string(),
+            site_base: base.clone(),
+            base,
             discovery_prefix: discovery_prefix.trim_end_matches('/').to_string(),
             node: format!("sunplug_{slug}"),
         }
     }
+    /// The topics of loadpoint `name` of a site with several: its state, commands and car under
+    /// `<base>/<name>/`, its entities' ids `<node>_<name>_...`; availability stays the site's.
+    pub fn loadpoint(&self, name: &str) -> Topics {
+        Topics {
+            base: format!("{}/{name}", self.site_base),
+            discovery_prefix: self.discovery_prefix.clone(),
+            node: format!(
+                "{}_{}",
+                self.node,
+                name.to_ascii_lowercase().replace('-', "_")
+            ),
+            site_base: self.site_base.clone(),
+        }
+    }
     /// "online" / "offline", retained; the last will says "offline".
     pub fn availability(&self) -> String {
-        format!("{}/status", self.base)
+        format!("{}/status", self.site_base)
     }
     pub fn state(&self) -> String {
         format!("{}/state", self.base)

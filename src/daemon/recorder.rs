@@ -4,7 +4,9 @@
 //! directory, with UTC RFC 3339 times and the column names the simulator reads: `net_w` (house load −
 //! PV without the car, what a grid meter shows minus the car) for `--net`, `pv_w` / `load_w` for
 //! `--pv` / `--load` when the meter gives them (empty cells otherwise), plus what happened (car power,
-//! SoC, command, policy). Old files are removed beyond `keep_days` or the `max_mb` budget, oldest
+//! SoC, command, policy). A site with several loadpoints records the site's rows (the car power is
+//! every car's, so `net_w` stays the house without cars) plus each loadpoint's car power and
+//! command in columns of its own ([`Recorder::with_columns`]). Old files are removed beyond `keep_days` or the `max_mb` budget, oldest
 //! first, so a small box never fills its card.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -26,6 +28,8 @@ pub struct Row {
     pub soc_pct: Option<f64>,
     pub command_a: f64,
     pub policy: String,
+    /// The recorder's extra columns ([`Recorder::with_columns`]), in order.
+    pub extra: Vec<Option<f64>>,
 }
 
 impl Row {
@@ -45,8 +49,13 @@ impl Row {
             .chars()
             .filter(|c| !matches!(c, ',' | '"' | '\n' | '\r'))
             .collect();
+        let extra: String = self
+            .extra
+            .iter()
+            .map(|v| format!(",{}", cell(*v)))
+            .collect();
         format!(
-            "{},{},{},{},{},{},{},{:.2},{}\n",
+            "{},{},{},{},{},{},{},{:.2},{}{extra}\n",
             self.time.format("%Y-%m-%dT%H:%M:%SZ"),
             cell(self.net_w()),
             cell(self.grid_w),
@@ -67,6 +76,8 @@ pub struct Recorder {
     keep_days: u32,
     max_bytes: u64,
     open: Option<(NaiveDate, BufWriter<File>)>,
+    /// Columns after the standard ones (each loadpoint's car power and command on a site).
+    columns: Vec<String>,
 }
 
 impl Recorder {
@@ -77,7 +88,14 @@ impl Recorder {
             keep_days,
             max_bytes: max_mb.saturating_mul(1024 * 1024),
             open: None,
+            columns: Vec::new(),
         }
+    }
+
+    /// Extra columns after the standard ones, e.g. `garage_car_w`: each row's `extra` fills them.
+    pub fn with_columns(mut self, columns: Vec<String>) -> Recorder {
+        self.columns = columns;
+        self
     }
 
     /// The file a day is written to.
@@ -100,7 +118,9 @@ impl Recorder {
                     .open(&path)?,
             );
             if new {
-                w.write_all(HEADER.as_bytes())?;
+                let header = HEADER.trim_end();
+                let extra: String = self.columns.iter().map(|c| format!(",{c}")).collect();
+                w.write_all(format!("{header}{extra}\n").as_bytes())?;
             }
             self.open = Some((day, w));
             self.prune(day)?;

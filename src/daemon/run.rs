@@ -468,7 +468,7 @@ pub async fn run<C: ChargerPort, V: VehiclePort>(
 }
 
 /// How a task that should still run ended, for the error.
-fn ended(r: Result<(), tokio::task::JoinError>) -> String {
+pub(super) fn ended(r: Result<(), tokio::task::JoinError>) -> String {
     match r {
         Ok(()) => "stopped unexpectedly".into(),
         Err(e) if e.is_panic() => {
@@ -484,7 +484,7 @@ fn ended(r: Result<(), tokio::task::JoinError>) -> String {
     }
 }
 
-async fn recv(rx: &mut Option<mpsc::Receiver<MqttIn>>) -> Option<MqttIn> {
+pub(super) async fn recv(rx: &mut Option<mpsc::Receiver<MqttIn>>) -> Option<MqttIn> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -508,7 +508,7 @@ fn publish_discovery(
 }
 
 /// The command the charger is at, from its report (for resuming after a restart).
-fn charger_command(r: &ChargerReport, p: &crate::control::ControllerParams) -> Command {
+pub(super) fn charger_command(r: &ChargerReport, p: &crate::control::ControllerParams) -> Command {
     match r.state {
         Some(s) if s.paused == Some(true) || s.plugged == Some(false) => Command::Pause,
         Some(s) => s
@@ -522,7 +522,7 @@ fn charger_command(r: &ChargerReport, p: &crate::control::ControllerParams) -> C
     }
 }
 
-fn spawn_vehicle<V: VehiclePort>(
+pub(super) fn spawn_vehicle<V: VehiclePort>(
     mut vehicle: V,
     clock: Arc<dyn Clock>,
     tx: watch::Sender<Option<VehicleUpdate>>,

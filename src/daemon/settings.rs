@@ -70,13 +70,18 @@ pub(super) fn apply_command(
 }
 
 pub(super) fn save(store: &StateStore, p: &Persisted, controller: &Controller) {
+    save_as(store, STATE_FILE, p, controller);
+}
+
+/// Save `p` with the controller's snapshot and policy state as `file` (one per loadpoint on a site).
+pub(super) fn save_as(store: &StateStore, file: &str, p: &Persisted, controller: &Controller) {
     let mut p = p.clone();
     p.snapshot = Some(controller.snapshot());
     p.policy_state = controller.policy_state().map(|state| PolicyState {
         policy: controller.policy_name().to_string(),
         state,
     });
-    if let Err(e) = store.save(STATE_FILE, &p) {
+    if let Err(e) = store.save(file, &p) {
         warn!("cannot save state: {e}");
     }
 }

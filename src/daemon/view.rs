@@ -93,5 +93,6 @@ pub(super) fn record_row(
         soc_pct: d.factors.soc_pct,
         command_a: d.command.current().0,
         policy: policy.to_string(),
+        extra: Vec::new(),
     }
 }

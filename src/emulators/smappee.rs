@@ -6,7 +6,10 @@
 //! by id), sessions and the connector mode; builds the monitor's `realtime` and retained
 //! `channelConfigV2` MQTT payloads.
 //! Every request is recorded (method, path, query, authorization, body, status) so tests can assert
-//! exactly what was sent. The account and station model is in `smappee/model.rs`, the endpoints in
+//! exactly what was sent, and every accepted mode write is logged with its time, connector and
+//! current and the per-phase sum of all cars after it ([`SmappeeEmulator::write_log`]): a station
+//! with two connectors (`connectors`, each with its own car, mode, limit and phases) shows whether
+//! a site ever exceeded its fuse. The account and station model is in `smappee/model.rs`, the endpoints in
 //! `smappee/routes.rs`.
 //!
 //! Time comes from the injected [`Clock`] (token expiry, session times); injected delays sleep on
@@ -15,7 +18,7 @@
 mod model;
 mod routes;
 
-pub use model::{Connector, EmulatorConfig};
+pub use model::{Connector, EmulatorConfig, WriteRec};
 
 use crate::chargers::smappee::wire::Mode;
 use crate::clock::Clock;
@@ -210,6 +213,21 @@ impl SmappeeEmulator {
     pub fn replug(&self, position: u8) {
         self.unplug(position);
         self.plug_in(position);
+    }
+    /// Every accepted mode write with its time, connector, offered current and the per-phase sum of
+    /// every car right after it (for fuse checks).
+    pub fn write_log(&self) -> Vec<WriteRec> {
+        lock(&self.shared.model).writes.clone()
+    }
+    /// What every car draws together now, per phase (L1, L2, L3).
+    pub fn phase_currents(&self) -> [f64; 3] {
+        lock(&self.shared.model).phase_currents()
+    }
+    /// The phases the car on `position` loads (0, 1, 2 for L1..L3): one for a 1-phase car.
+    pub fn set_lines(&self, position: u8, lines: &[usize]) {
+        if let Some(c) = lock(&self.shared.model).connector_mut(position) {
+            c.lines = lines.to_vec();
+        }
     }
     /// Change the mode as the Smappee app would.
     pub fn set_mode_externally(&self, position: u8, mode: Mode) {

@@ -14,7 +14,11 @@ struct Site {
 
 impl Site {
     async fn new() -> Site {
-        let emu = SmappeeEmulator::start(EmulatorConfig::default(), Arc::new(SystemClock))
+        Site::with(EmulatorConfig::default()).await
+    }
+
+    async fn with(cfg: EmulatorConfig) -> Site {
+        let emu = SmappeeEmulator::start(cfg, Arc::new(SystemClock))
             .await
             .unwrap();
         Site {
@@ -368,4 +372,135 @@ async fn the_example_config_still_checks() {
     )
     .await;
     assert!(o.status.success(), "{:?}", text(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_every_connector_of_a_dual_station() {
+    let site = Site::with(EmulatorConfig {
+        connectors: vec![(1, 6.0, 32.0), (2, 6.0, 32.0)],
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let pw = site.emu.config().password;
+    site.emu.plug_in(2);
+
+    // The single form drives connector 1; connector 2 is listed as not configured.
+    let single = site.config("ampere", Some("5010000123"));
+    let o = sunplug(&["charger", "status", "--config", p(&single)], Some(&pw)).await;
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    let second = out
+        .find("Not configured in sunplug:")
+        .unwrap_or_else(|| panic!("connector 2 missing in:\n{out}"));
+    assert!(out[..second].contains("connector 1 (right)"), "{out}");
+    assert!(out[second..].contains("connector 2 (left)"), "{out}");
+    assert!(out[second..].contains("plugged in"), "{out}");
+
+    // Two loadpoints, one per connector: both named, one login for both.
+    let text_two = std::fs::read_to_string(&single)
+        .unwrap()
+        .replace("connector = 1\n", "")
+        + "\n[[loadpoint]]\nname = \"garage\"\nconnector = 1\n\n[[loadpoint]]\nname = \"drive\"\nconnector = 2\n";
+    let two = site.dir.path().join("two.toml");
+    std::fs::write(&two, text_two).unwrap();
+    let o = sunplug(&["charger", "status", "--config", p(&two)], Some(&pw)).await;
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("Loadpoint \"garage\":\nSmappee station 5010000123, connector 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Loadpoint \"drive\":\nSmappee station 5010000123, connector 2"),
+        "{out}"
+    );
+    assert!(!out.contains("Not configured"), "{out}");
+    let o = sunplug(
+        &["charger", "status", "--config", p(&two), "--json"],
+        Some(&pw),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = v["connectors"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{v:#}");
+    assert_eq!(
+        (
+            list[0]["loadpoint"].as_str(),
+            list[0]["connector"].as_u64(),
+            list[0]["plugged"].as_bool()
+        ),
+        (Some("garage"), Some(1), None),
+        "connector 1 has no car; the station's open session is connector 2's: {v:#}"
+    );
+    assert_eq!(
+        (
+            list[1]["loadpoint"].as_str(),
+            list[1]["connector"].as_u64(),
+            list[1]["plugged"].as_bool()
+        ),
+        (Some("drive"), Some(2), Some(true))
+    );
+
+    // `charger set` on a site names its loadpoint.
+    let o = sunplug(
+        &["charger", "set", "--config", p(&two), "--amps", "10"],
+        Some(&pw),
+    )
+    .await;
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        err.contains("several loadpoints: say which with --loadpoint (garage, drive)"),
+        "{err}"
+    );
+    let o = sunplug(
+        &[
+            "charger",
+            "set",
+            "--config",
+            p(&two),
+            "--loadpoint",
+            "drive",
+            "--amps",
+            "10",
+        ],
+        Some(&pw),
+    )
+    .await;
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("connector 2 set to NORMAL at 10 A"), "{out}");
+    let last = site
+        .emu
+        .requests()
+        .into_iter()
+        .rfind(|r| r.is_mode())
+        .unwrap();
+    assert!(last.path.ends_with("/connectors/2/mode"), "{last:?}");
+    assert_eq!(site.emu.connector(2).unwrap().offered(), 10.0);
+    let o = sunplug(
+        &[
+            "charger",
+            "set",
+            "--config",
+            p(&two),
+            "--loadpoint",
+            "gate",
+            "--pause",
+        ],
+        Some(&pw),
+    )
+    .await;
+    assert!(
+        text(&o)
+            .1
+            .contains("no loadpoint \"gate\" (they are: garage, drive)"),
+        "{:?}",
+        text(&o)
+    );
+    assert_eq!(
+        site.emu.token_grants(),
+        ["password"],
+        "one token for every connector and run"
+    );
 }

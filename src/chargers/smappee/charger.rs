@@ -287,6 +287,13 @@ impl SmappeeCharger {
                 Err(e) => return Err(e),
             }
         };
+        // The sessions are the station's and do not name their connector: on a station with
+        // several connectors an open session may be the other car's, so it says nothing about this
+        // one (its own state word still does). No open session at all still means no car.
+        let sessions = match sessions {
+            Some(list) if st.positions.len() > 1 && list.iter().any(mapping::session_open) => None,
+            other => other,
+        };
         let mut s = mapping::charger_state(
             now,
             device.as_ref(),

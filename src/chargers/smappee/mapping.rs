@@ -99,6 +99,8 @@ pub struct Station {
     /// The local realtime topic's `publishIndex` values of the connector's CTs: their
     /// `consumptionIndex` (not `powerTopicIndex`, which is the cloud `/power` topic's).
     pub channels: Vec<u32>,
+    /// Every connector position of the station (one for a single station, 1 and 2 for a dual).
+    pub positions: Vec<u8>,
 }
 
 /// The connector `position` of station `serial` in `cfg`, if it is there. A station with a single
@@ -139,6 +141,11 @@ pub fn find_station(
                     .collect()
             })
             .unwrap_or_default(),
+        positions: if single {
+            vec![st.chargers[0].position.unwrap_or(1)]
+        } else {
+            st.chargers.iter().filter_map(|c| c.position).collect()
+        },
     })
 }
 
@@ -288,7 +295,7 @@ fn upper(s: Option<&str>) -> Option<String> {
 }
 
 /// Whether a session status means the car is still connected.
-fn session_open(s: &Session) -> bool {
+pub fn session_open(s: &Session) -> bool {
     !matches!(upper(s.status.as_deref()).as_deref(), Some("STOPPED"))
 }
 

@@ -120,3 +120,23 @@ pub fn charger_from_config(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         s.service_location_id,
     ))
 }
+
+/// One adapter per Smappee loadpoint of `cfg` (the single form's too), in the order of
+/// `cfg.loadpoints`, all sharing one client: one OAuth token, refreshed once for every connector.
+pub fn loadpoint_chargers(
+    cfg: &Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Vec<(String, SmappeeCharger)>> {
+    let client = client_from_config(cfg, clock)?;
+    let location = cfg.smappee.as_ref().and_then(|s| s.service_location_id);
+    let mut out = Vec::new();
+    for lp in &cfg.loadpoints {
+        if let crate::config::ChargerRef::Smappee { serial, connector } = &lp.charger {
+            out.push((
+                lp.name.clone(),
+                SmappeeCharger::new(client.clone(), serial, *connector, lp.limits, location),
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -41,6 +41,10 @@ pub async fn charger(command: ChargerCommand) -> anyhow::Result<ExitCode> {
         ChargerCommand::Status { config, json } if ocpp => {
             crate::commands::ocpp::status(&config.config, json).await
         }
+        ChargerCommand::Set(args) if ocpp && args.loadpoint.is_some() => Err(anyhow!(
+            "--loadpoint is for Smappee connectors: `charger set` drives the first OCPP charge point \
+             of [ocpp] charge_points"
+        )),
         ChargerCommand::Set(args) if ocpp => crate::commands::ocpp::set(args).await,
         ChargerCommand::Status { config, json } => status::status(&config.config, json).await,
         ChargerCommand::Set(args) => set::set(args).await,

@@ -2,9 +2,9 @@
 //! and sends nothing (it does not even log in).
 
 use super::load;
-use crate::chargers::smappee::charger_from_config;
 use crate::chargers::smappee::mapping;
 use crate::chargers::smappee::wire::{ModeRequest, WireUnit};
+use crate::chargers::smappee::{charger_from_config, loadpoint_chargers};
 use crate::cli::ChargerSetArgs;
 use crate::clock::SystemClock;
 use crate::config::{ChargerLimits, LimitUnit, Needs};
@@ -99,10 +99,36 @@ fn set_request(
 
 pub async fn set(args: ChargerSetArgs) -> anyhow::Result<ExitCode> {
     let cfg = load(&args.config.config, Needs::CHARGER)?;
-    let limits = cfg.charger.ok_or_else(|| anyhow!("no [charger] section"))?;
-    let (request, meaning) = set_request(&args, &limits)?;
     let clock = SystemClock;
-    let mut charger = charger_from_config(&cfg, Arc::new(clock))?;
+    let (limits, mut charger) = match (&args.loadpoint, cfg.has_loadpoint_tables()) {
+        (None, false) => (
+            cfg.charger.ok_or_else(|| anyhow!("no [charger] section"))?,
+            charger_from_config(&cfg, Arc::new(clock))?,
+        ),
+        (Some(name), false) => bail!(
+            "--loadpoint {name}: {} has no [[loadpoint]] tables (it drives one connector: leave \
+             --loadpoint out)",
+            cfg.path.display()
+        ),
+        (name, true) => {
+            let names: Vec<&str> = cfg.loadpoints.iter().map(|l| l.name.as_str()).collect();
+            let Some(name) = name else {
+                bail!(
+                    "{} has several loadpoints: say which with --loadpoint ({})",
+                    cfg.path.display(),
+                    names.join(", ")
+                );
+            };
+            let found = loadpoint_chargers(&cfg, Arc::new(clock))?
+                .into_iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name));
+            let Some((_, charger)) = found else {
+                bail!("no loadpoint \"{name}\" (they are: {})", names.join(", "));
+            };
+            (*charger.limits(), charger)
+        }
+    };
+    let (request, meaning) = set_request(&args, &limits)?;
     let url = charger
         .client()
         .mode_url(charger.serial(), charger.position());
@@ -142,6 +168,7 @@ mod tests {
             resume: false,
             smart: false,
             dry_run: true,
+            loadpoint: None,
         }
     }
 

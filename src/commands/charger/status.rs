@@ -2,7 +2,9 @@
 
 use super::{load, range, side, steps};
 use crate::chargers::smappee::mapping::{self, ChargerState};
-use crate::chargers::smappee::{SmappeeCharger, charger_from_config, client_from_config};
+use crate::chargers::smappee::{
+    SmappeeCharger, charger_from_config, client_from_config, loadpoint_chargers,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Needs;
 use crate::units::Amps;
@@ -118,41 +120,143 @@ pub async fn locations(path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One connector read for `charger status`: which loadpoint drives it (none: on the station but
+/// not configured), the adapter and its state.
+struct Read {
+    loadpoint: Option<String>,
+    charger: SmappeeCharger,
+    state: anyhow::Result<ChargerState>,
+}
+
+/// `sunplug charger status`: every connector the config drives, then the station's others.
 pub async fn status(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let cfg = load(path, Needs::CHARGER)?;
     let clock = SystemClock;
-    let mut charger = charger_from_config(&cfg, Arc::new(clock))?;
-    let state = charger.read_state(clock.now()).await?;
-    let station = charger.station().cloned();
-    let expires = charger.client().token_expires_at().await;
-    if json {
-        let v = serde_json::json!({
-            "serial": charger.serial(),
-            "connector": charger.position(),
-            "service_location_id": station.as_ref().map(|s| s.location_id),
-            "plugged": state.plugged,
-            "charging": state.charging,
-            "paused": state.paused,
-            "charging_state": state.charging_state,
-            // The state word as sunplug reads it: "unknown" for a word it does not know (the raw
-            // word is in charging_state), null when the station sent none.
-            "session_state": state.state_word.as_ref().map(|w| w.label()),
-            "connector_mode": state.mode.map(|m| format!("{m:?}").to_lowercase()),
-            "percentage_limit": state.percentage_limit,
-            "limit_a": state.limit.map(|a| a.0),
-            "session_id": state.session_id(),
-            "session_status": state.session.as_ref().and_then(|s| s.status.clone()),
-            "min_current_a": state.min_current.map(|a| a.0),
-            "max_current_a": state.max_current.map(|a| a.0),
-            "limit_unit": format!("{:?}", charger.limits().unit).to_lowercase(),
-            "step_a": charger.resolution().1 .0,
-            "token_expires_at": expires,
+    let named = if cfg.loadpoints.is_empty() {
+        vec![(
+            crate::config::loadpoint::SINGLE.to_string(),
+            charger_from_config(&cfg, Arc::new(clock))?,
+        )]
+    } else {
+        loadpoint_chargers(&cfg, Arc::new(clock))?
+    };
+    let multi = cfg.has_loadpoint_tables();
+    let mut reads = Vec::new();
+    for (name, mut charger) in named {
+        // A connector the config drives must be readable: its error is the command's.
+        let state = charger.read_state(clock.now()).await?;
+        reads.push(Read {
+            loadpoint: Some(name),
+            charger,
+            state: Ok(state),
         });
+    }
+    // The station's other connectors, through the same client (one token).
+    let mut others = Vec::new();
+    for r in &reads {
+        let Some(st) = r.charger.station() else {
+            continue;
+        };
+        for &pos in &st.positions {
+            let known = reads
+                .iter()
+                .chain(others.iter())
+                .any(|o: &Read| o.charger.serial() == st.serial && o.charger.position() == pos);
+            if known {
+                continue;
+            }
+            let mut charger = SmappeeCharger::new(
+                r.charger.client().clone(),
+                &st.serial,
+                pos,
+                *r.charger.limits(),
+                Some(st.location_id),
+            );
+            let state = charger
+                .read_state(clock.now())
+                .await
+                .map_err(anyhow::Error::from);
+            others.push(Read {
+                loadpoint: None,
+                charger,
+                state,
+            });
+        }
+    }
+    reads.extend(others);
+    let expires = reads[0].charger.client().token_expires_at().await;
+    if json {
+        let list: Vec<serde_json::Value> = reads
+            .iter()
+            .map(|r| match &r.state {
+                Ok(s) => connector_json(r, s, expires),
+                Err(e) => serde_json::json!({
+                    "serial": r.charger.serial(),
+                    "connector": r.charger.position(),
+                    "loadpoint": r.loadpoint,
+                    "error": format!("{e:#}"),
+                }),
+            })
+            .collect();
+        // The first connector's keys stay at the top (as before several connectors), all of them
+        // are in "connectors".
+        let mut v = list[0].clone();
+        v["connectors"] = serde_json::Value::Array(list);
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    print_status(&charger, &state, station.as_ref(), expires);
+    for (i, r) in reads.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        match (&r.loadpoint, multi) {
+            (Some(name), true) => println!("Loadpoint \"{name}\":"),
+            (None, _) => println!("Not configured in sunplug:"),
+            _ => {}
+        }
+        match &r.state {
+            Ok(s) => print_status(&r.charger, s, r.charger.station(), expires),
+            Err(e) => println!(
+                "Smappee station {}, connector {} ({}): cannot be read: {e:#}",
+                r.charger.serial(),
+                r.charger.position(),
+                side(r.charger.position())
+            ),
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn connector_json(
+    r: &Read,
+    state: &ChargerState,
+    expires: Option<chrono::DateTime<chrono::Utc>>,
+) -> serde_json::Value {
+    let charger = &r.charger;
+    let station = charger.station();
+    serde_json::json!({
+        "serial": charger.serial(),
+        "connector": charger.position(),
+        "loadpoint": r.loadpoint,
+        "service_location_id": station.map(|s| s.location_id),
+        "plugged": state.plugged,
+        "charging": state.charging,
+        "paused": state.paused,
+        "charging_state": state.charging_state,
+        // The state word as sunplug reads it: "unknown" for a word it does not know (the raw
+        // word is in charging_state), null when the station sent none.
+        "session_state": state.state_word.as_ref().map(|w| w.label()),
+        "connector_mode": state.mode.map(|m| format!("{m:?}").to_lowercase()),
+        "percentage_limit": state.percentage_limit,
+        "limit_a": state.limit.map(|a| a.0),
+        "session_id": state.session_id(),
+        "session_status": state.session.as_ref().and_then(|s| s.status.clone()),
+        "min_current_a": state.min_current.map(|a| a.0),
+        "max_current_a": state.max_current.map(|a| a.0),
+        "limit_unit": format!("{:?}", charger.limits().unit).to_lowercase(),
+        "step_a": charger.resolution().1 .0,
+        "token_expires_at": expires,
+    })
 }
 
 fn yes_no(v: Option<bool>, yes: &str, no: &str) -> String {

@@ -31,6 +31,8 @@ pub struct EmulatorConfig {
     pub connectors: Vec<(u8, f64, f64)>,
     /// Realtime `publishIndex` values of connector 1's CTs (one per phase).
     pub charger_channels: Vec<u32>,
+    /// Realtime `publishIndex` values of the other connectors' CTs, by position.
+    pub other_channels: Vec<(u8, Vec<u32>)>,
     /// Phase voltage for the realtime payload.
     pub voltage: f64,
     /// House load without the car, for the realtime payload.
@@ -52,6 +54,7 @@ impl Default for EmulatorConfig {
             station_serial: "5010000123".into(),
             connectors: vec![(1, 6.0, 32.0)],
             charger_channels: vec![4, 5, 6],
+            other_channels: vec![(2, vec![7, 8, 9])],
             voltage: 230.0,
             house_w: 900.0,
         }
@@ -76,6 +79,8 @@ pub struct Connector {
     pub ampere_error: f64,
     /// A `chargingState` word to report instead of the modelled one (tests of unknown words).
     pub state_word: Option<String>,
+    /// The site's phases the car loads: 0, 1, 2 for L1..L3 (all three for a 3-phase car).
+    pub lines: Vec<usize>,
 }
 
 impl Connector {
@@ -162,6 +167,18 @@ impl Connector {
     }
 }
 
+/// One accepted mode write, and what every car draws per phase right after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteRec {
+    pub at: DateTime<Utc>,
+    pub position: u8,
+    pub mode: Mode,
+    /// The current the connector offers after the write (0 when paused).
+    pub offered_a: f64,
+    /// Every car together, per phase (L1, L2, L3), right after the write.
+    pub phase_a: [f64; 3],
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRec {
     pub id: i64,
@@ -180,6 +197,8 @@ pub struct Model {
     pub connectors: Vec<Connector>,
     pub sessions: Vec<SessionRec>,
     pub next_session: i64,
+    /// Every accepted mode write, in order.
+    pub writes: Vec<WriteRec>,
 }
 
 impl Model {
@@ -198,6 +217,7 @@ impl Model {
                 car_max: 32.0,
                 ampere_error: 0.0,
                 state_word: None,
+                lines: vec![0, 1, 2],
             })
             .collect();
         Model {
@@ -208,7 +228,28 @@ impl Model {
             connectors,
             sessions: Vec::new(),
             next_session: 4001,
+            writes: Vec::new(),
         }
+    }
+
+    /// Record an accepted write to `position`.
+    pub fn log_write(&mut self, position: u8, at: DateTime<Utc>) {
+        let Some(c) = self.connectors.iter().find(|c| c.position == position) else {
+            return;
+        };
+        let offered_a = if c.mode == Mode::Paused {
+            0.0
+        } else {
+            c.offered()
+        };
+        let rec = WriteRec {
+            at,
+            position,
+            mode: c.mode,
+            offered_a,
+            phase_a: self.phase_currents(),
+        };
+        self.writes.push(rec);
     }
 
     pub fn connector_mut(&mut self, position: u8) -> Option<&mut Connector> {
@@ -301,16 +342,12 @@ impl Model {
                 // The local realtime topic keys channels by `consumptionIndex` (Smappee's own
                 // library, corrected 2026-12); `powerTopicIndex` belongs to the cloud `/power`
                 // topic. They differ here so a client that mixes them up reads the wrong CTs.
-                let channels: Vec<Value> = if c.position == 1 {
-                    self.cfg
-                        .charger_channels
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &idx)| json!({"name": format!("Car L{}", i + 1), "consumptionIndex": idx, "powerTopicIndex": idx + 10}))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+                let channels: Vec<Value> = self
+                    .channels_of(c.position)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &idx)| json!({"name": format!("Car L{}", i + 1), "consumptionIndex": idx, "powerTopicIndex": idx + 10}))
+                    .collect();
                 // `chargers[].id` is not the smart device id here: clients find the smart device by
                 // listing `/smartdevices` and matching `uuid` (smappee_ev); what `id` holds on a real
                 // account is unconfirmed (a metering configuration dump next to a `/smartdevices`
@@ -394,35 +431,75 @@ impl Model {
         let mut measurements: Vec<Value> = (0..3)
             .map(|i| json!({"name": format!("Grid L{}", i + 1), "flow": "CONSUMPTION", "connectionType": "GRID", "publishIndex": i}))
             .collect();
-        for (i, &idx) in self.cfg.charger_channels.iter().enumerate() {
-            inputs.push(json!({"ctInput": idx, "name": format!("Car L{}", i + 1), "inputChannelType": "CONSUMPTION", "inputChannelConnection": "SUBMETER"}));
-            measurements.push(json!({"name": format!("Car L{}", i + 1), "flow": "CONSUMPTION", "connectionType": "SUBMETER", "publishIndex": idx}));
+        for c in &self.connectors {
+            for (i, &idx) in self.channels_of(c.position).iter().enumerate() {
+                let name = format!("Car {} L{}", c.position, i + 1);
+                inputs.push(json!({"ctInput": idx, "name": name, "inputChannelType": "CONSUMPTION", "inputChannelConnection": "SUBMETER"}));
+                measurements.push(json!({"name": name, "flow": "CONSUMPTION", "connectionType": "SUBMETER", "publishIndex": idx}));
+            }
         }
         json!({"inputChannels": inputs, "dataProcessingSpecification": {"phaseType": "THREE_PHASE_STAR", "measurements": measurements}})
     }
 
-    /// A local MQTT realtime payload: grid on channels 0..2, the car on `charger_channels` (their
-    /// `consumptionIndex`, which the monitor publishes as `publishIndex`).
+    /// The realtime channels of the connector at `position`.
+    pub fn channels_of(&self, position: u8) -> &[u32] {
+        if position == 1 {
+            return &self.cfg.charger_channels;
+        }
+        self.cfg
+            .other_channels
+            .iter()
+            .find(|(p, _)| *p == position)
+            .map_or(&[], |(_, ch)| ch.as_slice())
+    }
+
+    /// The current every car draws together, per phase (L1, L2, L3).
+    pub fn phase_currents(&self) -> [f64; 3] {
+        let mut out = [0.0; 3];
+        for c in &self.connectors {
+            let a = c.delivered();
+            for &l in &c.lines {
+                if let Some(slot) = out.get_mut(l) {
+                    *slot += a;
+                }
+            }
+        }
+        out
+    }
+
+    /// A local MQTT realtime payload: grid on channels 0..2 (the house plus every car on its
+    /// phases), each connector's car on its channels (their `consumptionIndex`, which the monitor
+    /// publishes as `publishIndex`).
     pub fn realtime(&self) -> Value {
         let v = self.cfg.voltage;
-        let car_a = self.connectors.first().map_or(0.0, Connector::delivered);
         let house_a = self.cfg.house_w / 3.0 / v;
+        let cars = self.phase_currents();
         let mut channels: Vec<Value> = (0..3)
             .map(|i| {
-                let a = house_a + car_a;
+                let a = house_a + cars[i];
                 json!({"ctInput": i, "publishIndex": i, "power": (a * v).round(), "current": (a * 10.0).round(),
                        "phaseId": i, "importEnergy": 0, "exportEnergy": 0})
             })
             .collect();
-        for (phase, &idx) in self.cfg.charger_channels.iter().enumerate() {
-            channels.push(
-                json!({"ctInput": idx, "publishIndex": idx, "power": (car_a * v).round(),
-                                 "current": (car_a * 10.0).round(), "phaseId": phase % 3,
-                                 "importEnergy": 0, "exportEnergy": 0}),
-            );
+        for c in &self.connectors {
+            let car_a = c.delivered();
+            for (k, &idx) in self.channels_of(c.position).iter().enumerate() {
+                // A 1-phase car shows on its first CT only.
+                let a = if c.lines.len() == 3 || k == 0 {
+                    car_a
+                } else {
+                    0.0
+                };
+                channels.push(
+                    json!({"ctInput": idx, "publishIndex": idx, "power": (a * v).round(),
+                                     "current": (a * 10.0).round(), "phaseId": k % 3,
+                                     "importEnergy": 0, "exportEnergy": 0}),
+                );
+            }
         }
+        let total_cars: f64 = cars.iter().sum::<f64>() * v;
         json!({
-            "totalPower": (self.cfg.house_w + car_a * v * self.cfg.charger_channels.len() as f64).round(),
+            "totalPower": (self.cfg.house_w + total_cars).round(),
             "totalReactivePower": 0, "totalImportEnergy": 0, "totalExportEnergy": 0,
             "voltages": [{"voltage": v}, {"voltage": v}, {"voltage": v}],
             "channelPowers": channels,

@@ -115,6 +115,8 @@ pub(super) fn route(
                     if limit.is_some() {
                         c.limit = limit;
                     }
+                    let position = c.position;
+                    m.log_write(position, now);
                     StatusCode::NO_CONTENT.into_response()
                 }
                 Err(msg) => error(StatusCode::BAD_REQUEST, "bad_request", &msg),
