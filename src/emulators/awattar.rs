@@ -4,10 +4,10 @@
 //! holds (the real one answers the next 24 hours). A fair-use window (100 requests a day by default)
 //! answers 429 with `Retry-After` beyond it; faults are injected per request.
 
-use super::common::{Fault, Incoming, RateWindow, Recorded, Server, fault_response, json};
+use super::common::{Fault, Incoming, Journal, RateWindow, Recorded, Server, answer, json, lock};
 use axum::http::StatusCode;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// One published price: (start ms, end ms, €/MWh).
@@ -21,8 +21,13 @@ struct Shared {
     requests: Vec<Recorded>,
 }
 
-fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+impl Journal for Shared {
+    fn faults(&mut self) -> &mut VecDeque<Fault> {
+        &mut self.faults
+    }
+    fn requests(&mut self) -> &mut Vec<Recorded> {
+        &mut self.requests
+    }
 }
 
 pub struct AwattarEmulator {
@@ -41,7 +46,7 @@ impl AwattarEmulator {
             requests: Vec::new(),
         }));
         let s = shared.clone();
-        let server = Server::start(move |req| handle(s.clone(), req)).await?;
+        let server = Server::start(move |req| answer(s.clone(), req, route)).await?;
         Ok(AwattarEmulator { server, shared })
     }
 
@@ -73,25 +78,6 @@ impl AwattarEmulator {
     pub fn requests(&self) -> Vec<Recorded> {
         lock(&self.shared).requests.clone()
     }
-}
-
-async fn handle(
-    shared: Arc<Mutex<Shared>>,
-    req: axum::extract::Request,
-) -> axum::response::Response {
-    let inc = Incoming::read(req).await;
-    let fault = lock(&shared).faults.pop_front();
-    if let Some(Fault::Delay(d)) = fault {
-        tokio::time::sleep(d).await;
-    }
-    let resp = match fault.as_ref().and_then(fault_response) {
-        Some(r) => r,
-        None => route(&mut lock(&shared), &inc),
-    };
-    lock(&shared)
-        .requests
-        .push(inc.record(resp.status().as_u16()));
-    resp
 }
 
 fn route(s: &mut Shared, inc: &Incoming) -> axum::response::Response {

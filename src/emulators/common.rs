@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, Method, Response, StatusCode};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -277,6 +278,40 @@ impl RateWindow {
             .count();
         self.max.saturating_sub(used)
     }
+}
+
+/// The state every simple HTTP emulator keeps (aWATTar, Tibber, ENTSO-E, forecast.solar,
+/// Open-Meteo): the faults a test queued and the requests it answered.
+pub trait Journal: Send + 'static {
+    fn faults(&mut self) -> &mut VecDeque<Fault>;
+    fn requests(&mut self) -> &mut Vec<Recorded>;
+}
+
+/// The emulator's state, even after a test thread panicked holding it.
+pub fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One request to a [`Journal`] emulator: the next queued fault if there is one (a delay waits, then
+/// the request is answered; the others answer for it), otherwise `route`; recorded either way.
+pub async fn answer<S: Journal>(
+    shared: Arc<Mutex<S>>,
+    req: axum::extract::Request,
+    route: fn(&mut S, &Incoming) -> Response<Body>,
+) -> Response<Body> {
+    let inc = Incoming::read(req).await;
+    let fault = lock(&shared).faults().pop_front();
+    if let Some(Fault::Delay(d)) = fault {
+        tokio::time::sleep(d).await;
+    }
+    let resp = match fault.as_ref().and_then(fault_response) {
+        Some(r) => r,
+        None => route(&mut lock(&shared), &inc),
+    };
+    lock(&shared)
+        .requests()
+        .push(inc.record(resp.status().as_u16()));
+    resp
 }
 
 /// An emulator's HTTP server on 127.0.0.1:0. Dropping it stops the server.

@@ -9,13 +9,13 @@
 //! found ..."); a bad parameter answers 400 with one; a wrong `securityToken` answers 401 with the
 //! platform's HTML page. Beyond 400 requests a minute: 429 with `Retry-After`.
 
-use super::common::{Fault, Incoming, RateWindow, Recorded, Server, fault_response};
+use super::common::{Fault, Incoming, Journal, RateWindow, Recorded, Server, answer, lock};
 use axum::body::Body;
 use axum::http::{Response, StatusCode};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// One market day: its start (UTC), step and prices (€/MWh), one per step.
 #[derive(Debug, Clone)]
@@ -40,8 +40,13 @@ struct Shared {
     requests: Vec<Recorded>,
 }
 
-fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+impl Journal for Shared {
+    fn faults(&mut self) -> &mut VecDeque<Fault> {
+        &mut self.faults
+    }
+    fn requests(&mut self) -> &mut Vec<Recorded> {
+        &mut self.requests
+    }
 }
 
 pub struct EntsoeEmulator {
@@ -61,7 +66,7 @@ impl EntsoeEmulator {
             requests: Vec::new(),
         }));
         let s = shared.clone();
-        let server = Server::start(move |req| handle(s.clone(), req)).await?;
+        let server = Server::start(move |req| answer(s.clone(), req, route)).await?;
         Ok(EntsoeEmulator { server, shared })
     }
 
@@ -86,22 +91,6 @@ impl EntsoeEmulator {
     pub fn requests(&self) -> Vec<Recorded> {
         lock(&self.shared).requests.clone()
     }
-}
-
-async fn handle(shared: Arc<Mutex<Shared>>, req: axum::extract::Request) -> Response<Body> {
-    let inc = Incoming::read(req).await;
-    let fault = lock(&shared).faults.pop_front();
-    if let Some(Fault::Delay(d)) = fault {
-        tokio::time::sleep(d).await;
-    }
-    let resp = match fault.as_ref().and_then(fault_response) {
-        Some(r) => r,
-        None => route(&mut lock(&shared), &inc),
-    };
-    lock(&shared)
-        .requests
-        .push(inc.record(resp.status().as_u16()));
-    resp
 }
 
 fn xml(status: StatusCode, body: String) -> Response<Body> {

@@ -11,12 +11,12 @@
 //! it by the plane's kWp. Its wall clock is set by the test ([`ForecastSolarEmulator::set_now`]) and
 //! moves with tokio's clock, so `retry-at` is exact under a paused clock.
 
-use super::common::{Fault, Incoming, RateWindow, Recorded, Server, fault_response, json};
+use super::common::{Fault, Incoming, Journal, RateWindow, Recorded, Server, answer, json, lock};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -70,8 +70,13 @@ impl Shared {
     }
 }
 
-fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+impl Journal for Shared {
+    fn faults(&mut self) -> &mut VecDeque<Fault> {
+        &mut self.faults
+    }
+    fn requests(&mut self) -> &mut Vec<Recorded> {
+        &mut self.requests
+    }
 }
 
 pub struct ForecastSolarEmulator {
@@ -91,7 +96,7 @@ impl ForecastSolarEmulator {
             clock: (start_of_time(), Instant::now()),
         }));
         let s = shared.clone();
-        let server = Server::start(move |req| handle(s.clone(), req)).await?;
+        let server = Server::start(move |req| answer(s.clone(), req, route)).await?;
         Ok(ForecastSolarEmulator { server, shared })
     }
 
@@ -131,25 +136,6 @@ fn start_of_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0)
         .single()
         .unwrap_or_default()
-}
-
-async fn handle(
-    shared: Arc<Mutex<Shared>>,
-    req: axum::extract::Request,
-) -> axum::response::Response {
-    let inc = Incoming::read(req).await;
-    let fault = lock(&shared).faults.pop_front();
-    if let Some(Fault::Delay(d)) = fault {
-        tokio::time::sleep(d).await;
-    }
-    let resp = match fault.as_ref().and_then(fault_response) {
-        Some(r) => r,
-        None => route(&mut lock(&shared), &inc),
-    };
-    lock(&shared)
-        .requests
-        .push(inc.record(resp.status().as_u16()));
-    resp
 }
 
 fn error(status: StatusCode, code: i64, text: &str) -> axum::response::Response {

@@ -10,11 +10,11 @@
 //! irradiance per plane (`tilt`, `azimuth`), each padded with `null` to the days asked for (a list
 //! shorter than that is a partial day). Only `timezone=GMT`/`UTC` is served.
 
-use super::common::{Fault, Incoming, RateWindow, Recorded, Server, fault_response, json};
+use super::common::{Fault, Incoming, Journal, RateWindow, Recorded, Server, answer, json, lock};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration as CDuration, Utc};
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Irradiance values, W/m², one per interval from the emulator's start; `None` is `null`.
@@ -32,8 +32,13 @@ struct Shared {
     requests: Vec<Recorded>,
 }
 
-fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+impl Journal for Shared {
+    fn faults(&mut self) -> &mut VecDeque<Fault> {
+        &mut self.faults
+    }
+    fn requests(&mut self) -> &mut Vec<Recorded> {
+        &mut self.requests
+    }
 }
 
 pub struct OpenMeteoEmulator {
@@ -54,7 +59,7 @@ impl OpenMeteoEmulator {
             requests: Vec::new(),
         }));
         let s = shared.clone();
-        let server = Server::start(move |req| handle(s.clone(), req)).await?;
+        let server = Server::start(move |req| answer(s.clone(), req, route)).await?;
         Ok(OpenMeteoEmulator { server, shared })
     }
 
@@ -90,25 +95,6 @@ impl OpenMeteoEmulator {
     pub fn requests(&self) -> Vec<Recorded> {
         lock(&self.shared).requests.clone()
     }
-}
-
-async fn handle(
-    shared: Arc<Mutex<Shared>>,
-    req: axum::extract::Request,
-) -> axum::response::Response {
-    let inc = Incoming::read(req).await;
-    let fault = lock(&shared).faults.pop_front();
-    if let Some(Fault::Delay(d)) = fault {
-        tokio::time::sleep(d).await;
-    }
-    let resp = match fault.as_ref().and_then(fault_response) {
-        Some(r) => r,
-        None => route(&mut lock(&shared), &inc),
-    };
-    lock(&shared)
-        .requests
-        .push(inc.record(resp.status().as_u16()));
-    resp
 }
 
 fn error(status: StatusCode, reason: &str) -> axum::response::Response {

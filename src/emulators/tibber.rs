@@ -8,13 +8,13 @@
 //! contract (`currentSubscription: null`) listed first, then [`HOME_ID`]. Today is the local date the
 //! test sets; tomorrow's list is empty until its prices are published. Faults are injected per request.
 
-use super::common::{Fault, Incoming, RateWindow, Recorded, Server, fault_response, json};
+use super::common::{Fault, Incoming, Journal, RateWindow, Recorded, Server, answer, json, lock};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json as j};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// The id of the home with a contract.
 pub const HOME_ID: &str = "96a14971-525a-4420-aae9-e5aedaa129ff";
@@ -35,8 +35,13 @@ struct Shared {
     requests: Vec<Recorded>,
 }
 
-fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+impl Journal for Shared {
+    fn faults(&mut self) -> &mut VecDeque<Fault> {
+        &mut self.faults
+    }
+    fn requests(&mut self) -> &mut Vec<Recorded> {
+        &mut self.requests
+    }
 }
 
 pub struct TibberEmulator {
@@ -64,7 +69,7 @@ impl TibberEmulator {
             requests: Vec::new(),
         }));
         let s = shared.clone();
-        let server = Server::start(move |req| handle(s.clone(), req)).await?;
+        let server = Server::start(move |req| answer(s.clone(), req, route)).await?;
         Ok(TibberEmulator { server, shared })
     }
 
@@ -93,25 +98,6 @@ impl TibberEmulator {
     pub fn requests(&self) -> Vec<Recorded> {
         lock(&self.shared).requests.clone()
     }
-}
-
-async fn handle(
-    shared: Arc<Mutex<Shared>>,
-    req: axum::extract::Request,
-) -> axum::response::Response {
-    let inc = Incoming::read(req).await;
-    let fault = lock(&shared).faults.pop_front();
-    if let Some(Fault::Delay(d)) = fault {
-        tokio::time::sleep(d).await;
-    }
-    let resp = match fault.as_ref().and_then(fault_response) {
-        Some(r) => r,
-        None => route(&mut lock(&shared), &inc),
-    };
-    lock(&shared)
-        .requests
-        .push(inc.record(resp.status().as_u16()));
-    resp
 }
 
 fn gql_error(message: &str, code: &str) -> Value {
