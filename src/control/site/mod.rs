@@ -10,7 +10,11 @@
 //!    the home battery counted by the highest-priority loadpoint's policy) is shared by
 //!    [`share::share`] (floors by priority, then the rest by priority, a fair split among equals) and each
 //!    controller sees its share as [`PowerBalance::Available`], so its own PI and hysteresis work on
-//!    it unchanged. A stale meter is passed on as it is: each controller's fail-safe applies;
+//!    it unchanged. A car measured drawing clearly less than its command for [`SHORT_FOR`] (tapering
+//!    near full, or limited by its onboard charger) claims only its draw plus a step, so the rest
+//!    goes to the others; the cap lifts when it draws near its command again
+//!    ([`Loadpoint::track_draw`]). A stale meter is passed on as it is: each controller's fail-safe
+//!    applies;
 //! 3. **stagger**: two loadpoints never go from paused to charging in the same step; the second
 //!    waits until `stagger` after the first (higher priority first, then config order). A joint
 //!    start can trip the fuse, and each PI would see the other's step as its own;
@@ -152,6 +156,18 @@ pub struct Loadpoint {
     controller: Controller,
     /// The command before the last change (what the car drew until the change showed).
     prev: Command,
+    /// Since when the car has drawn clearly less than its command (see [`Loadpoint::track_draw`]).
+    short: Option<Short>,
+}
+
+/// How long a car must draw clearly less than its command before its claim is capped at its draw.
+pub const SHORT_FOR: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// A car drawing clearly less than its command: since when, and the cap on its claim, W.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Short {
+    since: DateTime<Utc>,
+    cap_w: f64,
 }
 
 impl Loadpoint {
@@ -169,6 +185,7 @@ impl Loadpoint {
             spec,
             controller: Controller::new(params, policy),
             prev: Command::Pause,
+            short: None,
         }
     }
 
@@ -196,9 +213,15 @@ impl Loadpoint {
                     .and_then(|r| r.fresh(now, p.vehicle_max_age).copied())
             })
             .unwrap_or(true);
+        let floor_w = p.supply().power(p.guard.floor).0;
+        let max_w = p.supply().power(p.guard.max).0;
+        let cap_w = self
+            .short
+            .filter(|s| now >= s.since + SHORT_FOR)
+            .map_or(max_w, |s| s.cap_w.clamp(floor_w, max_w));
         share::Claim {
-            floor_w: p.supply().power(p.guard.floor).0,
-            max_w: p.supply().power(p.guard.max).0,
+            floor_w,
+            max_w: cap_w,
             priority: self.spec.priority,
             charging: self
                 .controller
@@ -206,6 +229,61 @@ impl Loadpoint {
                 .is_some_and(|(c, _)| c.is_charging()),
             active: plugged && !self.controller.snapshot().target_reached,
         }
+    }
+
+    /// Whether its claim is capped at what the car draws now (see [`Loadpoint::track_draw`]).
+    pub fn capped(&self, now: DateTime<Utc>) -> bool {
+        self.short.is_some_and(|s| now >= s.since + SHORT_FOR)
+    }
+
+    /// Follow whether the car draws clearly less than its command (a car tapering near full, or
+    /// one whose onboard charger or phases limit it), so the site can hand the rest to others.
+    /// The band is one command step, at least 1 A (a percent-resolution step is within a car's
+    /// noise). A fresh measurement more than a band below what the command draws, taken once the
+    /// command has been steady for the PI's `settle`, starts the count; after [`SHORT_FOR`] of it
+    /// the claim's maximum is the car's draw plus a band, rounded up to a command step (so a car
+    /// given exactly its cap still draws a band less, and a car that follows its command shows it),
+    /// never below the floor. The count ends when the car draws within half a band of its command
+    /// (the cap lifts), stops, or is not measured. A start or raise resets a count that has not
+    /// capped yet (the car needs time to follow) and is not judged until `settle` has passed; a cap
+    /// already in force is kept through a raise (a PI nudge or the share moving within it).
+    fn track_draw(&mut self, now: DateTime<Utc>, o: &LoadpointObs) {
+        let c = &self.controller;
+        let p = c.params();
+        let charging = c.last_command().filter(|(cmd, _)| cmd.is_charging());
+        let reading = o.charger.power.filter(|r| r.is_fresh(now, p.meter_max_age));
+        let (Some((command, at)), Some(r)) = (charging, reading) else {
+            self.short = None;
+            return;
+        };
+        let settle = chrono::Duration::from_std(c.policy().common.pi.settle.get())
+            .unwrap_or(chrono::Duration::MAX);
+        if r.at < at + settle || now < at + settle {
+            if command.current() > self.prev.current() && !self.capped(now) {
+                self.short = None;
+            }
+            return;
+        }
+        let g = &p.guard;
+        let supply = p.supply();
+        let band = g.step.max(Amps(1.0));
+        let draw = r.value.max(Watts::ZERO);
+        let gap = supply.current(supply.power(command.current()) - draw);
+        let short = match self.short {
+            None => gap > band,
+            Some(_) => gap >= band * 0.5,
+        };
+        if !short {
+            self.short = None;
+            return;
+        }
+        let wanted = supply.current(draw) + band;
+        let q = g.quantize(wanted);
+        let cap = if q.0 < wanted.0 - 1e-6 { q + g.step } else { q };
+        self.short = Some(Short {
+            since: self.short.map_or(now, |s| s.since),
+            cap_w: supply.power(cap).0,
+        });
     }
 
     /// What the car drew when the meter read at `meter_at`: measured if fresh, nothing when the
@@ -331,6 +409,7 @@ impl SiteController {
         if let Some(l) = self.loadpoints.get_mut(i) {
             l.controller.restore(snapshot, charger_now, now);
             l.prev = charger_now;
+            l.short = None;
         }
     }
 
@@ -359,6 +438,9 @@ impl SiteController {
             .min()
             .unwrap_or_default();
         let fresh = obs.meter.filter(|m| m.is_fresh(now, max_age));
+        for (i, l) in self.loadpoints.iter_mut().enumerate() {
+            l.track_draw(now, &lp_obs(i));
+        }
 
         // 1.–2. Each controller with its share (or the site's meter as it is).
         let mut shares: Vec<Option<f64>> = vec![None; n];

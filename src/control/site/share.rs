@@ -18,7 +18,8 @@
 pub struct Claim {
     /// The power at its floor current.
     pub floor_w: f64,
-    /// The power at its maximum current.
+    /// The power at its maximum current, or less when the car draws less than it is given (a
+    /// tapering car); never below `floor_w`.
     pub max_w: f64,
     pub priority: i32,
     /// It is charging now (its last command was not a pause).

@@ -352,3 +352,144 @@ fn a_loadpoint_left_out_of_the_observation_pauses() {
     }
     assert!(h.car_w[0] > 0.0, "the one observed charges");
 }
+
+/// Steps of 10 s from `from` to `to`, each car drawing at most its `limit_w` whatever it is
+/// offered. The last decision.
+fn run_limited(
+    s: &mut SiteController,
+    h: &mut House,
+    limit_w: &[f64],
+    from: i64,
+    to: i64,
+) -> SiteDecision {
+    let mut last = None;
+    for t in (from..to).step_by(10) {
+        let d = h.step(s, at(t));
+        for (w, l) in h.car_w.iter_mut().zip(limit_w) {
+            *w = w.min(*l);
+        }
+        last = Some(d);
+    }
+    last.unwrap()
+}
+
+/// Two equal cars on 14 kW of surplus, both charging 10 A (6900 W) after 15 minutes.
+fn tapering_pair() -> (SiteController, House) {
+    let mut s = site(
+        None,
+        vec![
+            (spec("a", Phases::Three, 0), "pv-only"),
+            (spec("b", Phases::Three, 0), "pv-only"),
+        ],
+    );
+    let mut h = House {
+        pv_w: 14_200.0,
+        load_w: 200.0,
+        car_w: vec![0.0, 0.0],
+    };
+    let d = run_limited(&mut s, &mut h, &[f64::INFINITY; 2], 0, 900);
+    assert_eq!(h.car_w, vec![6900.0, 6900.0], "{d:?}");
+    assert_eq!(d.loadpoints[0].share_w, Some(7000.0));
+    assert_eq!(d.loadpoints[1].share_w, Some(7000.0));
+    (s, h)
+}
+
+#[test]
+fn a_car_drawing_less_than_its_command_hands_the_rest_to_the_other() {
+    let (mut s, mut h) = tapering_pair();
+    let capped = |s: &SiteController, t| s.loadpoint(0).unwrap().capped(at(t));
+    // From 900 s "a" draws 2 kW whatever it is given (near full, say); its PI pushes its command up
+    // by up to 3 A first, and each raise restarts the count.
+    let limit = [2000.0, f64::INFINITY];
+    let mut first = None;
+    for t in (900..1500).step_by(10) {
+        let d = run_limited(&mut s, &mut h, &limit, t, t + 10);
+        // The first reading of 2 kW is at 910 s: a minute of it at least.
+        assert!(t >= 910 + 60 || !capped(&s, t), "capped {t} s, too soon");
+        if capped(&s, t) && first.is_none() {
+            first = Some(t);
+            assert!(d.loadpoints[0].share_w < Some(7000.0), "{d:?}");
+        }
+    }
+    assert_eq!(first, Some(970), "a minute after the first reading of 2 kW");
+    // Its claim is capped at its floor (2 kW + 1 A is below the 6 A floor), and "b" gets what "a"
+    // leaves: 14 000 − 4140 W, so it charges at 14 A.
+    let d = run_limited(&mut s, &mut h, &limit, 1500, 1510);
+    assert!(capped(&s, 1500));
+    assert_eq!(d.loadpoints[0].share_w, Some(4140.0), "{d:?}");
+    assert_eq!(d.loadpoints[1].share_w, Some(9860.0), "{d:?}");
+    assert_eq!(
+        h.car_w[1],
+        Supply::new(Phases::Three, V).power(Amps(14.0)).0,
+        "b charges on what a leaves"
+    );
+}
+
+#[test]
+fn a_capped_car_that_draws_near_its_command_again_gets_its_share_back() {
+    let (mut s, mut h) = tapering_pair();
+    run_limited(&mut s, &mut h, &[2000.0, f64::INFINITY], 900, 1500);
+    assert!(s.loadpoint(0).unwrap().capped(at(1490)));
+    // The car follows its command again (it was only cold, say): the cap lifts at its first
+    // reading and the two share fairly again.
+    let free = [f64::INFINITY; 2];
+    run_limited(&mut s, &mut h, &free, 1500, 1520);
+    assert!(!s.loadpoint(0).unwrap().capped(at(1510)));
+    let d = run_limited(&mut s, &mut h, &free, 1510, 2400);
+    assert_eq!(d.loadpoints[0].share_w, Some(7000.0), "{d:?}");
+    assert_eq!(h.car_w, vec![6900.0, 6900.0], "{d:?}");
+    assert!(!s.loadpoint(0).unwrap().capped(at(2390)));
+}
+
+#[test]
+fn a_just_started_or_raised_car_is_not_capped() {
+    // One car (the count is kept for every loadpoint) drawing 2 kW whatever it is given, on 7 kW.
+    let mut s = site(None, vec![(spec("a", Phases::Three, 0), "pv-only")]);
+    let mut h = House {
+        pv_w: 7_200.0,
+        load_w: 200.0,
+        car_w: vec![0.0],
+    };
+    let limit = [2000.0];
+    let capped = |s: &SiteController, t| s.loadpoint(0).unwrap().capped(at(t));
+    let mut started = None;
+    for t in (0..900).step_by(10) {
+        let d = run_limited(&mut s, &mut h, &limit, t, t + 10);
+        if started.is_none() && d.loadpoints[0].decision.command.is_charging() {
+            started = Some(t);
+        }
+        // Not before settle (15 s) and a minute have passed since the start.
+        if let Some(t0) = started {
+            assert!(
+                t >= t0 + 75 || !capped(&s, t),
+                "capped {t} s, started {t0} s"
+            );
+        }
+    }
+    let t0 = started.expect("a starts");
+    assert!(capped(&s, 890), "started at {t0} s, drawing 2 kW since");
+    // More sun: "a" is raised, which lifts nothing that is capped (a PI nudge must not undo it)...
+    h.pv_w = 14_200.0;
+    let d = run_limited(&mut s, &mut h, &limit, 900, 910);
+    assert!(capped(&s, 900), "{d:?}");
+    // ... but a count that had not capped yet starts over: let the car follow (cap lifted), then
+    // draw 2 kW again right after a raise.
+    run_limited(&mut s, &mut h, &[f64::INFINITY], 910, 1500);
+    assert!(!capped(&s, 1490));
+    h.pv_w = 7_200.0;
+    run_limited(&mut s, &mut h, &limit, 1500, 1560);
+    h.pv_w = 14_200.0;
+    let mut raised = None;
+    for t in (1560..2400).step_by(10) {
+        let before = s.loadpoint(0).unwrap().controller().last_command();
+        let d = run_limited(&mut s, &mut h, &limit, t, t + 10);
+        let c = d.loadpoints[0].decision.command;
+        if before.is_some_and(|(b, _)| c.current() > b.current()) {
+            raised = Some(t);
+        }
+        if let Some(r) = raised {
+            assert!(t >= r + 75 || !capped(&s, t), "capped {t} s, raised {r} s");
+        }
+    }
+    assert!(raised.is_some(), "the sun raised it");
+}
