@@ -9,7 +9,7 @@
 use super::plans::Segment;
 use super::plot::{SUN, colour, dash, kw, legend_item};
 use super::series::Series;
-use super::svg::{Frame, LEFT, RIGHT, WIDTH, nice_ticks, open, text};
+use super::svg::{Frame, LEFT, nice_ticks, open_titled, text};
 use chrono::DateTime;
 use std::fmt::Write;
 
@@ -60,26 +60,13 @@ pub fn plan(title: &str, name: &str, index: usize, s: &Series) -> String {
         .filter(|v| v.is_finite())
         .fold(1000.0, f64::max);
     let ticks = nice_ticks(0.0, hi * 1.05, 6);
-    let f = Frame {
-        x0: from,
-        x1: to,
-        y0: 0.0,
-        y1: ticks.last().copied().unwrap_or(hi).max(hi),
-        left: LEFT,
+    let f = Frame::full_width(
+        (from, to),
+        (0.0, ticks.last().copied().unwrap_or(hi).max(hi)),
         top,
-        width: WIDTH - LEFT - RIGHT,
-        height: panel,
-    };
-    let mut o = open(height, title);
-    text(
-        &mut o,
-        LEFT,
-        22.0,
-        "start",
-        16.0,
-        " font-weight=\"600\"",
-        title,
+        panel,
     );
+    let mut o = open_titled(height, title);
     let start = p
         .start_ms
         .and_then(DateTime::from_timestamp_millis)

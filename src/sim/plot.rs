@@ -9,7 +9,7 @@
 
 use super::Metrics;
 use super::series::Series;
-use super::svg::{Frame, LEFT, RIGHT, WIDTH, nice_ticks, open, text};
+use super::svg::{Frame, LEFT, RIGHT, WIDTH, nice_ticks, open_titled, text};
 use std::fmt::Write;
 
 /// Colour-blind-safe colours (Okabe–Ito), none of them the surplus's amber.
@@ -107,26 +107,13 @@ pub fn comparison(title: &str, runs: &[(&str, &Series)]) -> String {
         .flat_map(|(_, s)| s.buckets.iter().map(|b| b.car_w.max(b.surplus_w)))
         .fold(1000.0, f64::max);
     let ticks = nice_ticks(0.0, hi * 1.05, 6);
-    let f = Frame {
-        x0: first.from_ms as f64,
-        x1: first.to_ms as f64,
-        y0: 0.0,
-        y1: ticks.last().copied().unwrap_or(hi).max(hi),
-        left: LEFT,
+    let f = Frame::full_width(
+        (first.from_ms as f64, first.to_ms as f64),
+        (0.0, ticks.last().copied().unwrap_or(hi).max(hi)),
         top,
-        width: WIDTH - LEFT - RIGHT,
-        height: panel,
-    };
-    let mut o = open(height, title);
-    text(
-        &mut o,
-        LEFT,
-        22.0,
-        "start",
-        16.0,
-        " font-weight=\"600\"",
-        title,
+        panel,
     );
+    let mut o = open_titled(height, title);
     let _ = writeln!(o, "<g class=\"legend\">");
     let mut x = LEFT;
     x += legend_item(&mut o, x, 46.0, SUN, "area", "surplus (PV − house load)");
@@ -234,26 +221,16 @@ pub fn policy(title: &str, name: &str, index: usize, s: &Series, target_soc: f64
         .fold(1000.0, f64::max);
     let lo = b.iter().map(|b| b.grid_lo_w).fold(0.0, f64::min);
     let ticks = nice_ticks(lo, hi * 1.05, 7);
-    let f = Frame {
-        x0: s.from_ms as f64,
-        x1: s.to_ms as f64,
-        y0: ticks.first().copied().unwrap_or(lo).min(lo),
-        y1: ticks.last().copied().unwrap_or(hi).max(hi),
-        left: LEFT,
+    let f = Frame::full_width(
+        (s.from_ms as f64, s.to_ms as f64),
+        (
+            ticks.first().copied().unwrap_or(lo).min(lo),
+            ticks.last().copied().unwrap_or(hi).max(hi),
+        ),
         top,
-        width: WIDTH - LEFT - RIGHT,
-        height: panel,
-    };
-    let mut o = open(height, title);
-    text(
-        &mut o,
-        LEFT,
-        22.0,
-        "start",
-        16.0,
-        " font-weight=\"600\"",
-        title,
+        panel,
     );
+    let mut o = open_titled(height, title);
     let _ = writeln!(o, "<g class=\"legend\">");
     let mut x = LEFT;
     if s.has_pv_load {

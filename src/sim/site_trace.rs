@@ -12,7 +12,7 @@ use super::page::{Provenance, page};
 use super::plot::colour;
 use super::site::{SiteFinished, SiteSimulation, summary};
 use super::site_run::SiteObserver;
-use super::svg::{Frame, LEFT, RIGHT, WIDTH, escape, nice_ticks, open, text};
+use super::svg::{Frame, LEFT, escape, nice_ticks, open, text};
 use chrono_tz::Tz;
 use std::fmt::Write;
 use std::path::Path;
@@ -173,16 +173,12 @@ pub fn svg(title: &str, trace: &SiteTrace) -> String {
         .map(|b| b.surplus_w.max(total(b)).max(b.grid_w))
         .fold(1000.0, f64::max);
     let lo = buckets.iter().map(|b| b.grid_w).fold(0.0, f64::min);
-    let frame = Frame {
-        x0: first.t_ms as f64,
-        x1: last.t_ms as f64,
-        y0: lo,
-        y1: hi * 1.05,
-        left: LEFT,
-        top: 50.0,
-        width: WIDTH - LEFT - RIGHT,
-        height: height - 100.0,
-    };
+    let frame = Frame::full_width(
+        (first.t_ms as f64, last.t_ms as f64),
+        (lo, hi * 1.05),
+        50.0,
+        height - 100.0,
+    );
     text(
         &mut out,
         LEFT,

@@ -43,6 +43,21 @@ pub fn open(height: f64, label: &str) -> String {
     )
 }
 
+/// The opening tag of a chart with its title in the top left, as the report's charts have it.
+pub fn open_titled(height: f64, title: &str) -> String {
+    let mut o = open(height, title);
+    text(
+        &mut o,
+        LEFT,
+        22.0,
+        "start",
+        16.0,
+        " font-weight=\"600\"",
+        title,
+    );
+    o
+}
+
 /// Text at (x, y); `anchor` is `start`, `middle` or `end`.
 pub fn text(out: &mut String, x: f64, y: f64, anchor: &str, size: f64, extra: &str, s: &str) {
     let size = size.max(MIN_FONT_PX);
@@ -67,6 +82,21 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A plot of `x` × `y` across the chart's width (between the axis margin and the right margin),
+    /// `height` px tall from `top`.
+    pub fn full_width(x: (f64, f64), y: (f64, f64), top: f64, height: f64) -> Frame {
+        Frame {
+            x0: x.0,
+            x1: x.1,
+            y0: y.0,
+            y1: y.1,
+            left: LEFT,
+            top,
+            width: WIDTH - LEFT - RIGHT,
+            height,
+        }
+    }
+
     pub fn px(&self, x: f64) -> f64 {
         self.left + (x - self.x0) / (self.x1 - self.x0).max(f64::EPSILON) * self.width
     }

@@ -8,7 +8,7 @@
 use super::Metrics;
 use super::page::{escape, glossary, page as frame};
 use super::plot::colour;
-use super::svg::{Frame, LEFT, RIGHT, WIDTH, nice_ticks, open, text};
+use super::svg::{Frame, LEFT, nice_ticks, open_titled, text};
 use super::tune::Scored;
 use std::fmt::Write;
 
@@ -59,27 +59,9 @@ fn scatter(title: &str, v: &View, pick: &dyn Fn(&Scored) -> Option<&Metrics>) ->
             .collect();
     }
     let yt = nice_ticks(y_lo, y_hi, 6);
-    let f = Frame {
-        x0: x_lo,
-        x1: x_hi,
-        y0: y_lo,
-        y1: y_hi,
-        left: LEFT,
-        top: 76.0,
-        width: WIDTH - LEFT - RIGHT,
-        height: 340.0,
-    };
+    let f = Frame::full_width((x_lo, x_hi), (y_lo, y_hi), 76.0, 340.0);
     let height = f.bottom() + 56.0;
-    let mut o = open(height, title);
-    text(
-        &mut o,
-        LEFT,
-        22.0,
-        "start",
-        16.0,
-        " font-weight=\"600\"",
-        title,
-    );
+    let mut o = open_titled(height, title);
     let front_c = colour(0);
     let best_c = colour(1);
     let _ = writeln!(o, "<g class=\"legend\">");
