@@ -688,8 +688,9 @@ impl Controller {
     }
 
     /// Keep the present current while the wanted one is only a little lower or higher (the policy's
-    /// hold and raise bands), and a change smaller than `small_change_a` until the present command
-    /// is `hold_small_for` old: each change is a call to the charger's cloud.
+    /// hold and raise bands), and a raise smaller than `small_change_a` until the present command
+    /// is `hold_small_for` old: each change is a call to the charger's cloud. A cut beyond the hold
+    /// band goes out at once, however young the command: holding it would import the difference.
     fn hold(&self, now: DateTime<Utc>, wanted: Option<Amps>, last: Command) -> Option<Amps> {
         let c = &self.policy.common;
         let young = self.guard.last().is_some_and(|(_, at)| {
@@ -699,7 +700,7 @@ impl Controller {
             (Some(w), Command::Charge { current, .. })
                 if (w < current && w > current - Amps(c.hold_band_a))
                     || (w > current && w < current + Amps(c.raise_band_a))
-                    || (young && (w - current).0.abs() < c.small_change_a) =>
+                    || (young && w > current && (w - current).0 < c.small_change_a) =>
             {
                 Some(current)
             }

@@ -33,6 +33,13 @@
 //!   overcast plateau does not move, and there a dip is not bridged: the car stops after the
 //!   spent budget's window (`spent_stop_energy_wh` below the floor) instead of spending the budget
 //!   at the floor until the sun is gone.
+//! - **An overdrawn day is judged strictly** (`debt_stop_weight`, `debt_start_energy_wh`): each stop
+//!   after a spent budget leaves the plug-in's account up to `spent_stop_energy_wh` over its share, and
+//!   a poor, broken day that never earns it back ends below the share. While the account is over, its
+//!   debt (the grid energy beyond the share) shortens that window (`debt_stop_weight` Wh of window per
+//!   Wh of debt) and a start or restart needs at least `debt_start_energy_wh` above the floor: the
+//!   day stops sooner in a dip and does not start on a brief peak that would hold the floor from the
+//!   grid for `min_on`. A day in credit is not affected.
 //! - **Minimum on/off times** protect the car's contactor whatever the windows say.
 
 use crate::units::HumanDuration;
@@ -88,6 +95,13 @@ pub struct SwitchParams {
     /// below the floor, as with a spent budget, and starts on the floor's power. 0 = whatever the
     /// sky.
     pub budget_min_volatility_w: f64,
+    /// While the plug-in's account is over its share, the spent budget's window shrinks by this many
+    /// Wh per Wh of debt (0 = not at all, 1 = the debt is paid out of the window). The present dip's
+    /// grid counts too: on a day just at its share the window ends after `1 / (1 + weight)` of it.
+    pub debt_stop_weight: f64,
+    /// While the account is over its share, a start or restart needs at least this much energy above
+    /// the floor (Wh; 0 = as any other start).
+    pub debt_start_energy_wh: f64,
 }
 
 impl Default for SwitchParams {
@@ -111,6 +125,8 @@ impl Default for SwitchParams {
             budget_max_wh: 2000.0,
             spent_stop_energy_wh: 0.0,
             budget_min_volatility_w: 0.0,
+            debt_stop_weight: 0.0,
+            debt_start_energy_wh: 0.0,
         }
     }
 }
@@ -246,17 +262,26 @@ impl Switch {
             && (!sharing || budget > 0.0);
         // A steady sky's dip is not the budget's: it stops the car as a spent budget does.
         let spent = self.on && sharing && (budget <= 0.0 || !changing) && excess_w < 0.0;
+        // An overdrawn account stops sooner and starts on more sun.
+        let debt = self.debt_wh(p);
         let threshold = if spent {
-            p.spent_stop_energy_wh.min(p.stop_energy_wh)
+            (p.spent_stop_energy_wh.min(p.stop_energy_wh) - debt * p.debt_stop_weight).max(0.0)
         } else if self.on {
             p.stop_energy_wh
-        } else if self
-            .last_stop
-            .is_some_and(|t| (now - t).to_std().unwrap_or_default() < p.restart_window.get())
-        {
-            p.restart_energy_wh
         } else {
-            p.start_energy_wh
+            let restarting = self
+                .last_stop
+                .is_some_and(|t| (now - t).to_std().unwrap_or_default() < p.restart_window.get());
+            let base = if restarting {
+                p.restart_energy_wh
+            } else {
+                p.start_energy_wh
+            };
+            if debt > 0.0 {
+                base.max(p.debt_start_energy_wh)
+            } else {
+                base
+            }
         };
         let min_time = if self.on { p.min_on } else { p.min_off };
         let held = self
@@ -270,11 +295,20 @@ impl Switch {
 
     /// The grid energy the plug-in session may still take and keep `solar_share_pct` (Wh, ≥ 0).
     pub fn budget_wh(&self, p: &SwitchParams) -> f64 {
+        self.account_wh(p).clamp(0.0, p.budget_max_wh)
+    }
+
+    /// The grid energy the plug-in session took beyond `solar_share_pct` (Wh, ≥ 0): its debt.
+    pub fn debt_wh(&self, p: &SwitchParams) -> f64 {
+        (-self.account_wh(p)).max(0.0)
+    }
+
+    /// The grid energy the share allows less the grid energy taken (Wh; 0 without a share).
+    fn account_wh(&self, p: &SwitchParams) -> f64 {
         if p.solar_share_pct <= 0.0 || p.solar_share_pct >= 100.0 {
             return 0.0;
         }
-        let allowed = self.plug_solar_wh * (100.0 / p.solar_share_pct - 1.0);
-        (allowed - self.plug_grid_wh).clamp(0.0, p.budget_max_wh)
+        self.plug_solar_wh * (100.0 / p.solar_share_pct - 1.0) - self.plug_grid_wh
     }
 
     /// The car was unplugged: the next one starts a new account.
@@ -685,6 +719,101 @@ mod tests {
         // Judged as a steady sky, the first cloud stops the car after 30 Wh below the floor.
         let (on_for, _) = after_a_sunny_noon(&budget_for_clouds(1e9), broken);
         assert!((31..=33).contains(&on_for), "stopped after {on_for} steps");
+    }
+
+    /// A switch that has taken `solar_wh` and `grid_wh` since the plug-in, charging since long ago.
+    fn account(solar_wh: f64, grid_wh: f64, on: bool) -> Switch {
+        let mut sw = Switch::default();
+        sw.set(on, t(-10_000));
+        sw.plug_solar_wh = solar_wh;
+        sw.plug_grid_wh = grid_wh;
+        sw
+    }
+
+    fn debt_rules(stop_weight: f64, start_wh: f64) -> SwitchParams {
+        SwitchParams {
+            start_energy_wh: 10.0,
+            spent_stop_energy_wh: 80.0,
+            stop_energy_wh: 120.0,
+            solar_share_pct: 96.0,
+            debt_stop_weight: stop_weight,
+            debt_start_energy_wh: start_wh,
+            ..SwitchParams::default()
+        }
+    }
+
+    /// Steps of 5 s until the switch changes under a constant excess over the floor (4140 W).
+    fn steps_to_change(p: &SwitchParams, mut sw: Switch, excess_w: f64) -> usize {
+        let was = sw.on;
+        let input = SwitchInput {
+            available_w: 4140.0 + excess_w,
+            floor_w: 4140.0,
+            solar_w: if was { 4140.0 + excess_w.min(0.0) } else { 0.0 },
+            grid_w: if was { (-excess_w).max(0.0) } else { 0.0 },
+            volatility_w: 0.0,
+        };
+        (1..=1000)
+            .find(|i| sw.update(p, t(*i as i64 * 5), 5.0, input) != was)
+            .expect("changes within 1000 steps")
+    }
+
+    #[test]
+    fn the_debt_is_what_the_account_took_beyond_its_share() {
+        let p = debt_rules(0.0, 0.0);
+        // 960 Wh of sun allow 40 Wh of grid at 96 %.
+        assert!((account(960.0, 100.0, true).debt_wh(&p) - 60.0).abs() < 1e-9);
+        assert_eq!(account(960.0, 30.0, true).debt_wh(&p), 0.0);
+        assert!((account(960.0, 30.0, true).budget_wh(&p) - 10.0).abs() < 1e-9);
+        // Without a share there is neither budget nor debt.
+        let none = SwitchParams::default();
+        assert_eq!(account(960.0, 500.0, true).debt_wh(&none), 0.0);
+    }
+
+    #[test]
+    fn an_overdrawn_day_stops_sooner_in_a_dip() {
+        // A dip 1 kW below the floor on a spent budget: without the rule 80 Wh take 288 s (58
+        // steps), whatever the debt.
+        let at_share = account(960.0, 40.0, true);
+        let overdrawn = account(960.0, 140.0, true);
+        assert_eq!(
+            steps_to_change(&debt_rules(0.0, 0.0), at_share, -1000.0),
+            58
+        );
+        assert_eq!(
+            steps_to_change(&debt_rules(0.0, 0.0), overdrawn, -1000.0),
+            58
+        );
+        // With it, the dip's own grid is debt too: at the share, the window ends after
+        // 80 / 1.75 = 46 Wh (33 steps of 1.39 Wh, and two more as the window fills a step late).
+        assert_eq!(
+            steps_to_change(&debt_rules(0.75, 0.0), at_share, -1000.0),
+            35
+        );
+        // 100 Wh over the share: 80 − 0.75 × 100 = 5 Wh, less the dip's own: 3 steps.
+        assert_eq!(
+            steps_to_change(&debt_rules(0.75, 0.0), overdrawn, -1000.0),
+            3
+        );
+        // A debt beyond the window stops at the first step below the floor.
+        let deep = account(960.0, 400.0, true);
+        assert_eq!(steps_to_change(&debt_rules(0.75, 0.0), deep, -1000.0), 1);
+    }
+
+    #[test]
+    fn an_overdrawn_day_needs_more_sun_to_start() {
+        // 500 W above the floor: 10 Wh take 72 s (15 steps), 20 Wh 144 s (29 steps).
+        let p = debt_rules(0.0, 20.0);
+        assert_eq!(steps_to_change(&p, account(960.0, 40.0, false), 500.0), 15);
+        assert_eq!(steps_to_change(&p, account(960.0, 41.0, false), 500.0), 29);
+        // A restart too: its own window is only the floor of what it needs.
+        let restart = SwitchParams {
+            restart_energy_wh: 30.0,
+            restart_window: HumanDuration::secs(100_000),
+            ..p
+        };
+        let mut sw = account(960.0, 41.0, false);
+        sw.last_stop = Some(t(-60));
+        assert_eq!(steps_to_change(&restart, sw, 500.0), 44);
     }
 
     #[test]

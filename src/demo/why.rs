@@ -25,7 +25,7 @@ pub struct Rules {
     pub ramp_a_per_s: f64,
     pub min_change_interval: Duration,
     /// The policy's bands: a current is kept while the wanted one is at most `hold_band_a` lower or
-    /// `raise_band_a` higher, or differs by less than `small_change_a` within `hold_small_for`.
+    /// `raise_band_a` higher, or is a raise of less than `small_change_a` within `hold_small_for`.
     pub hold_band_a: f64,
     pub raise_band_a: f64,
     pub small_change_a: f64,
@@ -163,17 +163,18 @@ fn cause(
         (Some(dec), Some(a))
             if (dec - a).abs()
                 < FOLLOWS_WITHIN_A
-                    + rules.small_change_a.max(if dec > a {
+                    + if dec > a {
                         rules.hold_band_a
                     } else {
-                        rules.raise_band_a
-                    }) =>
+                        rules.small_change_a.max(rules.raise_band_a)
+                    } =>
         {
             format!(
-                "small change held: {dec:.1} A kept (a change under {} A waits {}, each is a call \
-                 to the charger's cloud)",
+                "small change held: {dec:.1} A kept (a raise under {} A waits {}, a cut under {} A \
+                 is held; each change is a call to the charger's cloud)",
                 rules.small_change_a,
-                minutes(rules.hold_small_for)
+                minutes(rules.hold_small_for),
+                rules.hold_band_a
             )
         }
         (Some(_), Some(_)) => match d.factors.pi_i_a {

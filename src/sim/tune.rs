@@ -45,7 +45,10 @@ pub struct TuneFile {
     pub knobs: Vec<Knob>,
 }
 
-/// `"savings"` (sum of `savings_eur`), or weights on kWh of car solar and car grid, starts and writes.
+/// `"savings"` (sum of `savings_eur`), or weights on kWh of car solar and car grid, starts and writes,
+/// and on the **shortfall**: on each training day the car took at least `SHORTFALL_MIN_KWH`, the grid
+/// energy beyond what a solar share of `share` allows (kWh; 0 on a day at or above it). A weight of
+/// −1 € per kWh makes a day below the share cost more than the sun it bought.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum Objective {
@@ -59,7 +62,27 @@ pub enum Objective {
         starts: f64,
         #[serde(default)]
         writes: f64,
+        #[serde(default)]
+        shortfall: f64,
+        #[serde(default = "default_share")]
+        share: f64,
     },
+}
+
+fn default_share() -> f64 {
+    0.95
+}
+
+/// Days on which the car took less than this (kWh) have no shortfall: a share of a few hundred Wh
+/// says little.
+pub const SHORTFALL_MIN_KWH: f64 = 5.0;
+
+/// The grid energy beyond a solar share of `share` on one day (kWh, ≥ 0).
+pub fn shortfall_kwh(m: &Metrics, share: f64) -> f64 {
+    if m.car_energy_kwh < SHORTFALL_MIN_KWH {
+        return 0.0;
+    }
+    (share * m.car_energy_kwh - m.car_solar_kwh).max(0.0)
 }
 
 impl Default for Objective {
@@ -77,16 +100,33 @@ impl std::fmt::Display for Objective {
                 grid,
                 starts,
                 writes,
-            } => write!(
-                f,
-                "{solar} × solar kWh + {grid} × grid kWh + {starts} × starts + {writes} × writes"
-            ),
+                shortfall,
+                share,
+            } => {
+                write!(
+                    f,
+                    "{solar} × solar kWh + {grid} × grid kWh + {starts} × starts + {writes} × writes"
+                )?;
+                if *shortfall != 0.0 {
+                    write!(f, " + {shortfall} × kWh short of a {share} share")?;
+                }
+                Ok(())
+            }
         }
     }
 }
 
 impl Objective {
-    fn score(&self, m: &Metrics) -> f64 {
+    /// The solar share a day should keep (the shortfall's, 0.95 by default).
+    pub fn share(&self) -> f64 {
+        match self {
+            Objective::Weighted { share, .. } => *share,
+            Objective::Named(_) => default_share(),
+        }
+    }
+
+    /// The score of the summed metrics `m` of the days `days`.
+    fn score(&self, m: &Metrics, days: &[&Metrics]) -> f64 {
         match self {
             Objective::Named(_) => m.savings_eur,
             Objective::Weighted {
@@ -94,11 +134,15 @@ impl Objective {
                 grid,
                 starts,
                 writes,
+                shortfall,
+                share,
             } => {
+                let short: f64 = days.iter().map(|d| shortfall_kwh(d, *share)).sum();
                 solar * m.car_solar_kwh
                     + grid * m.car_grid_kwh
                     + starts * m.charge_starts as f64
                     + writes * m.setpoint_writes as f64
+                    + shortfall * short
             }
         }
     }
@@ -246,6 +290,8 @@ pub struct Scored {
     pub train: Metrics,
     pub validation: Option<Metrics>,
     pub score: f64,
+    /// Training and validation days below the objective's share (see [`shortfall_kwh`]).
+    pub short_days: (usize, usize),
 }
 
 /// Evaluate every variant on every day; `progress` is called with (done, total).
@@ -272,18 +318,28 @@ pub fn evaluate(
     metrics
         .chunks(sims.len())
         .map(|per_day| {
-            let pick = |val: bool| {
-                let these: Vec<&Metrics> = per_day
+            let days = |val: bool| -> Vec<&Metrics> {
+                per_day
                     .iter()
                     .zip(is_validation)
                     .filter(|(_, v)| **v == val)
                     .map(|(m, _)| m)
-                    .collect();
+                    .collect()
+            };
+            let pick = |val: bool| {
+                let these = days(val);
                 (!these.is_empty()).then(|| Metrics::sum(&these))
             };
             let train = pick(false).expect("the split leaves training days");
+            let short = |val: bool| {
+                days(val)
+                    .iter()
+                    .filter(|m| shortfall_kwh(m, objective.share()) > 0.0)
+                    .count()
+            };
             Scored {
-                score: objective.score(&train),
+                short_days: (short(false), short(true)),
+                score: objective.score(&train, &days(false)),
                 train,
                 validation: pick(true),
             }
@@ -383,29 +439,43 @@ pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Pareto front on the training days (savings vs starts), validation beside it:"
+        "Pareto front on the training days (savings vs starts), validation beside it \
+         (short: days the car took ≥ {SHORTFALL_MIN_KWH} kWh at a solar share below {}):",
+        tf.objective.share()
     );
     let _ = writeln!(
         out,
-        "{:>4}  {:>9} {:>8} {:>6} {:>6}  | {:>9} {:>8} {:>6} {:>6}  knobs",
-        "#", "train €", "capture", "starts", "share", "valid. €", "capture", "starts", "share"
+        "{:>4}  {:>9} {:>8} {:>6} {:>6} {:>5}  | {:>9} {:>8} {:>6} {:>6} {:>5}  knobs",
+        "#",
+        "train €",
+        "capture",
+        "starts",
+        "share",
+        "short",
+        "valid. €",
+        "capture",
+        "starts",
+        "share",
+        "short"
     );
     for i in pareto(&scored) {
         let (t, v) = (&scored[i].train, &scored[i].validation);
         let vcell = |f: &dyn Fn(&Metrics) -> String| v.as_ref().map_or("-".into(), f);
         let _ = writeln!(
             out,
-            "{:>4}{} {:>9.2} {:>8.3} {:>6} {:>6.3}  | {:>9} {:>8} {:>6} {:>6}  {}",
+            "{:>4}{} {:>9.2} {:>8.3} {:>6} {:>6.3} {:>5}  | {:>9} {:>8} {:>6} {:>6} {:>5}  {}",
             i,
             if i == best { "*" } else { " " },
             t.savings_eur,
             t.savings_capture,
             t.charge_starts,
             t.solar_share,
+            scored[i].short_days.0,
             vcell(&|m| format!("{:.2}", m.savings_eur)),
             vcell(&|m| format!("{:.3}", m.savings_capture)),
             vcell(&|m| m.charge_starts.to_string()),
             vcell(&|m| format!("{:.3}", m.solar_share)),
+            vcell(&|_| scored[i].short_days.1.to_string()),
             show(&tf.knobs, &vars[i].values)
         );
     }
@@ -421,7 +491,7 @@ pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::
         corpus.display(),
         if tf.split.validation.is_empty() {
             format!(
-                "every {}th day of each sky class by date held out",
+                "one day in {} of each sky class by date held out",
                 tf.split.every
             )
         } else {

@@ -455,6 +455,29 @@ fn the_write_holds_cut_small_changes_and_still_follow_the_sun() {
 }
 
 #[test]
+fn a_cut_goes_out_at_once_however_young_the_command() {
+    // The write holds keep a raise smaller than 1.5 A for 30 s; a cut of the same size would import
+    // it for those 30 s, so it is sent at the next step.
+    let held = "module = \"pv-only\"\nhold_small_for = \"30s\"\nsmall_change_a = 1.5\n[switch]\nstart_energy_wh = 1\n";
+    let mut p = params();
+    p.guard.step = Amps(0.1);
+    let mut c = sunplug::control::Controller::new(p, policy_str(held));
+    let mut site = Site::new(7000.0);
+    run(&mut site, &mut c, 0, 300);
+    // 2 A more sun: sent at once (not small), so the command is young.
+    site.pv_w += 1380.0;
+    let raised = run(&mut site, &mut c, 300, 10)[1];
+    // 1 A less sun within the 30 s: the cut goes out at the next step.
+    site.pv_w -= 690.0;
+    let cut = run(&mut site, &mut c, 310, 10);
+    assert!(cut[1] <= raised - 0.9, "{cut:?} after {raised} A");
+    // A raise of the same size waits out the 30 s.
+    site.pv_w += 690.0;
+    let raise = run(&mut site, &mut c, 320, 10);
+    assert_eq!(raise, [cut[1], cut[1]], "after {cut:?}");
+}
+
+#[test]
 fn a_bad_write_hold_is_reported_with_its_key() {
     let e = sunplug::control::policies::load_str(
         std::path::Path::new("p.toml"),

@@ -405,6 +405,8 @@ where
         ("budget_max_wh", s.budget_max_wh),
         ("spent_stop_energy_wh", s.spent_stop_energy_wh),
         ("budget_min_volatility_w", s.budget_min_volatility_w),
+        ("debt_stop_weight", s.debt_stop_weight),
+        ("debt_start_energy_wh", s.debt_start_energy_wh),
     ];
     for (key, v) in non_negative {
         if !(v >= 0.0 && v.is_finite()) {
