@@ -547,3 +547,59 @@ pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::
     );
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(car_kwh: f64, solar_kwh: f64) -> Metrics {
+        Metrics {
+            policy: "p".into(),
+            car_energy_kwh: car_kwh,
+            car_solar_kwh: solar_kwh,
+            car_grid_kwh: car_kwh - solar_kwh,
+            export_kwh: 0.0,
+            solar_share: solar_kwh / car_kwh,
+            oracle_solar_kwh: 0.0,
+            oracle_capture: 0.0,
+            charge_starts: 0,
+            setpoint_writes: 0,
+            final_soc_pct: 0.0,
+            target_met: false,
+            cost_eur: 0.0,
+            savings_eur: 0.0,
+            optimum_savings_eur: 0.0,
+            savings_capture: 0.0,
+            charging_hours: 0.0,
+            writes_per_charging_hour: 0.0,
+            plan_cost_eur: None,
+            plan_start: None,
+            import_kwh: 0.0,
+            dip_solar_kwh: 0.0,
+            loadpoints: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_shortfall_is_the_grid_beyond_the_share_on_days_that_took_enough() {
+        // 10 kWh at 0.90: 0.5 kWh more grid than a 0.95 share allows.
+        assert!((shortfall_kwh(&day(10.0, 9.0), 0.95) - 0.5).abs() < 1e-9);
+        assert_eq!(shortfall_kwh(&day(10.0, 9.6), 0.95), 0.0);
+        // A day under 5 kWh says little about the share: no shortfall.
+        assert_eq!(shortfall_kwh(&day(4.0, 2.0), 0.95), 0.0);
+        // The weighted objective adds it per day, not on the sum (where a good day would hide it).
+        let o: Objective = toml::from_str::<toml::Table>("o = { solar = 1.0, shortfall = -10.0 }")
+            .unwrap()["o"]
+            .clone()
+            .try_into()
+            .unwrap();
+        let (poor, good) = (day(10.0, 9.0), day(40.0, 40.0));
+        let sum = Metrics::sum(&[&poor, &good]);
+        assert!((o.score(&sum, &[&poor, &good]) - (49.0 - 5.0)).abs() < 1e-9);
+        assert_eq!(o.share(), 0.95);
+        assert!(
+            o.to_string().ends_with("-10 × kWh short of a 0.95 share"),
+            "{o}"
+        );
+    }
+}
