@@ -439,7 +439,7 @@ pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Pareto front on the training days (savings vs starts), validation beside it \
+        "Pareto front on the training days (savings vs starts; * = chosen), validation beside it \
          (short: days the car took ≥ {SHORTFALL_MIN_KWH} kWh at a solar share below {}):",
         tf.objective.share()
     );
@@ -458,7 +458,13 @@ pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::
         "share",
         "short"
     );
-    for i in pareto(&scored) {
+    // The chosen variant is listed even when it is off the front (an objective with a shortfall
+    // weighs more than savings and starts).
+    let mut rows = pareto(&scored);
+    if !rows.contains(&best) {
+        rows.push(best);
+    }
+    for i in rows {
         let (t, v) = (&scored[i].train, &scored[i].validation);
         let vcell = |f: &dyn Fn(&Metrics) -> String| v.as_ref().map_or("-".into(), f);
         let _ = writeln!(

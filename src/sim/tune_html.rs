@@ -223,18 +223,21 @@ pub fn page(v: &View) -> String {
         h.push_str("</figure>\n");
     }
     h.push_str(
-        "<h2>The Pareto front</h2>\n<table><thead><tr><th>#</th><th>knobs</th><th>training €</th>\
-         <th>capture</th><th>starts</th><th>share</th><th>validation €</th><th>capture</th>\
-         <th>starts</th><th>share</th></tr></thead><tbody>\n",
+        "<h2>The Pareto front</h2>\n<p>and the chosen variant, listed last when it is off the \
+         front. <i>short</i>: days the car took 5 kWh or more at a solar share below the objective's.</p>\n\
+         <table><thead><tr><th>#</th><th>knobs</th><th>training €</th>\
+         <th>capture</th><th>starts</th><th>share</th><th>short</th><th>validation €</th>\
+         <th>capture</th><th>starts</th><th>share</th><th>short</th></tr></thead><tbody>\n",
     );
-    for &i in v.front {
+    let chosen_off_front = (!v.front.contains(&v.best)).then_some(v.best);
+    for &i in v.front.iter().chain(chosen_off_front.iter()) {
         let s = &v.scored[i];
         let t = &s.train;
         let cell = |f: &dyn Fn(&Metrics) -> String| s.validation.as_ref().map_or("–".into(), f);
         let _ = writeln!(
             h,
             "<tr{}><td>{i}{}</td><td class=\"l\">{}</td><td>{:.2}</td><td>{:.3}</td><td>{}</td>\
-             <td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             if i == v.best { " class=\"sum\"" } else { "" },
             if i == v.best { " (chosen)" } else { "" },
             escape(&v.knobs[i]),
@@ -242,10 +245,12 @@ pub fn page(v: &View) -> String {
             t.savings_capture,
             t.charge_starts,
             t.solar_share,
+            s.short_days.0,
             cell(&|m| format!("{:.2}", m.savings_eur)),
             cell(&|m| format!("{:.3}", m.savings_capture)),
             cell(&|m| m.charge_starts.to_string()),
             cell(&|m| format!("{:.3}", m.solar_share)),
+            cell(&|_| s.short_days.1.to_string()),
         );
     }
     h.push_str("</tbody></table>\n");

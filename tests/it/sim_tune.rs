@@ -111,3 +111,50 @@ fn a_scripts_params_are_tuned_and_the_written_policy_finds_its_script() {
     });
     assert_eq!(p.module, "script");
 }
+
+/// A day short of its share priced as a constraint: the tune takes the variant that keeps the share
+/// on 4 June 2016 (a poor broken day), though another has more savings and fewer starts, and lists
+/// it, with the days short of the share, below the front it is not on.
+#[test]
+fn a_shortfall_priced_as_a_constraint_chooses_the_variant_that_keeps_the_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |shortfall: f64| {
+        let file = dir.path().join(format!("t{shortfall}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "scenario = \"{}\"\ndays = \"{}\"\ndates = [\"2016-06-04\", \"2016-06-10\"]\npolicy = \"{}\"\n\
+                 output = \"out{shortfall}.toml\"\nobjective = {{ solar = 0.22, starts = -0.1, shortfall = {shortfall} }}\n\
+                 [split]\nvalidation = [\"2016-06-10\"]\n[[knob]]\nkey = \"switch.debt_stop_weight\"\nvalues = [0, 1]\n",
+                root().join("simulations/payerne-broken-clouds.toml").display(),
+                root().join("../shared/data/corpus").display(),
+                root().join("policies/pv-only.toml").display()
+            ),
+        )
+        .unwrap();
+        let (code, stdout, stderr) = sunplug(&["tune", file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+    };
+    let row = |out: &str, n: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(n))
+            .unwrap_or_else(|| panic!("no row {n}: {out}"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    // Without the price the weight 0 wins: more savings, fewer starts, one day short.
+    let plain = run(0.0);
+    let zero = row(&plain, "0*");
+    assert_eq!(zero[5], "1", "one training day short: {plain}");
+    assert!(!plain.contains(" 1*"), "{plain}");
+    // Priced, the weight 1 is chosen and listed though dominated on savings and starts.
+    let priced = run(-100.0);
+    let one = row(&priced, "1*");
+    assert_eq!(one[5], "0", "no training day short: {priced}");
+    assert!(one.last().unwrap() == "1", "{priced}");
+    let written = std::fs::read_to_string(dir.path().join("out-100.toml")).unwrap();
+    assert!(written.contains("kWh short of a 0.95 share"), "{written}");
+    assert!(written.contains("debt_stop_weight = 1"), "{written}");
+}
