@@ -40,6 +40,11 @@
 //!   Wh of debt) and a start or restart needs at least `debt_start_energy_wh` above the floor: the
 //!   day stops sooner in a dip and does not start on a brief peak that would hold the floor from the
 //!   grid for `min_on`. A day in credit is not affected.
+//! - **A start under a changing sky needs a margin** (`start_sky_margin`): the surplus counted into
+//!   the start window is less `start_sky_margin` × the sky's [`Volatility`] (W per W/min). A minute-
+//!   to-minute swing of 1 kW makes a surplus 500 W above the floor a coin toss for the next five
+//!   minutes, and a start commits the car to `min_on` at the floor; under a steady sky the margin is
+//!   tens of watts and the car starts as before.
 //! - **Minimum on/off times** protect the car's contactor whatever the windows say.
 
 use crate::units::HumanDuration;
@@ -102,6 +107,10 @@ pub struct SwitchParams {
     /// While the account is over its share, a start or restart needs at least this much energy above
     /// the floor (Wh; 0 = as any other start).
     pub debt_start_energy_wh: f64,
+    /// While off, the surplus counted into the start window is less this many W per W/min of the
+    /// sky's volatility: under broken clouds a start needs a surplus clear of the floor by about the
+    /// sky's swing, and a peak that is gone within `min_on` does not start the car (0 = off).
+    pub start_sky_margin: f64,
 }
 
 impl Default for SwitchParams {
@@ -127,6 +136,7 @@ impl Default for SwitchParams {
             budget_min_volatility_w: 0.0,
             debt_stop_weight: 0.0,
             debt_start_energy_wh: 0.0,
+            start_sky_margin: 0.0,
         }
     }
 }
@@ -237,7 +247,7 @@ impl Switch {
         let toward_change = if self.on {
             -excess_w
         } else {
-            excess_w.min(p.start_cap_w)
+            (excess_w - volatility_w * p.start_sky_margin).min(p.start_cap_w)
         };
         let factor = if toward_change >= 0.0 { 1.0 } else { p.drain };
         self.window_wh = (self.window_wh + toward_change * factor * dt_s / 3600.0).max(0.0);
@@ -814,6 +824,35 @@ mod tests {
         let mut sw = account(960.0, 41.0, false);
         sw.last_stop = Some(t(-60));
         assert_eq!(steps_to_change(&restart, sw, 500.0), 44);
+    }
+
+    #[test]
+    fn a_start_under_a_changing_sky_needs_a_margin_of_its_swing() {
+        let p = SwitchParams {
+            start_energy_wh: 10.0,
+            start_sky_margin: 1.0,
+            ..SwitchParams::default()
+        };
+        let steps = |p: &SwitchParams, volatility_w: f64| {
+            let mut sw = Switch::default();
+            let input = SwitchInput {
+                available_w: 4140.0 + 500.0,
+                floor_w: 4140.0,
+                volatility_w,
+                ..SwitchInput::default()
+            };
+            (1..=200).find(|i| sw.update(p, t(*i as i64 * 5), 5.0, input))
+        };
+        // 500 W above the floor under a steady sky (50 W/min): 450 W count, 10 Wh in 80 s.
+        assert_eq!(steps(&p, 50.0), Some(16));
+        // Under broken clouds swinging 1 kW a minute the same surplus never starts the car...
+        assert_eq!(steps(&p, 1000.0), None);
+        // ...which it does without the margin, after 72 s.
+        let off = SwitchParams {
+            start_sky_margin: 0.0,
+            ..p
+        };
+        assert_eq!(steps(&off, 1000.0), Some(15));
     }
 
     #[test]

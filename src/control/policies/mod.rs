@@ -407,6 +407,7 @@ where
         ("budget_min_volatility_w", s.budget_min_volatility_w),
         ("debt_stop_weight", s.debt_stop_weight),
         ("debt_start_energy_wh", s.debt_start_energy_wh),
+        ("start_sky_margin", s.start_sky_margin),
     ];
     for (key, v) in non_negative {
         if !(v >= 0.0 && v.is_finite()) {
