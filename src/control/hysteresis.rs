@@ -752,19 +752,27 @@ mod tests {
         }
     }
 
-    /// Steps of 5 s until the switch changes under a constant excess over the floor (4140 W).
-    fn steps_to_change(p: &SwitchParams, mut sw: Switch, excess_w: f64) -> usize {
+    /// Steps of 5 s until the switch changes under a constant excess over the floor (4140 W) and a
+    /// steady sky; `None` if it does not within 1000.
+    fn steps_to(
+        p: &SwitchParams,
+        mut sw: Switch,
+        excess_w: f64,
+        volatility_w: f64,
+    ) -> Option<usize> {
         let was = sw.on;
         let input = SwitchInput {
             available_w: 4140.0 + excess_w,
             floor_w: 4140.0,
             solar_w: if was { 4140.0 + excess_w.min(0.0) } else { 0.0 },
             grid_w: if was { (-excess_w).max(0.0) } else { 0.0 },
-            volatility_w: 0.0,
+            volatility_w,
         };
-        (1..=1000)
-            .find(|i| sw.update(p, t(*i as i64 * 5), 5.0, input) != was)
-            .expect("changes within 1000 steps")
+        (1..=1000).find(|i| sw.update(p, t(*i as i64 * 5), 5.0, input) != was)
+    }
+
+    fn steps_to_change(p: &SwitchParams, sw: Switch, excess_w: f64) -> usize {
+        steps_to(p, sw, excess_w, 0.0).expect("changes within 1000 steps")
     }
 
     #[test]
@@ -833,16 +841,8 @@ mod tests {
             start_sky_margin: 1.0,
             ..SwitchParams::default()
         };
-        let steps = |p: &SwitchParams, volatility_w: f64| {
-            let mut sw = Switch::default();
-            let input = SwitchInput {
-                available_w: 4140.0 + 500.0,
-                floor_w: 4140.0,
-                volatility_w,
-                ..SwitchInput::default()
-            };
-            (1..=200).find(|i| sw.update(p, t(*i as i64 * 5), 5.0, input))
-        };
+        let steps =
+            |p: &SwitchParams, volatility_w| steps_to(p, Switch::default(), 500.0, volatility_w);
         // 500 W above the floor under a steady sky (50 W/min): 450 W count, 10 Wh in 80 s.
         assert_eq!(steps(&p, 50.0), Some(16));
         // Under broken clouds swinging 1 kW a minute the same surplus never starts the car...
