@@ -47,8 +47,8 @@ pub struct TuneFile {
 
 /// `"savings"` (sum of `savings_eur`), or weights on kWh of car solar and car grid, starts and writes,
 /// and on the **shortfall**: on each training day the car took at least `SHORTFALL_MIN_KWH`, the grid
-/// energy beyond what a solar share of `share` allows (kWh; 0 on a day at or above it). A weight of
-/// −1 € per kWh makes a day below the share cost more than the sun it bought.
+/// energy beyond what a solar share of `share` allows (kWh; 0 on a day at or above it). A negative
+/// weight prices it; a large one (−100 € per kWh) makes the share a constraint.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum Objective {
@@ -381,7 +381,15 @@ pub fn tune(file: &Path, jobs: Option<usize>, output: Option<&Path>) -> anyhow::
         && n != "savings"
     {
         bail!(
-            "{}: objective \"{n}\" is unknown: use \"savings\" or weights {{ solar, grid, starts, writes }}",
+            "{}: objective \"{n}\" is unknown: use \"savings\" or weights {{ solar, grid, starts, writes, \
+             shortfall }}",
+            file.display()
+        );
+    }
+    let share = tf.objective.share();
+    if !(share > 0.0 && share <= 1.0) {
+        bail!(
+            "{}: objective share = {share}: a solar share is a fraction between 0 and 1 (0.95, not 95)",
             file.display()
         );
     }

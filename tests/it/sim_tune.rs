@@ -112,6 +112,32 @@ fn a_scripts_params_are_tuned_and_the_written_policy_finds_its_script() {
     assert_eq!(p.module, "script");
 }
 
+#[test]
+fn a_share_given_in_percent_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "scenario = \"{}\"\ndays = \"{}\"\npolicy = \"{}\"\noutput = \"x.toml\"\n\
+             objective = {{ solar = 0.22, shortfall = -100, share = 95 }}\n\
+             [[knob]]\nkey = \"switch.stop_energy_wh\"\nvalues = [60]\n",
+            root()
+                .join("simulations/payerne-broken-clouds.toml")
+                .display(),
+            root().join("../shared/data/corpus").display(),
+            root().join("policies/pv-only.toml").display()
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = sunplug(&["tune", file.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("share = 95") && stderr.contains("0.95, not 95"),
+        "{stderr}"
+    );
+}
+
 /// A day short of its share priced as a constraint: the tune takes the variant that keeps the share
 /// on 4 June 2016 (a poor broken day), though another has more savings and fewer starts, and lists
 /// it, with the days short of the share, below the front it is not on.
