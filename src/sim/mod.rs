@@ -111,6 +111,36 @@ impl Simulation {
         }
     }
 
+    /// The most a policy that keeps `share` of the car's energy from the sun in every session could
+    /// save under a flat tariff, €: a run's savings are then exactly (import − feed-in price) × its
+    /// car solar less its starts' cost, and its solar is at most [`optimum::share_bound_solar_wh`].
+    /// `None` when the import price varies over the span.
+    pub fn share_bound_savings(&self, share: f64) -> Option<f64> {
+        let p = &self.prices;
+        let import = *p.import.first()?;
+        if p.import.iter().any(|x| (x - import).abs() > 1e-12) {
+            return None;
+        }
+        let (floor_w, max_w) = oracle_powers(&self.scenario);
+        let limits = optimum::Limits {
+            floor_w,
+            max_w,
+            dt_s: self.scenario.step_ms as f64 / 1000.0,
+        };
+        let days = optimum_days(
+            &self.input,
+            &self.sessions,
+            self.scenario.step_ms,
+            p,
+            self.need_wh,
+        );
+        let kwh: f64 = days
+            .iter()
+            .map(|d| optimum::share_bound_solar_wh(d, limits, share) / 1000.0)
+            .sum();
+        Some(kwh * (import - p.export))
+    }
+
     /// Physics steps per run.
     pub fn steps(&self) -> u64 {
         self.input.steps(self.scenario.step_ms)

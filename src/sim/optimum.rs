@@ -91,10 +91,93 @@ fn session_bound(s: &SessionDay, l: Limits, prices: &Prices) -> f64 {
     best.min(f1).min(f2).max(0.0)
 }
 
+/// The most solar (Wh) a car could take in a session and still take `share` of its energy from the
+/// sun: every step whose surplus reaches the floor, at its surplus (up to the maximum), and of the
+/// steps below the floor the sunniest first, each at the floor with the rest from the grid, while
+/// the session's grid stays within `1 / share − 1` of its solar (the last step in part), never more
+/// than the car's need. A dip step's sun per Wh of grid grows with its surplus, so this greedy choice
+/// is the optimum of the relaxed problem: starts, minimum on/off times, the taper and the meter are
+/// left out, and no policy that keeps the share over the session takes more.
+pub fn share_bound_solar_wh(s: &SessionDay, l: Limits, share: f64) -> f64 {
+    let h = l.dt_s / 3600.0;
+    let ratio = (1.0 / share.clamp(f64::MIN_POSITIVE, 1.0) - 1.0).max(0.0);
+    let mut solar = 0.0;
+    let mut dips: Vec<f64> = Vec::new();
+    for &(avail, _) in &s.steps {
+        if avail >= l.floor_w {
+            solar += avail.min(l.max_w) * h;
+        } else if avail > 0.0 {
+            dips.push(avail);
+        }
+    }
+    dips.sort_by(|a, b| b.total_cmp(a));
+    let mut grid = 0.0;
+    for a in dips {
+        let (sun, buy) = (a * h, (l.floor_w - a) * h);
+        // Room left: grid + x·buy ≤ ratio · (solar + x·sun), for the share of this step x ∈ [0, 1].
+        let room = ratio * solar - grid;
+        let per_step = buy - ratio * sun;
+        let x = if per_step <= 0.0 {
+            1.0
+        } else {
+            (room / per_step).clamp(0.0, 1.0)
+        };
+        if x <= 0.0 {
+            break;
+        }
+        solar += x * sun;
+        grid += x * buy;
+    }
+    solar.min(s.need_wh)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sim::tariff::TariffSpec;
+
+    #[test]
+    fn the_share_bound_takes_the_sunniest_dips_until_the_share_is_reached() {
+        let l = Limits {
+            floor_w: 4000.0,
+            max_w: 11_000.0,
+            dt_s: 60.0,
+        };
+        // An hour at 5 kW (5 kWh of sun), an hour at 2 kW and an hour at 1 kW below the floor.
+        let steps: Vec<(f64, f64)> = (0..180)
+            .map(|m| {
+                (
+                    if m < 60 {
+                        5000.0
+                    } else if m < 120 {
+                        2000.0
+                    } else {
+                        1000.0
+                    },
+                    0.30,
+                )
+            })
+            .collect();
+        let s = SessionDay {
+            steps,
+            need_wh: 100_000.0,
+        };
+        // At 0.95 the grid may be 1/19 of the solar: x minutes at 2 kW add 33.3 Wh of each, so
+        // 33.3·x = (5000 + 33.3·x) / 19, x = 8.33 min, 5277.8 Wh of sun; the 1 kW hour is not reached.
+        let at_95 = share_bound_solar_wh(&s, l, 0.95);
+        assert!((at_95 - (5000.0 + 5000.0 / 18.0)).abs() < 1e-6, "{at_95}");
+        // At a share of 1 only the sun above the floor; at 0.5 (grid ≤ solar) both dip hours fit:
+        // 8000 Wh of sun for 5000 of grid.
+        assert!((share_bound_solar_wh(&s, l, 1.0) - 5000.0).abs() < 1e-9);
+        let half = share_bound_solar_wh(&s, l, 0.5);
+        assert!((half - 8000.0).abs() < 1e-6, "{half}");
+        // Never more than the car's need.
+        let small = SessionDay {
+            need_wh: 3000.0,
+            ..s
+        };
+        assert_eq!(share_bound_solar_wh(&small, l, 0.95), 3000.0);
+    }
 
     #[test]
     fn two_flat_hours_above_the_floor_give_the_hand_result() {

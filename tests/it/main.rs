@@ -33,6 +33,7 @@ mod prices_tibber;
 mod recording_replay;
 mod report_browser;
 mod scenario_config;
+mod share_bound;
 mod sim_cli;
 mod sim_controller;
 mod sim_days;
