@@ -129,8 +129,9 @@ impl OutlookModel {
         // Per-minute pv and load over [hour0 - 1 day, end + 1 day) where the data has them.
         let minutes = |from: i64, to: i64| {
             let mut s = input.sampler();
-            let mut pv = Vec::new();
-            let mut load = Vec::new();
+            let n = ((to - from).max(0) / MINUTE_MS) as usize + 1;
+            let mut pv = Vec::with_capacity(n);
+            let mut load = Vec::with_capacity(n);
             let mut t = from;
             while t < to {
                 let inside = t >= start && t < end;
@@ -144,14 +145,14 @@ impl OutlookModel {
         let (pv, load) = minutes(hour0, hour0 + hours as i64 * HOUR_MS);
         let mean = |v: &[Option<f64>], from: i64| -> Option<f64> {
             let i0 = (from - hour0).div_euclid(MINUTE_MS);
-            let vals: Vec<f64> = (i0..i0 + 60)
+            let (sum, n) = (i0..i0 + 60)
                 .filter_map(|i| {
                     usize::try_from(i)
                         .ok()
                         .and_then(|i| v.get(i).copied().flatten())
                 })
-                .collect();
-            (vals.len() >= 30).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
+                .fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+            (n >= 30).then(|| sum / n as f64)
         };
         let mut rng = Rng::stream(spec.seed, 7);
         let mut err = 0.0;
